@@ -1,0 +1,108 @@
+package crm
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// KeyPrefix starts every API key, so that secret scanners and people can
+// recognise one.
+const KeyPrefix = "fdl_"
+
+// APIKey is a stored credential. The secret itself is never stored: its
+// SHA-256 is the item's key. That lookup is the one partition that does not
+// begin with a tenant, because the tenant is what the key tells us; the item
+// then binds the caller to exactly one tenant.
+type APIKey struct {
+	ID        string       `json:"id"`
+	TenantID  string       `json:"tenant"`
+	Name      string       `json:"name"`
+	Scopes    []core.Scope `json:"scopes"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// APIKeys is the repository of API keys.
+type APIKeys struct {
+	store store.Store
+	now   func() time.Time
+}
+
+// NewAPIKeys returns the API keys in s.
+func NewAPIKeys(s store.Store, now func() time.Time) *APIKeys { return &APIKeys{store: s, now: now} }
+
+var keyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Create makes a key for an existing tenant and returns its secret, which is
+// shown once and cannot be recovered.
+func (ks *APIKeys) Create(ctx context.Context, tenant, name string, scopes []core.Scope) (string, APIKey, error) {
+	var p core.Problems
+	if len(scopes) == 0 {
+		p.Add("scopes", "name at least one of %v", core.Scopes)
+	}
+	for i, s := range scopes {
+		if _, ok := core.ParseScope(string(s)); !ok {
+			p.Add(fmt.Sprintf("scopes[%d]", i), "must be one of %v", core.Scopes)
+		}
+	}
+	if err := p.Err(); err != nil {
+		return "", APIKey{}, err
+	}
+	if _, err := ks.store.Get(ctx, tenantKey(tenant)); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", APIKey{}, core.Errorf(core.CodeNotFound, "tenant %s not found", tenant)
+		}
+		return "", APIKey{}, fmt.Errorf("load tenant %s: %w", tenant, err)
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", APIKey{}, fmt.Errorf("make api key: %w", err)
+	}
+	secret := KeyPrefix + strings.ToLower(keyEncoding.EncodeToString(raw[:]))
+	now := ks.now().UTC()
+	k := APIKey{ID: core.NewID(now), TenantID: tenant, Name: name, Scopes: scopes, CreatedAt: now}
+	data, err := json.Marshal(k)
+	if err != nil {
+		return "", k, fmt.Errorf("encode api key: %w", err)
+	}
+	if err := ks.store.Put(ctx, store.Item{Key: apiKeyKey(hashSecret(secret)), Version: 1, Data: data}, store.Cond{MustNotExist: true}); err != nil {
+		return "", k, fmt.Errorf("store api key: %w", err)
+	}
+	return secret, k, nil
+}
+
+// Authenticate returns the principal of a secret. Every failure is the same
+// unauthorized error, so that a caller learns nothing about which keys exist.
+func (ks *APIKeys) Authenticate(ctx context.Context, secret string) (core.Principal, error) {
+	denied := core.Errorf(core.CodeUnauthorized, "missing or invalid API key")
+	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 128 {
+		return core.Principal{}, denied
+	}
+	it, err := ks.store.Get(ctx, apiKeyKey(hashSecret(secret)))
+	if errors.Is(err, store.ErrNotFound) {
+		return core.Principal{}, denied
+	}
+	if err != nil {
+		return core.Principal{}, fmt.Errorf("load api key: %w", storeErr(err))
+	}
+	var k APIKey
+	if err := json.Unmarshal(it.Data, &k); err != nil {
+		return core.Principal{}, fmt.Errorf("decode api key: %w", err)
+	}
+	return core.Principal{TenantID: k.TenantID, KeyID: k.ID, Scopes: k.Scopes}, nil
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,204 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// Contacts is the repository and use cases of contacts.
+type Contacts struct {
+	store   store.Store
+	tenants *Tenants
+	now     func() time.Time
+}
+
+// NewContacts returns the contacts of every tenant in s.
+func NewContacts(s store.Store, tenants *Tenants, now func() time.Time) *Contacts {
+	return &Contacts{store: s, tenants: tenants, now: now}
+}
+
+var contactKind = kind[core.Contact]{
+	name: "contact",
+	key:  contactKey,
+	meta: func(c *core.Contact) *core.Meta { return &c.Meta },
+	indexKeys: func(tenant string, c *core.Contact) map[store.Index]store.Key {
+		ix := map[store.Index]store.Key{
+			store.GSI1: {PK: contactsPK(tenant), SK: sortTime(c.UpdatedAt) + "#" + c.ID},
+			store.GSI4: {PK: contactStagePK(tenant, string(c.LifecycleStage)), SK: c.ID},
+		}
+		if c.OwnerID != "" {
+			ix[store.GSI2] = store.Key{PK: contactOwnerPK(tenant, c.OwnerID), SK: c.ID}
+		}
+		if c.CompanyID != "" {
+			ix[store.GSI3] = store.Key{PK: contactCompanyPK(tenant, c.CompanyID), SK: c.ID}
+		}
+		return ix
+	},
+	markers: func(tenant string, c *core.Contact) []marker {
+		var ms []marker
+		for i, e := range c.Emails {
+			ms = append(ms, marker{key: contactEmailKey(tenant, e.Address), path: fmt.Sprintf("emails[%d].address", i), value: e.Address})
+		}
+		return ms
+	},
+	entries: func(tenant string, c *core.Contact) []store.Key {
+		var ks []store.Key
+		for _, t := range c.Tags {
+			ks = append(ks, store.Key{PK: contactTagPK(tenant, t), SK: c.ID})
+		}
+		return ks
+	},
+	refs: func(tenant string, c *core.Contact) []ref {
+		if c.CompanyID == "" {
+			return nil
+		}
+		return []ref{{key: companyKey(tenant, c.CompanyID), path: "company_id", what: "company"}}
+	},
+}
+
+// Get returns one contact; another tenant's id is simply not found.
+func (cs *Contacts) Get(ctx context.Context, tenant, id string) (core.Contact, error) {
+	return contactKind.get(ctx, cs.store, tenant, id)
+}
+
+// Create validates and stores a new contact.
+func (cs *Contacts) Create(ctx context.Context, tenant string, f core.ContactFields) (core.Contact, error) {
+	t, err := cs.tenants.Get(ctx, tenant)
+	if err != nil {
+		return core.Contact{}, err
+	}
+	now := cs.now()
+	if err := f.Normalize(t.Rules(core.EntityContact, now)); err != nil {
+		return core.Contact{}, err
+	}
+	c := core.Contact{ContactFields: f}
+	if err := contactKind.create(ctx, cs.store, tenant, now, &c); err != nil {
+		return core.Contact{}, err
+	}
+	return c, nil
+}
+
+// Patch applies a JSON merge patch (RFC 7396) to a contact.
+func (cs *Contacts) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte) (core.Contact, error) {
+	return cs.update(ctx, tenant, id, ifVersion, func(cur core.ContactFields) (core.ContactFields, error) {
+		var next core.ContactFields
+		err := core.PatchFields(&cur, patch, &next)
+		return next, err
+	})
+}
+
+// Replace sets every writable field of a contact (PUT semantics).
+func (cs *Contacts) Replace(ctx context.Context, tenant, id string, ifVersion int64, f core.ContactFields) (core.Contact, error) {
+	return cs.update(ctx, tenant, id, ifVersion, func(core.ContactFields) (core.ContactFields, error) { return f, nil })
+}
+
+func (cs *Contacts) update(ctx context.Context, tenant, id string, ifVersion int64, change func(core.ContactFields) (core.ContactFields, error)) (core.Contact, error) {
+	t, err := cs.tenants.Get(ctx, tenant)
+	if err != nil {
+		return core.Contact{}, err
+	}
+	return contactKind.update(ctx, cs.store, tenant, id, ifVersion, cs.now, func(cur core.Contact) (core.Contact, error) {
+		f, err := change(cur.ContactFields)
+		if err != nil {
+			return cur, err
+		}
+		rules := t.Rules(core.EntityContact, cs.now())
+		f.Custom = core.DropStaleCustom(f.Custom, cur.Custom, rules.Fields)
+		if err := f.Normalize(rules); err != nil {
+			return cur, err
+		}
+		return core.Contact{Meta: cur.Meta, ContactFields: f}, nil
+	})
+}
+
+// Delete removes a contact, its e-mail markers and its tag entries.
+func (cs *Contacts) Delete(ctx context.Context, tenant, id string, ifVersion int64) (core.Contact, error) {
+	return contactKind.remove(ctx, cs.store, tenant, id, ifVersion)
+}
+
+// ByEmail returns the contact that has address among its e-mails.
+func (cs *Contacts) ByEmail(ctx context.Context, tenant, address string) (core.Contact, error) {
+	email, err := core.NormalizeEmail(address)
+	if err != nil {
+		return core.Contact{}, core.Errorf(core.CodeNotFound, "no contact has e-mail %q", address)
+	}
+	it, err := cs.store.Get(ctx, contactEmailKey(tenant, email))
+	if errors.Is(err, store.ErrNotFound) {
+		return core.Contact{}, core.Errorf(core.CodeNotFound, "no contact has e-mail %s", email)
+	}
+	if err != nil {
+		return core.Contact{}, fmt.Errorf("load e-mail marker %s: %w", email, storeErr(err))
+	}
+	id, err := pointerID(it)
+	if err != nil {
+		return core.Contact{}, err
+	}
+	return cs.Get(ctx, tenant, id)
+}
+
+// UpsertByEmail replaces the fields of the contact that has address, or
+// creates one when none has. The address is kept among the contact's e-mails
+// (primary when the body names none). Two racing upserts of a new address
+// end with one contact: the loser's create fails on the marker and it updates.
+func (cs *Contacts) UpsertByEmail(ctx context.Context, tenant, address string, ifVersion int64, f core.ContactFields) (c core.Contact, created bool, err error) {
+	email, err := core.NormalizeEmail(address)
+	if err != nil {
+		return c, false, &core.Error{Code: core.CodeInvalid, Message: "validation failed",
+			Fields: []core.FieldError{{Path: "email", Message: err.Error(), Value: address}}}
+	}
+	f.Emails = withEmail(f.Emails, email)
+	for attempt := 0; ; attempt++ {
+		cur, err := cs.ByEmail(ctx, tenant, email)
+		switch {
+		case err == nil:
+			c, err = cs.Replace(ctx, tenant, cur.ID, ifVersion, f)
+			if core.ErrorCode(err) == core.CodeNotFound && attempt < maxRetries {
+				continue // deleted meanwhile: create it instead
+			}
+			return c, false, err
+		case core.ErrorCode(err) != core.CodeNotFound:
+			return c, false, err
+		case ifVersion > 0:
+			return c, false, staleError("contact", email, ifVersion, 0)
+		}
+		c, err = cs.Create(ctx, tenant, f)
+		var ce *core.Error
+		if errors.As(err, &ce) && ce.Code == core.CodeConflict && len(ce.Fields) == 1 &&
+			ce.Fields[0].Value == email && attempt < maxRetries {
+			continue // another upsert created it first: update that one
+		}
+		return c, err == nil, err
+	}
+}
+
+func withEmail(emails []core.Email, email string) []core.Email {
+	hasPrimary := false
+	for _, e := range emails {
+		if n, _ := core.NormalizeEmail(e.Address); n == email {
+			return emails
+		}
+		hasPrimary = hasPrimary || e.Primary
+	}
+	return append([]core.Email{{Address: email, Primary: !hasPrimary}}, emails...)
+}
+
+// BatchResult is the outcome of one element of a batch.
+type BatchResult[T any] struct {
+	Record T
+	Err    error
+}
+
+// CreateMany creates each contact on its own: one failing does not stop the
+// others, and each result says what happened to its element.
+func (cs *Contacts) CreateMany(ctx context.Context, tenant string, fs []core.ContactFields) []BatchResult[core.Contact] {
+	out := make([]BatchResult[core.Contact], len(fs))
+	for i, f := range fs {
+		out[i].Record, out[i].Err = cs.Create(ctx, tenant, f)
+	}
+	return out
+}

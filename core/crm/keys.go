@@ -1,0 +1,46 @@
+package crm
+
+import (
+	"time"
+
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// Key builders: the only place that spells a key. KEYS.md is their map.
+
+// markerSK is the sort key of items that are alone in their partition.
+const markerSK = "#"
+
+func tenantPK(tenant string) string { return "T#" + tenant }
+
+func tenantKey(tenant string) store.Key { return store.Key{PK: tenantPK(tenant), SK: "tenant"} }
+
+func contactsPK(tenant string) string  { return tenantPK(tenant) + "#contact" }
+func companiesPK(tenant string) string { return tenantPK(tenant) + "#company" }
+
+func contactKey(tenant, id string) store.Key { return store.Key{PK: contactsPK(tenant), SK: id} }
+func companyKey(tenant, id string) store.Key { return store.Key{PK: companiesPK(tenant), SK: id} }
+
+func contactEmailKey(tenant, email string) store.Key {
+	return store.Key{PK: contactsPK(tenant) + "-email#" + email, SK: markerSK}
+}
+
+func contactTagPK(tenant, tag string) string     { return contactsPK(tenant) + "-tag#" + tag }
+func contactOwnerPK(tenant, owner string) string { return contactsPK(tenant) + "-owner#" + owner }
+func contactCompanyPK(tenant, company string) string {
+	return contactsPK(tenant) + "-company#" + company
+}
+func contactStagePK(tenant, stage string) string { return contactsPK(tenant) + "-stage#" + stage }
+
+func companyDomainKey(tenant, domain string) store.Key {
+	return store.Key{PK: companiesPK(tenant) + "-domain#" + domain, SK: markerSK}
+}
+
+func apiKeyKey(hash string) store.Key { return store.Key{PK: "APIKEY#" + hash, SK: markerSK} }
+
+func idempotencyKey(tenant, key string) store.Key {
+	return store.Key{PK: tenantPK(tenant) + "#idem#" + key, SK: markerSK}
+}
+
+// sortTime renders t so that byte order is time order: fixed width, UTC.
+func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }

@@ -1,0 +1,146 @@
+package crm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// Tenants is the repository of tenants and their settings.
+type Tenants struct {
+	store store.Store
+	now   func() time.Time
+}
+
+// NewTenants returns the tenants in s.
+func NewTenants(s store.Store, now func() time.Time) *Tenants {
+	return &Tenants{store: s, now: now}
+}
+
+// Get returns a tenant. A principal's tenant always exists (keys are made
+// for existing tenants), so not found here means a broken credential.
+func (ts *Tenants) Get(ctx context.Context, id string) (core.Tenant, error) {
+	var t core.Tenant
+	it, err := ts.store.Get(ctx, tenantKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return t, core.Errorf(core.CodeNotFound, "tenant %s not found", id)
+	}
+	if err != nil {
+		return t, fmt.Errorf("load tenant %s: %w", id, storeErr(err))
+	}
+	if err := json.Unmarshal(it.Data, &t); err != nil {
+		return t, fmt.Errorf("decode tenant %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Create stores a new tenant; an existing id is a conflict.
+func (ts *Tenants) Create(ctx context.Context, id, name, region string) (core.Tenant, error) {
+	var p core.Problems
+	if !core.ValidTenantID(id) {
+		p.Add("tenant", "must be 1-63 lower-case letters, digits or dashes")
+	}
+	region, err := core.NormalizeRegion(region)
+	if err != nil {
+		p.Add("default_region", "%v", err)
+	}
+	if err := p.Err(); err != nil {
+		return core.Tenant{}, err
+	}
+	t := core.Tenant{ID: id, Name: name, DefaultRegion: region, Version: 1, CreatedAt: ts.now().UTC()}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return t, fmt.Errorf("encode tenant %s: %w", id, err)
+	}
+	err = ts.store.Put(ctx, store.Item{Key: tenantKey(id), Version: 1, Data: data}, store.Cond{MustNotExist: true})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return t, core.Errorf(core.CodeConflict, "tenant %s already exists", id)
+	}
+	if err != nil {
+		return t, fmt.Errorf("create tenant %s: %w", id, storeErr(err))
+	}
+	return t, nil
+}
+
+// Update applies change to a tenant's settings with optimistic concurrency.
+func (ts *Tenants) Update(ctx context.Context, id string, change func(*core.Tenant) error) (core.Tenant, error) {
+	for attempt := 0; ; attempt++ {
+		t, err := ts.Get(ctx, id)
+		if err != nil {
+			return t, err
+		}
+		version := t.Version
+		if err := change(&t); err != nil {
+			return t, err
+		}
+		t.ID, t.Version = id, version+1
+		data, err := json.Marshal(t)
+		if err != nil {
+			return t, fmt.Errorf("encode tenant %s: %w", id, err)
+		}
+		err = ts.store.Put(ctx, store.Item{Key: tenantKey(id), Version: t.Version, Data: data}, store.Cond{Version: version})
+		if errors.Is(err, store.ErrConditionFailed) && attempt < maxRetries {
+			continue
+		}
+		if err != nil {
+			return t, fmt.Errorf("update tenant %s: %w", id, storeErr(err))
+		}
+		return t, nil
+	}
+}
+
+// SetRegion changes the default region for phone numbers.
+func (ts *Tenants) SetRegion(ctx context.Context, id, region string) (core.Tenant, error) {
+	r, err := core.NormalizeRegion(region)
+	if err != nil {
+		return core.Tenant{}, &core.Error{Code: core.CodeInvalid, Message: "validation failed",
+			Fields: []core.FieldError{{Path: "default_region", Message: err.Error(), Value: region}}}
+	}
+	return ts.Update(ctx, id, func(t *core.Tenant) error { t.DefaultRegion = r; return nil })
+}
+
+// PutField defines or redefines a custom field.
+func (ts *Tenants) PutField(ctx context.Context, id string, d core.FieldDef) (core.Tenant, error) {
+	if err := d.Validate(); err != nil {
+		return core.Tenant{}, err
+	}
+	return ts.Update(ctx, id, func(t *core.Tenant) error {
+		i := slices.IndexFunc(t.CustomFields, func(o core.FieldDef) bool { return o.Entity == d.Entity && o.Key == d.Key })
+		if i >= 0 {
+			t.CustomFields[i] = d
+			return nil
+		}
+		if len(t.Rules(d.Entity, time.Time{}).Fields) >= core.MaxFieldDefs {
+			return core.Errorf(core.CodeConflict, "a tenant can define at most %d custom fields per entity", core.MaxFieldDefs)
+		}
+		t.CustomFields = append(t.CustomFields, d)
+		return nil
+	})
+}
+
+// DeleteField removes a custom field definition. Stored values stay on their
+// records until the record is next written (see core.DropStaleCustom).
+func (ts *Tenants) DeleteField(ctx context.Context, id string, entity core.Entity, key string) (core.Tenant, error) {
+	return ts.Update(ctx, id, func(t *core.Tenant) error {
+		i := slices.IndexFunc(t.CustomFields, func(o core.FieldDef) bool { return o.Entity == entity && o.Key == key })
+		if i < 0 {
+			return core.Errorf(core.CodeNotFound, "no %s custom field %q", entity, key)
+		}
+		t.CustomFields = slices.Delete(t.CustomFields, i, i+1)
+		return nil
+	})
+}
+
+func pointerID(it store.Item) (string, error) {
+	var p pointer
+	if err := json.Unmarshal(it.Data, &p); err != nil {
+		return "", fmt.Errorf("decode pointer %s: %w", it.Key, err)
+	}
+	return p.ID, nil
+}

@@ -1,0 +1,28 @@
+package core
+
+import (
+	"crypto/rand"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+var (
+	idMu      sync.Mutex
+	idEntropy = ulid.Monotonic(rand.Reader, 0)
+)
+
+// NewID returns a new ULID. Within one process ids are strictly increasing,
+// so sorting by id is sorting by creation, even within one millisecond.
+func NewID(now time.Time) string {
+	idMu.Lock()
+	defer idMu.Unlock()
+	return ulid.MustNew(ulid.Timestamp(now), idEntropy).String()
+}
+
+// ValidID reports whether s is a canonical ULID string.
+func ValidID(s string) bool {
+	id, err := ulid.ParseStrict(s)
+	return err == nil && id.String() == s
+}
