@@ -18,6 +18,7 @@ import (
 type Code string
 
 const (
+	CodeMalformed    Code = "malformed"           // the body cannot be read as JSON at all
 	CodeInvalid      Code = "invalid"             // the request breaks a rule; Fields says where
 	CodeNotFound     Code = "not_found"           // absent, or another tenant's (never say which)
 	CodeConflict     Code = "conflict"            // unique value taken, or state forbids it

@@ -74,7 +74,11 @@ func DecodeJSON(data []byte, v any) error {
 	default:
 		p.Add("", "malformed JSON: %v", err)
 	}
-	return &Error{Code: CodeInvalid, Message: "the body is not valid JSON for this resource", Fields: p}
+	code := CodeInvalid
+	if typeErr == nil && !strings.HasPrefix(err.Error(), "json: unknown field ") {
+		code = CodeMalformed
+	}
+	return &Error{Code: code, Message: "the body is not valid JSON for this resource", Fields: p}
 }
 
 // readOnly lists what a writer may not set: the store assigns these.
@@ -89,6 +93,9 @@ func PatchFields[F any](current *F, patch []byte, next *F) error {
 		return err
 	}
 	var p Problems
+	if top == nil { // the patch null would replace the record by nothing: every field erased
+		p.Add("", "a merge patch of a record must be a JSON object, not null")
+	}
 	for _, k := range readOnly {
 		if _, ok := top[k]; ok {
 			p.Add(k, "is read-only")

@@ -135,6 +135,24 @@ func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, li
 	case f.Stage != "":
 		plan.q.Index, plan.q.PK = store.GSI4, contactStagePK(tenant, string(f.Stage))
 	}
+	// Filters the driving query does not answer are checked on what it reads.
+	set := 0
+	for _, v := range []string{f.Tag, f.OwnerID, f.CompanyID, string(f.Stage)} {
+		if v != "" {
+			set++
+		}
+	}
+	driven := min(set, 1) // company, owner, tag or stage drives a sort by creation
+	if plan.q.Index == store.GSI1 {
+		driven = 0 // the update index answers only updated_since
+	}
+	if !f.UpdatedSince.IsZero() {
+		set++
+		if plan.q.Index == store.GSI1 {
+			driven = 1
+		}
+	}
+	plan.postFilter = set > driven
 	fp := fmt.Sprintf("contact|%s|%s|%s|%s|%s|%s", f.Tag, f.OwnerID, f.CompanyID, f.Stage, f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
 	return scan(ctx, cs.store, tenant, contactKind, plan, fp, limit, cursor, f.match)
 }
@@ -184,6 +202,7 @@ func (cs *Companies) List(ctx context.Context, tenant string, f CompanyFilter, l
 			plan.q.From = sortTime(f.UpdatedSince)
 		}
 	}
+	plan.postFilter = !f.UpdatedSince.IsZero() && plan.q.Index != store.GSI1
 	match := func(c *core.Company) bool {
 		return (f.Domain == "" || c.Domain == f.Domain) && (f.UpdatedSince.IsZero() || !c.UpdatedAt.Before(f.UpdatedSince))
 	}
@@ -201,8 +220,9 @@ func checkLimit(limit int) error {
 
 // listPlan is the store query that drives a list.
 type listPlan struct {
-	q     store.Query
-	deref bool // the query reads pointer items (tag entries, markers), not records
+	q          store.Query
+	deref      bool // the query reads pointer items (tag entries, markers), not records
+	postFilter bool // some filters are checked after the read, so read ahead
 }
 
 // listCursor is what a list's opaque cursor holds: the store's cursor and a
@@ -218,7 +238,9 @@ func badCursor() error {
 }
 
 func fingerprint(tenant, filter string) string {
-	sum := sha256.Sum256([]byte(tenant + "\x00" + filter))
+	// The tenant's length goes first: with a bare separator, a tenant and a
+	// filter holding it ("a\x00b", "c" and "a", "b\x00c") would hash alike.
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d:%s\x00%s", len(tenant), tenant, filter))
 	return hex.EncodeToString(sum[:12])
 }
 
@@ -254,7 +276,10 @@ func scan[T any](ctx context.Context, s store.Store, tenant string, k kind[T], p
 		}
 		q.Cursor = c
 	}
-	q.Limit = max(limit, 100) // reading ahead pays for the records the filters drop
+	q.Limit = limit
+	if plan.postFilter {
+		q.Limit = max(limit, 100) // reading ahead pays for the records the filters drop
+	}
 	out := make([]T, 0, limit)
 	for range maxScanPages {
 		page, err := s.Query(ctx, q)

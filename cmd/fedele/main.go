@@ -1,0 +1,206 @@
+// Command fedele is the local all-in-one server and the command-line tool.
+//
+//	fedele serve [--addr 127.0.0.1:8080] [--data DIR]
+//	fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--data DIR]
+//	fedele openapi
+//
+// It only wires core and infra together; it must hold no business rules.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/infra/httpapi"
+)
+
+const usage = `usage:
+  fedele serve [--addr 127.0.0.1:8080] [--data DIR]
+  fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR]
+  fedele openapi`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "fedele:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "keys":
+		if len(args) < 2 || args[1] != "create" {
+			return errors.New(usage)
+		}
+		return createKey(ctx, args[2:], stdout)
+	case "openapi":
+		spec, err := json.MarshalIndent(httpapi.New(httpapi.Config{}).OpenAPI(), "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", spec)
+		return err
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// devTenant is the tenant a fresh data folder starts with.
+const devTenant = "dev"
+
+func openStore(dir string) (*embedded.Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	return embedded.Open(filepath.Join(dir, "fedele.db"))
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	data := fs.String("data", "data", "folder of the embedded store")
+	region := fs.String("region", "US", "default phone region of the development tenant")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(stderr, nil)))
+
+	st, err := openStore(*data)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", slog.String("error", err.Error()))
+		}
+	}()
+	if err := bootstrap(ctx, st, *region, stdout); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go housekeeping(ctx, st, log)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           httpapi.New(httpapi.Config{Store: st, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "Fedele listening on http://%s (docs at /docs)\n", ln.Addr())
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("data", *data))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// bootstrap gives a fresh data folder a development tenant and prints its
+// admin key, once: only the key's hash is kept.
+func bootstrap(ctx context.Context, st *embedded.Store, region string, stdout io.Writer) error {
+	now := func() time.Time { return time.Now().UTC() }
+	_, err := crm.NewTenants(st, now).Create(ctx, devTenant, "Development", region)
+	if core.ErrorCode(err) == core.CodeConflict {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create development tenant: %w", err)
+	}
+	secret, _, err := crm.NewAPIKeys(st, now).Create(ctx, devTenant, "development admin", []core.Scope{core.ScopeAdmin})
+	if err != nil {
+		return fmt.Errorf("create development key: %w", err)
+	}
+	fmt.Fprintf(stdout, "Created tenant %q. Its admin API key, shown only this once:\n\n    %s\n\n", devTenant, secret)
+	return nil
+}
+
+// housekeeping deletes expired items (idempotency keys) now and then, as
+// DynamoDB's TTL does in production.
+func housekeeping(ctx context.Context, st *embedded.Store, log *slog.Logger) {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			n, err := st.SweepExpired(now)
+			if err != nil {
+				log.Error("sweep expired items", slog.String("error", err.Error()))
+				continue
+			}
+			log.Info("swept expired items", slog.Int("count", n))
+		}
+	}
+}
+
+func createKey(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
+	data := fs.String("data", "data", "folder of the embedded store (stop the server first)")
+	tenant := fs.String("tenant", "", "tenant id; created when new")
+	scopes := fs.String("scopes", "", "comma-separated: "+fmt.Sprint(core.Scopes))
+	name := fs.String("name", "", "what the key is for")
+	region := fs.String("region", "US", "default phone region, when the tenant is new")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *tenant == "" || *scopes == "" {
+		return errors.New("keys create needs --tenant and --scopes")
+	}
+	var list []core.Scope
+	for _, s := range strings.Split(*scopes, ",") {
+		list = append(list, core.Scope(strings.TrimSpace(s)))
+	}
+	st, err := openStore(*data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := func() time.Time { return time.Now().UTC() }
+	if _, err := crm.NewTenants(st, now).Create(ctx, *tenant, *tenant, *region); err != nil && core.ErrorCode(err) != core.CodeConflict {
+		return err
+	}
+	secret, k, err := crm.NewAPIKeys(st, now).Create(ctx, *tenant, *name, list)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "API key %s for tenant %s (%s), shown only this once:\n\n    %s\n\n", k.ID, *tenant, *scopes, secret)
+	return nil
+}

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/crm"
+)
+
+type companyOutput struct {
+	ETag     string `header:"ETag"`
+	Location string `header:"Location"`
+	Body     core.Company
+}
+
+func companyOut(c core.Company, created bool) *companyOutput {
+	out := &companyOutput{ETag: etag(c.Version), Body: c}
+	if created {
+		out.Location = "/v1/companies/" + c.ID
+	}
+	return out
+}
+
+// CompanyPath is the id of a company in a path.
+type CompanyPath struct {
+	ID string `path:"id" doc:"Company id (ULID)" maxLength:"26"`
+}
+
+type listCompaniesInput struct {
+	Limit        int       `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Cursor       string    `query:"cursor" maxLength:"2048" doc:"next_cursor of the previous page, with the same filters."`
+	Domain       string    `query:"domain" maxLength:"253"`
+	UpdatedSince time.Time `query:"updated_since" doc:"RFC 3339; companies updated at or after it."`
+	Sort         string    `query:"sort" enum:"created,-created,updated,-updated" default:"-created" doc:"- for newest first."`
+}
+
+func (s *Server) registerCompanies() {
+	const tag = "Companies"
+	huma.Register(s.api, withStatus(operation("create-company", http.MethodPost, "/v1/companies", "Create a company", core.ScopeWrite, tag), http.StatusCreated),
+		func(ctx context.Context, in *struct {
+			IdempotencyHeader
+			Body core.CompanyFields
+		}) (*companyOutput, error) {
+			c, err := s.companies.Create(ctx, tenantOf(ctx), in.Body)
+			if err != nil {
+				return nil, s.problem(ctx, err, "body")
+			}
+			return companyOut(c, true), nil
+		})
+
+	huma.Register(s.api, operation("get-company", http.MethodGet, "/v1/companies/{id}", "Get a company", core.ScopeRead, tag),
+		func(ctx context.Context, in *CompanyPath) (*companyOutput, error) {
+			c, err := s.companies.Get(ctx, tenantOf(ctx), in.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err, "path")
+			}
+			return companyOut(c, false), nil
+		})
+
+	huma.Register(s.api, operation("update-company", http.MethodPatch, "/v1/companies/{id}", "Update a company (JSON merge patch)", core.ScopeWrite, tag),
+		func(ctx context.Context, in *struct {
+			CompanyPath
+			IfMatchHeader
+			RawBody []byte `contentType:"application/merge-patch+json"`
+		}) (*companyOutput, error) {
+			v, err := ifMatch(in.IfMatch)
+			if err == nil {
+				var c core.Company
+				if c, err = s.companies.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody); err == nil {
+					return companyOut(c, false), nil
+				}
+			}
+			return nil, s.problem(ctx, err, "body")
+		})
+	mergePatchBody(s.api, "/v1/companies/{id}", core.CompanyFields{})
+
+	huma.Register(s.api, withStatus(operation("delete-company", http.MethodDelete, "/v1/companies/{id}", "Delete a company without contacts", core.ScopeWrite, tag), http.StatusNoContent),
+		func(ctx context.Context, in *struct {
+			CompanyPath
+			IfMatchHeader
+		}) (*struct{}, error) {
+			v, err := ifMatch(in.IfMatch)
+			if err == nil {
+				_, err = s.companies.Delete(ctx, tenantOf(ctx), in.ID, v)
+			}
+			if err != nil {
+				return nil, s.problem(ctx, err, "path")
+			}
+			return nil, nil
+		})
+
+	huma.Register(s.api, operation("list-companies", http.MethodGet, "/v1/companies", "List companies", core.ScopeRead, tag),
+		func(ctx context.Context, in *listCompaniesInput) (*struct{ Body itemsPage[core.Company] }, error) {
+			f := crm.CompanyFilter{Domain: in.Domain, UpdatedSince: in.UpdatedSince, Sort: in.Sort}
+			items, next, err := s.companies.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
+			if err != nil {
+				return nil, s.problem(ctx, err, "query")
+			}
+			return &struct{ Body itemsPage[core.Company] }{itemsPage[core.Company]{Items: items, NextCursor: next}}, nil
+		})
+}

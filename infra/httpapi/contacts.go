@@ -1,0 +1,192 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/crm"
+)
+
+type contactOutput struct {
+	Status   int    `json:"-"`
+	ETag     string `header:"ETag"`
+	Location string `header:"Location"`
+	Body     core.Contact
+}
+
+func contactOut(c core.Contact, status int) *contactOutput {
+	out := &contactOutput{Status: status, ETag: etag(c.Version), Body: c}
+	if status == http.StatusCreated {
+		out.Location = "/v1/contacts/" + c.ID
+	}
+	return out
+}
+
+// IdempotencyHeader documents the header the idempotency middleware reads.
+// Input types embed it; they must be exported for huma to see them.
+type IdempotencyHeader struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Repeat a POST safely: the same key and body replay the first response for 24 h; the same key with another body is refused."`
+}
+
+// IfMatchHeader is the If-Match of conditional writes.
+type IfMatchHeader struct {
+	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the record has moved on."`
+}
+
+// ContactPath is the id of a contact in a path.
+type ContactPath struct {
+	ID string `path:"id" doc:"Contact id (ULID)" maxLength:"26"`
+}
+
+type listContactsInput struct {
+	Limit        int       `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Cursor       string    `query:"cursor" maxLength:"2048" doc:"next_cursor of the previous page, with the same filters."`
+	Email        string    `query:"email" maxLength:"254"`
+	Tag          string    `query:"tag" maxLength:"64"`
+	OwnerID      string    `query:"owner_id" maxLength:"128"`
+	CompanyID    string    `query:"company_id" maxLength:"26"`
+	Stage        string    `query:"lifecycle_stage" enum:"subscriber,lead,mql,sql,customer,evangelist,other"`
+	UpdatedSince time.Time `query:"updated_since" doc:"RFC 3339; contacts updated at or after it."`
+	Sort         string    `query:"sort" enum:"created,-created,updated,-updated" default:"-created" doc:"- for newest first."`
+}
+
+type batchContactsInput struct {
+	IdempotencyHeader
+	Body struct {
+		Items []core.ContactFields `json:"items" minItems:"1" maxItems:"100"`
+	}
+}
+
+// BatchResult is one element's outcome in a batch response.
+type BatchResult[T any] struct {
+	Index  int              `json:"index"`
+	Status int              `json:"status" doc:"201 when created, else the status this element alone would have had."`
+	Record *T               `json:"record,omitempty"`
+	Error  *huma.ErrorModel `json:"error,omitempty"`
+}
+
+func (s *Server) registerContacts() {
+	const tag = "Contacts"
+	huma.Register(s.api, withStatus(operation("create-contact", http.MethodPost, "/v1/contacts", "Create a contact", core.ScopeWrite, tag), http.StatusCreated),
+		func(ctx context.Context, in *struct {
+			IdempotencyHeader
+			Body core.ContactFields
+		}) (*contactOutput, error) {
+			c, err := s.contacts.Create(ctx, tenantOf(ctx), in.Body)
+			if err != nil {
+				return nil, s.problem(ctx, err, "body")
+			}
+			return contactOut(c, http.StatusCreated), nil
+		})
+
+	huma.Register(s.api, operation("get-contact", http.MethodGet, "/v1/contacts/{id}", "Get a contact", core.ScopeRead, tag),
+		func(ctx context.Context, in *ContactPath) (*contactOutput, error) {
+			c, err := s.contacts.Get(ctx, tenantOf(ctx), in.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err, "path")
+			}
+			return contactOut(c, http.StatusOK), nil
+		})
+
+	huma.Register(s.api, operation("update-contact", http.MethodPatch, "/v1/contacts/{id}", "Update a contact (JSON merge patch)", core.ScopeWrite, tag),
+		func(ctx context.Context, in *struct {
+			ContactPath
+			IfMatchHeader
+			RawBody []byte `contentType:"application/merge-patch+json"`
+		}) (*contactOutput, error) {
+			v, err := ifMatch(in.IfMatch)
+			if err == nil {
+				var c core.Contact
+				if c, err = s.contacts.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody); err == nil {
+					return contactOut(c, http.StatusOK), nil
+				}
+			}
+			return nil, s.problem(ctx, err, "body")
+		})
+	mergePatchBody(s.api, "/v1/contacts/{id}", core.ContactFields{})
+
+	huma.Register(s.api, withStatus(operation("delete-contact", http.MethodDelete, "/v1/contacts/{id}", "Delete a contact", core.ScopeWrite, tag), http.StatusNoContent),
+		func(ctx context.Context, in *struct {
+			ContactPath
+			IfMatchHeader
+		}) (*struct{}, error) {
+			v, err := ifMatch(in.IfMatch)
+			if err == nil {
+				_, err = s.contacts.Delete(ctx, tenantOf(ctx), in.ID, v)
+			}
+			if err != nil {
+				return nil, s.problem(ctx, err, "path")
+			}
+			return nil, nil
+		})
+
+	huma.Register(s.api, operation("list-contacts", http.MethodGet, "/v1/contacts", "List contacts", core.ScopeRead, tag),
+		func(ctx context.Context, in *listContactsInput) (*struct{ Body itemsPage[core.Contact] }, error) {
+			f := crm.ContactFilter{Email: in.Email, Tag: in.Tag, OwnerID: in.OwnerID, CompanyID: in.CompanyID,
+				Stage: core.Stage(in.Stage), UpdatedSince: in.UpdatedSince, Sort: in.Sort}
+			items, next, err := s.contacts.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
+			if err != nil {
+				return nil, s.problem(ctx, err, "query")
+			}
+			return &struct{ Body itemsPage[core.Contact] }{itemsPage[core.Contact]{Items: items, NextCursor: next}}, nil
+		})
+
+	huma.Register(s.api, operation("upsert-contact-by-email", http.MethodPut, "/v1/contacts/by-email/{email}",
+		"Create or replace the contact that has an e-mail", core.ScopeWrite, tag),
+		func(ctx context.Context, in *struct {
+			Email string `path:"email" maxLength:"254"`
+			IfMatchHeader
+			Body core.ContactFields
+		}) (*contactOutput, error) {
+			v, err := ifMatch(in.IfMatch)
+			if err == nil {
+				c, created, err := s.contacts.UpsertByEmail(ctx, tenantOf(ctx), in.Email, v, in.Body)
+				if err == nil {
+					if created {
+						return contactOut(c, http.StatusCreated), nil
+					}
+					return contactOut(c, http.StatusOK), nil
+				}
+				return nil, s.problem(ctx, err, "body")
+			}
+			return nil, s.problem(ctx, err, "header")
+		})
+
+	huma.Register(s.api, operation("batch-create-contacts", http.MethodPost, "/v1/contacts/batch",
+		"Create up to 100 contacts, each on its own", core.ScopeWrite, tag),
+		func(ctx context.Context, in *batchContactsInput) (*struct {
+			Body struct {
+				Results []BatchResult[core.Contact] `json:"results"`
+			}
+		}, error) {
+			out := &struct {
+				Body struct {
+					Results []BatchResult[core.Contact] `json:"results"`
+				}
+			}{}
+			for i, r := range s.contacts.CreateMany(ctx, tenantOf(ctx), in.Body.Items) {
+				out.Body.Results = append(out.Body.Results, batchResult(s, ctx, i, r.Record, r.Err))
+			}
+			return out, nil
+		})
+}
+
+// batchResult reports one element of a batch. Field paths point into the
+// element ("body.items[3].emails[0].address").
+func batchResult[T any](s *Server, ctx context.Context, i int, rec T, err error) BatchResult[T] {
+	if err == nil {
+		return BatchResult[T]{Index: i, Status: http.StatusCreated, Record: &rec}
+	}
+	m, _ := s.problemModel(ctx, err, "body.items["+strconv.Itoa(i)+"]")
+	return BatchResult[T]{Index: i, Status: m.Status, Error: m}
+}
+
+func withStatus(op huma.Operation, status int) huma.Operation {
+	op.DefaultStatus = status
+	return op
+}

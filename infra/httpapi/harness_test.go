@@ -1,0 +1,187 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/infra/httpapi"
+)
+
+// engines are the stores every end-to-end test runs on.
+var engines = map[string]func(t testing.TB) store.Store{
+	"embedded": func(t testing.TB) store.Store {
+		st, err := embedded.Open(filepath.Join(t.TempDir(), "fedele.db"))
+		if err != nil {
+			t.Fatalf("open embedded store: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	},
+}
+
+// forEachEngine runs test once per engine.
+func forEachEngine(t *testing.T, test func(t *testing.T, env *env)) {
+	for name, open := range engines {
+		t.Run(name, func(t *testing.T) { test(t, newEnv(t, open(t))) })
+	}
+}
+
+// env is a running API on a real HTTP server with two tenants.
+type env struct {
+	store store.Store
+	url   string
+	a, b  *client // admins of tenants "acme" and "globex"
+}
+
+func newEnv(t testing.TB, st store.Store) *env {
+	t.Helper()
+	api := httpapi.New(httpapi.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	e := &env{store: st, url: srv.URL}
+	e.a = e.newTenant(t, "acme", "US", core.ScopeAdmin)
+	e.b = e.newTenant(t, "globex", "IT", core.ScopeAdmin)
+	return e
+}
+
+func (e *env) newTenant(t testing.TB, id, region string, scopes ...core.Scope) *client {
+	t.Helper()
+	now := func() time.Time { return time.Now().UTC() }
+	if _, err := crm.NewTenants(e.store, now).Create(context.Background(), id, id, region); err != nil && core.ErrorCode(err) != core.CodeConflict {
+		t.Fatalf("create tenant %s: %v", id, err)
+	}
+	return e.key(t, id, scopes...)
+}
+
+// key returns a client of tenant with a new key holding scopes.
+func (e *env) key(t testing.TB, tenant string, scopes ...core.Scope) *client {
+	t.Helper()
+	secret, _, err := crm.NewAPIKeys(e.store, time.Now).Create(context.Background(), tenant, "test", scopes)
+	if err != nil {
+		t.Fatalf("create key for %s: %v", tenant, err)
+	}
+	return &client{t: t, url: e.url, auth: "Bearer " + secret}
+}
+
+type client struct {
+	t    testing.TB
+	url  string
+	auth string
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// do sends a request; body is JSON-encoded unless it is a string or []byte.
+// headers are name, value pairs.
+func (c *client) do(method, path string, body any, headers ...string) response {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatalf("encode body: %v", err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, c.url+path, rd)
+	if err != nil {
+		c.t.Fatalf("new request: %v", err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatalf("read %s %s: %v", method, path, err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+// want fails the test unless the response has status, and decodes its body
+// into v when v is not nil.
+func (r response) want(t testing.TB, status int, v any) response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)
+	}
+	if v != nil {
+		if err := json.Unmarshal(r.Body, v); err != nil {
+			t.Fatalf("decode %s: %v", r.Body, err)
+		}
+	}
+	return r
+}
+
+// problem is the RFC 9457 body of an error.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Message  string `json:"message"`
+		Location string `json:"location"`
+	} `json:"errors"`
+}
+
+func (r response) problem(t testing.TB) problem {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("content type %q, want application/problem+json; body: %s", ct, r.Body)
+	}
+	var p problem
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatalf("decode problem %s: %v", r.Body, err)
+	}
+	if p.Status != r.Status || p.Type == "" || p.Title == "" {
+		t.Fatalf("problem %+v does not match status %d", p, r.Status)
+	}
+	return p
+}
+
+func (p problem) locations() []string {
+	var ls []string
+	for _, e := range p.Errors {
+		ls = append(ls, e.Location)
+	}
+	return ls
+}
+
+type contactPage struct {
+	Items      []core.Contact `json:"items"`
+	NextCursor string         `json:"next_cursor"`
+}

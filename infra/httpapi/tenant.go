@@ -1,0 +1,95 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/fedele-crm/fedele/core"
+)
+
+type tenantOutput struct {
+	Body core.Tenant
+}
+
+func (s *Server) registerTenant() {
+	const tag = "Tenant"
+	huma.Register(s.api, operation("get-tenant", http.MethodGet, "/v1/tenant", "Get the caller's tenant and its settings", core.ScopeRead, tag),
+		func(ctx context.Context, _ *struct{}) (*tenantOutput, error) {
+			t, err := s.tenants.Get(ctx, tenantOf(ctx))
+			if err != nil {
+				return nil, s.problem(ctx, err, "")
+			}
+			return &tenantOutput{t}, nil
+		})
+
+	huma.Register(s.api, operation("update-tenant", http.MethodPatch, "/v1/tenant", "Change the tenant's settings", core.ScopeAdmin, tag),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				DefaultRegion string `json:"default_region" doc:"ISO 3166-1 alpha-2 region for phone numbers without an international prefix." minLength:"2" maxLength:"2"`
+			}
+		}) (*tenantOutput, error) {
+			t, err := s.tenants.SetRegion(ctx, tenantOf(ctx), in.Body.DefaultRegion)
+			if err != nil {
+				return nil, s.problem(ctx, err, "body")
+			}
+			return &tenantOutput{t}, nil
+		})
+
+	huma.Register(s.api, operation("put-custom-field", http.MethodPut, "/v1/custom-fields/{entity}/{key}", "Define or redefine a custom field", core.ScopeAdmin, tag),
+		func(ctx context.Context, in *struct {
+			Entity string `path:"entity" enum:"contact,company"`
+			Key    string `path:"key" maxLength:"64"`
+			Body   struct {
+				Label   string         `json:"label" minLength:"1" maxLength:"200"`
+				Type    core.FieldType `json:"type" enum:"text,number,boolean,date,enum"`
+				Options []string       `json:"options,omitempty" maxItems:"200"`
+			}
+		}) (*tenantOutput, error) {
+			d := core.FieldDef{Entity: core.Entity(in.Entity), Key: in.Key, Label: in.Body.Label, Type: in.Body.Type, Options: in.Body.Options}
+			t, err := s.tenants.PutField(ctx, tenantOf(ctx), d)
+			if err != nil {
+				return nil, s.problem(ctx, err, "body")
+			}
+			return &tenantOutput{t}, nil
+		})
+
+	huma.Register(s.api, operation("delete-custom-field", http.MethodDelete, "/v1/custom-fields/{entity}/{key}", "Delete a custom field definition", core.ScopeAdmin, tag),
+		func(ctx context.Context, in *struct {
+			Entity string `path:"entity" enum:"contact,company"`
+			Key    string `path:"key" maxLength:"64"`
+		}) (*tenantOutput, error) {
+			t, err := s.tenants.DeleteField(ctx, tenantOf(ctx), core.Entity(in.Entity), in.Key)
+			if err != nil {
+				return nil, s.problem(ctx, err, "path")
+			}
+			return &tenantOutput{t}, nil
+		})
+
+	huma.Register(s.api, withStatus(operation("create-api-key", http.MethodPost, "/v1/api-keys", "Create an API key for the caller's tenant", core.ScopeAdmin, tag), http.StatusCreated),
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Name   string       `json:"name" minLength:"1" maxLength:"200"`
+				Scopes []core.Scope `json:"scopes" minItems:"1" enum:"crm:read,crm:write,plugins:admin,admin"`
+			}
+		}) (*struct {
+			Body struct {
+				Secret string `json:"secret" doc:"Shown once; only its hash is stored."`
+				ID     string `json:"id"`
+			}
+		}, error) {
+			secret, k, err := s.keys.Create(ctx, tenantOf(ctx), in.Body.Name, in.Body.Scopes)
+			if err != nil {
+				return nil, s.problem(ctx, err, "body")
+			}
+			out := &struct {
+				Body struct {
+					Secret string `json:"secret" doc:"Shown once; only its hash is stored."`
+					ID     string `json:"id"`
+				}
+			}{}
+			out.Body.Secret, out.Body.ID = secret, k.ID
+			return out, nil
+		})
+}
