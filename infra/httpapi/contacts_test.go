@@ -216,9 +216,14 @@ func TestIdempotentPost(t *testing.T) {
 		if diff := cmp.Diff([]string{"header.Idempotency-Key"}, p.locations()); diff != "" {
 			t.Errorf("locations (-want +got):\n%s", diff)
 		}
-		// A failed request is remembered too: the same mistake replays its answer.
+		// A refused request is not remembered: its corrected retry runs.
 		e.a.do("POST", "/v1/contacts", `{"emails":[{"address":"nope"}]}`, "Idempotency-Key", "k-2").want(t, 422, nil)
-		e.a.do("POST", "/v1/contacts", `{"emails":[{"address":"nope"}]}`, "Idempotency-Key", "k-2").want(t, 422, nil)
+		e.a.do("POST", "/v1/contacts", `{"emails":[{"address":"fixed@example.com"}]}`, "Idempotency-Key", "k-2").want(t, 201, nil)
+		// A conflict is: the same request would meet it again.
+		r409 := e.a.do("POST", "/v1/contacts", `{"emails":[{"address":"fixed@example.com"}]}`, "Idempotency-Key", "k-3").want(t, 409, nil)
+		if r := e.a.do("POST", "/v1/contacts", `{"emails":[{"address":"fixed@example.com"}]}`, "Idempotency-Key", "k-3").want(t, 409, nil); r.Header.Get("Idempotent-Replayed") != "true" || string(r.Body) != string(r409.Body) {
+			t.Errorf("conflict not replayed: %s", r.Body)
+		}
 		// Keys belong to a tenant: the same key elsewhere is a new request.
 		var other core.Contact
 		e.b.do("POST", "/v1/contacts", body, "Idempotency-Key", "k-1").want(t, 201, &other)

@@ -181,7 +181,10 @@ func (s *Server) requireScope(ctx huma.Context, next func(huma.Context)) {
 
 // idempotent replays the stored response of a POST whose Idempotency-Key
 // was seen before with the same request, and stores the response of a new
-// one. Responses of our own failures (5xx) are not stored, so a retry runs.
+// one. As Stripe does, only requests that ran are remembered: a request
+// refused before it could change anything (bad body, content type, scope) or
+// one that failed on our side (5xx) releases its key, so the corrected
+// retry runs instead of replaying the refusal.
 func (s *Server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -228,7 +231,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		completed := false
 		defer func() {
 			// A panic or a 5xx releases the key instead of remembering it.
-			if !completed || rec.status >= 500 || rec.status == 0 {
+			if !completed || !remembered(rec.status) {
 				if err := s.idempotency.Abandon(context.WithoutCancel(ctx), p.TenantID, key); err != nil {
 					s.log.ErrorContext(ctx, "abandon idempotency key", slog.String("error", err.Error()))
 				}
@@ -236,7 +239,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 		completed = true
-		if rec.status >= 500 || rec.status == 0 {
+		if !remembered(rec.status) {
 			return
 		}
 		resp := crm.Response{Status: rec.status, Body: rec.body.Bytes(), Header: map[string]string{}}
@@ -252,4 +255,10 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 			completed = false
 		}
 	})
+}
+
+// remembered reports whether a response is kept for replay: successes, and
+// conflicts that a retry of the same request would meet again.
+func remembered(status int) bool {
+	return status >= 200 && status < 400 || status == http.StatusConflict || status == http.StatusPreconditionFailed
 }
