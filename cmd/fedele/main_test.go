@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer lets the test read what the server prints while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var (
+	keyPattern  = regexp.MustCompile(`fdl_[a-z0-9]{52}`)
+	addrPattern = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+)
+
+// startServe runs `fedele serve` on a free port and returns its URL, what it
+// printed, and a stop function that returns serve's error.
+func startServe(t *testing.T, data string) (string, *lockedBuffer, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data}, out, io.Discard) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := addrPattern.FindStringSubmatch(out.String()); m != nil {
+			stop := func() error { cancel(); return <-done }
+			t.Cleanup(func() { cancel() })
+			return m[1], out, stop
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve ended before listening: %v; printed %q", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not print its address; printed %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling what a goroutine prints; bounded by the deadline
+	}
+}
+
+func TestServeBootstrapsOnceAndShutsDownCleanly(t *testing.T) {
+	data := t.TempDir()
+	url, out, stop := startServe(t, data)
+	key := keyPattern.FindString(out.String())
+	if key == "" {
+		t.Fatalf("first start printed no key: %q", out.String())
+	}
+	req, _ := http.NewRequest("GET", url+"/v1/contacts", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("list with the printed key: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	// While it runs, the store is locked: keys create says so instead of hanging.
+	err = run(context.Background(), []string{"keys", "create", "--data", data, "--tenant", "acme", "--scopes", "crm:read"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("keys create beside a running server: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve after cancel: %v", err)
+	}
+
+	// Stopped, the store is free: a key for a new tenant works on the next start.
+	var created bytes.Buffer
+	if err := run(context.Background(), []string{"keys", "create", "--data", data, "--tenant", "acme", "--scopes", "crm:read,crm:write"}, &created, io.Discard); err != nil {
+		t.Fatalf("keys create: %v", err)
+	}
+	acmeKey := keyPattern.FindString(created.String())
+	url, out, stop = startServe(t, data)
+	defer stop()
+	if keyPattern.MatchString(out.String()) {
+		t.Errorf("second start printed a key again: %q", out.String())
+	}
+	for _, k := range []string{key, acmeKey} {
+		req, _ := http.NewRequest("GET", url+"/v1/contacts", nil)
+		req.Header.Set("Authorization", "Bearer "+k)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("key %s after restart: %v %v", k[:8], res, err)
+		}
+		res.Body.Close()
+	}
+}
+
+func TestCommandErrors(t *testing.T) {
+	for _, args := range [][]string{nil, {"nope"}, {"keys"}, {"keys", "create"}, {"keys", "create", "--tenant", "x", "--scopes", "root", "--data", t.TempDir()}} {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("run %q: no error", args)
+		}
+	}
+}
