@@ -54,7 +54,11 @@ func NormalizePhone(raw, region string) (string, error) {
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		return "", ErrBadPhone
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if len(e164) > 16 { // E.164 allows 15 digits; phonenumbers accepts longer ones for some regions (DE)
+		return "", ErrBadPhone
+	}
+	return e164, nil
 }
 
 // NormalizeRegion upper-cases an ISO 3166-1 alpha-2 code and checks that it
