@@ -215,7 +215,8 @@ func (f *ContactFields) Normalize(r Rules) error {
 		switch {
 		case err != nil:
 			p.Add("birthday", "must be a date YYYY-MM-DD")
-		case d.Year() < 1900 || d.After(r.Now):
+		// A day of slack: "today" somewhere east of UTC is tomorrow in UTC.
+		case d.Year() < 1900 || d.After(r.Now.AddDate(0, 0, 1)):
 			p.Add("birthday", "must be between 1900-01-01 and today")
 		}
 	}
@@ -258,9 +259,6 @@ func (f *ContactFields) Normalize(r Rules) error {
 }
 
 func normalizeTags(p *Problems, tags []string) []string {
-	if len(tags) > MaxTags {
-		p.Add("tags", "at most %d tags", MaxTags)
-	}
 	out := tags[:0]
 	for i, raw := range tags {
 		t, ok := NormalizeTag(raw)
@@ -272,6 +270,9 @@ func normalizeTags(p *Problems, tags []string) []string {
 			out = append(out, t)
 		}
 	}
+	if len(out) > MaxTags { // counted after de-duplication
+		p.Add("tags", "at most %d different tags", MaxTags)
+	}
 	if len(out) == 0 {
 		return nil
 	}
@@ -281,8 +282,11 @@ func normalizeTags(p *Problems, tags []string) []string {
 // NormalizeTag trims and lower-cases a tag and checks it: tags are compared
 // case-insensitively everywhere, and # is reserved for keys.
 func NormalizeTag(raw string) (string, bool) {
+	if !utf8.ValidString(raw) {
+		return "", false
+	}
 	t := strings.ToLower(strings.TrimSpace(raw))
-	if t == "" || !utf8.ValidString(t) || utf8.RuneCountInString(t) > 64 || strings.ContainsFunc(t, isControl) || strings.Contains(t, "#") {
+	if t == "" || utf8.RuneCountInString(t) > 64 || strings.ContainsFunc(t, isControl) || strings.Contains(t, "#") {
 		return "", false
 	}
 	return t, true

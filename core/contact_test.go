@@ -266,7 +266,8 @@ func TestContactNormalize(t *testing.T) {
 		// Birthday.
 		{name: "birthday today", in: core.ContactFields{Birthday: now.Format(time.DateOnly)}},
 		{name: "birthday 1900-01-01", in: core.ContactFields{Birthday: "1900-01-01"}},
-		{name: "birthday tomorrow", in: core.ContactFields{Birthday: now.AddDate(0, 0, 1).Format(time.DateOnly)}, faults: []string{"birthday"}},
+		{name: "birthday tomorrow in UTC (today east of it)", in: core.ContactFields{Birthday: now.AddDate(0, 0, 1).Format(time.DateOnly)}},
+		{name: "birthday after tomorrow", in: core.ContactFields{Birthday: now.AddDate(0, 0, 2).Format(time.DateOnly)}, faults: []string{"birthday"}},
 		{name: "birthday before 1900", in: core.ContactFields{Birthday: "1899-12-31"}, faults: []string{"birthday"}},
 		{name: "birthday not a date", in: core.ContactFields{Birthday: "next week"}, faults: []string{"birthday"}},
 		{name: "birthday day-first", in: core.ContactFields{Birthday: "01/07/1990"}, faults: []string{"birthday"}},

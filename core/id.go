@@ -16,6 +16,9 @@ var (
 // NewID returns a new ULID. Within one process ids are strictly increasing,
 // so sorting by id is sorting by creation, even within one millisecond.
 func NewID(now time.Time) string {
+	if now.IsZero() || now.Before(time.UnixMilli(0)) {
+		now = time.Now() // a zero clock is a wiring mistake; ulid cannot encode it
+	}
 	idMu.Lock()
 	defer idMu.Unlock()
 	return ulid.MustNew(ulid.Timestamp(now), idEntropy).String()

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -21,6 +22,9 @@ var (
 // local part is technically lossy but is what every CRM does: two contacts
 // differing only in case are the same person.
 func NormalizeEmail(raw string) (string, error) {
+	if !utf8.ValidString(raw) {
+		return "", ErrBadEmail // ToLower would quietly turn bad bytes into U+FFFD
+	}
 	s := strings.ToLower(strings.TrimSpace(raw))
 	if s == "" || len(s) > 254 {
 		return "", ErrBadEmail
@@ -36,9 +40,16 @@ func NormalizeEmail(raw string) (string, error) {
 	}
 	at := strings.LastIndexByte(s, '@')
 	local, domain := s[:at], s[at+1:]
-	if local == "" || len(local) > 64 || !strings.Contains(domain, ".") ||
-		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+	if local == "" || len(local) > 64 || !strings.Contains(domain, ".") {
 		return "", ErrBadEmail
+	}
+	// Host names only: no address literals ([127.0.0.1]), no empty labels,
+	// no label that starts or ends with a dash, no underscores.
+	for _, label := range strings.Split(domain, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.ContainsAny(label, "[]_:") {
+			return "", ErrBadEmail
+		}
 	}
 	return s, nil
 }
@@ -81,7 +92,9 @@ func NormalizeDomain(raw string) (string, bool) {
 	if i := strings.IndexAny(s, "/?#"); i >= 0 {
 		s = s[:i]
 	}
-	s = strings.TrimPrefix(s, "www.")
+	for strings.HasPrefix(s, "www.") { // all of them, so that normalising is idempotent
+		s = s[len("www."):]
+	}
 	s = strings.TrimSuffix(s, ".")
 	if len(s) < 3 || len(s) > 253 || !strings.Contains(s, ".") {
 		return "", false

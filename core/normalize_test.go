@@ -297,3 +297,22 @@ func FuzzNormalizePhone(f *testing.F) {
 		}
 	})
 }
+
+func TestNormalizationEdges(t *testing.T) {
+	for _, bad := range []string{"a@[127.0.0.1]", "a@-x.com", "a@x-.com", "a@x_y.com", "\xff@example.com"} {
+		if got, err := core.NormalizeEmail(bad); err == nil {
+			t.Errorf("NormalizeEmail(%q) = %q, want an error", bad, got)
+		}
+	}
+	if d, ok := core.NormalizeDomain("https://www.www.Example.com/x"); !ok || d != "example.com" {
+		t.Errorf("NormalizeDomain of www.www.: %q %v", d, ok)
+	}
+	if _, ok := core.NormalizeTag("\xffvip"); ok {
+		t.Error("NormalizeTag accepted invalid UTF-8")
+	}
+	for id, want := range map[string]bool{"acme": true, "a": true, "acme-": false, "-acme": false, "a-b": true} {
+		if core.ValidTenantID(id) != want {
+			t.Errorf("ValidTenantID(%q) = %v, want %v", id, !want, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"reflect"
 	"strings"
 )
 
@@ -84,10 +86,17 @@ func DecodeJSON(data []byte, v any) error {
 // readOnly lists what a writer may not set: the store assigns these.
 var readOnly = []string{"id", "version", "created_at", "updated_at"}
 
+// DocumentCheck validates a record's JSON document before it is decoded, such
+// as against the API's JSON Schema. encoding/json alone matches keys without
+// regard to case (a patch of "First_Name" would be silently lost) and names
+// fields without their array indexes; a schema check does neither.
+type DocumentCheck func(doc []byte) error
+
 // PatchFields applies a merge patch to the writable fields current and decodes
 // the result into next. Read-only fields in the patch are errors, so that a
-// client copying a whole record back learns they were not applied.
-func PatchFields[F any](current *F, patch []byte, next *F) error {
+// client copying a whole record back learns they were not applied. check,
+// when not nil, sees the merged document first.
+func PatchFields[F any](current *F, patch []byte, next *F, check DocumentCheck) error {
 	var top map[string]json.RawMessage
 	if err := DecodeJSON(patch, &top); err != nil {
 		return err
@@ -101,6 +110,11 @@ func PatchFields[F any](current *F, patch []byte, next *F) error {
 			p.Add(k, "is read-only")
 		}
 	}
+	if len(p) == 0 {
+		var tree any
+		_ = json.Unmarshal(patch, &tree) // DecodeJSON accepted it
+		checkKeys(&p, tree, reflect.TypeFor[F](), "")
+	}
 	if err := p.Err(); err != nil {
 		return err
 	}
@@ -112,5 +126,67 @@ func PatchFields[F any](current *F, patch []byte, next *F) error {
 	if err != nil {
 		return err
 	}
+	if check != nil {
+		if err := check(merged); err != nil {
+			return err
+		}
+	}
 	return DecodeJSON(merged, next)
+}
+
+// checkKeys reports every object key in v that is not exactly the JSON name
+// of a field of t. encoding/json matches names without regard to case, so in
+// a merged document a patch's "First_Name" would sit beside the stored
+// "first_name" and lose to it, silently.
+func checkKeys(p *Problems, v any, t reflect.Type, path string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return // a type error, reported when decoding
+		}
+		fields := jsonFields(t)
+		for _, k := range sortedKeys(obj) {
+			ft, ok := fields[k]
+			if !ok {
+				p.Add(joinPath(path, k), "is not a known field")
+				continue
+			}
+			checkKeys(p, obj[k], ft, joinPath(path, k))
+		}
+	case reflect.Slice:
+		list, _ := v.([]any)
+		for i, e := range list {
+			checkKeys(p, e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
+}
+
+// jsonFields maps the JSON names of t's fields, embedded structs flattened,
+// to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			maps.Copy(out, jsonFields(f.Type))
+		case name == "":
+			out[f.Name] = f.Type
+		default:
+			out[name] = f.Type
+		}
+	}
+	return out
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }

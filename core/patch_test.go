@@ -175,7 +175,7 @@ func TestPatchFieldsRefusesReadOnlyFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cur := core.ContactFields{FirstName: "Ann"}
 			var next core.ContactFields
-			checkError(t, core.PatchFields(&cur, []byte(tt.patch), &next), core.CodeInvalid, tt.paths...)
+			checkError(t, core.PatchFields(&cur, []byte(tt.patch), &next, nil), core.CodeInvalid, tt.paths...)
 		})
 	}
 }
@@ -222,7 +222,7 @@ func TestPatchFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cur := current()
 			var next core.ContactFields
-			err := core.PatchFields(&cur, []byte(tt.patch), &next)
+			err := core.PatchFields(&cur, []byte(tt.patch), &next, nil)
 			if diff := cmp.Diff(current(), cur); diff != "" {
 				t.Errorf("PatchFields changed the current fields (-before +after):\n%s", diff)
 			}
@@ -243,7 +243,7 @@ func TestPatchFields(t *testing.T) {
 func TestPatchFieldsOnCompany(t *testing.T) {
 	cur := core.CompanyFields{Name: "Acme", Domain: "acme.io", Size: "1-10"}
 	var next core.CompanyFields
-	if err := core.PatchFields(&cur, []byte(`{"name":"Acme Ltd","size":null}`), &next); err != nil {
+	if err := core.PatchFields(&cur, []byte(`{"name":"Acme Ltd","size":null}`), &next, nil); err != nil {
 		t.Fatalf("PatchFields: want no error, got %v", err)
 	}
 	want := core.CompanyFields{Name: "Acme Ltd", Domain: "acme.io"}
@@ -295,4 +295,27 @@ func FuzzMergePatch(f *testing.F) {
 			t.Errorf("MergePatch(%q, %q) is not idempotent (-once +twice):\n%s", doc, patch, diff)
 		}
 	})
+}
+
+func TestPatchFieldsKeysAreCaseSensitive(t *testing.T) {
+	cases := []struct {
+		patch string
+		path  string
+	}{
+		{`{"First_Name":"Bo"}`, "First_Name"},
+		{`{"address":{"City":"Milano"}}`, "address.City"},
+		{`{"emails":[{"address":"a@example.com"},{"Address":"b@example.com"}]}`, "emails[1].Address"},
+		{`{"consent":{"email":{"Status":"granted"}}}`, "consent.email.Status"},
+	}
+	for _, tc := range cases {
+		cur := core.ContactFields{FirstName: "Ada", Address: &core.Address{City: "Rome"}}
+		var next core.ContactFields
+		checkError(t, core.PatchFields(&cur, []byte(tc.patch), &next, nil), core.CodeInvalid, tc.path)
+	}
+	// Custom fields are the tenant's keys, not ours: any case goes through.
+	cur := core.ContactFields{}
+	var next core.ContactFields
+	if err := core.PatchFields(&cur, []byte(`{"custom":{"Shoe_Size":42}}`), &next, nil); err != nil {
+		t.Errorf("custom key: %v", err)
+	}
 }

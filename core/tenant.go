@@ -31,7 +31,7 @@ func (t Tenant) Rules(entity Entity, now time.Time) Rules {
 	return r
 }
 
-var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+var tenantIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // ValidTenantID reports whether id can name a tenant: lower-case letters,
 // digits and dashes, so that it is safe inside keys, logs and URLs.

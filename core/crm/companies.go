@@ -60,15 +60,16 @@ func (cs *Companies) Create(ctx context.Context, tenant string, f core.CompanyFi
 	return c, nil
 }
 
-// Patch applies a JSON merge patch (RFC 7396) to a company.
-func (cs *Companies) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte) (core.Company, error) {
+// Patch applies a JSON merge patch (RFC 7396) to a company; check, when not
+// nil, validates the patched document.
+func (cs *Companies) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte, check core.DocumentCheck) (core.Company, error) {
 	t, err := cs.tenants.Get(ctx, tenant)
 	if err != nil {
 		return core.Company{}, err
 	}
 	return companyKind.update(ctx, cs.store, tenant, id, ifVersion, cs.now, func(cur core.Company) (core.Company, error) {
 		var f core.CompanyFields
-		if err := core.PatchFields(&cur.CompanyFields, patch, &f); err != nil {
+		if err := core.PatchFields(&cur.CompanyFields, patch, &f, check); err != nil {
 			return cur, err
 		}
 		rules := t.Rules(core.EntityCompany, cs.now())

@@ -83,11 +83,12 @@ func (cs *Contacts) Create(ctx context.Context, tenant string, f core.ContactFie
 	return c, nil
 }
 
-// Patch applies a JSON merge patch (RFC 7396) to a contact.
-func (cs *Contacts) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte) (core.Contact, error) {
+// Patch applies a JSON merge patch (RFC 7396) to a contact; check, when not
+// nil, validates the patched document.
+func (cs *Contacts) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte, check core.DocumentCheck) (core.Contact, error) {
 	return cs.update(ctx, tenant, id, ifVersion, func(cur core.ContactFields) (core.ContactFields, error) {
 		var next core.ContactFields
-		err := core.PatchFields(&cur, patch, &next)
+		err := core.PatchFields(&cur, patch, &next, check)
 		return next, err
 	})
 }

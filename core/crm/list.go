@@ -153,7 +153,7 @@ func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, li
 		}
 	}
 	plan.postFilter = set > driven
-	fp := fmt.Sprintf("contact|%s|%s|%s|%s|%s|%s", f.Tag, f.OwnerID, f.CompanyID, f.Stage, f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
+	fp := filterKey("contact", f.Tag, f.OwnerID, f.CompanyID, string(f.Stage), f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
 	return scan(ctx, cs.store, tenant, contactKind, plan, fp, limit, cursor, f.match)
 }
 
@@ -206,8 +206,15 @@ func (cs *Companies) List(ctx context.Context, tenant string, f CompanyFilter, l
 	match := func(c *core.Company) bool {
 		return (f.Domain == "" || c.Domain == f.Domain) && (f.UpdatedSince.IsZero() || !c.UpdatedAt.Before(f.UpdatedSince))
 	}
-	fp := fmt.Sprintf("company|%s|%s|%s", f.Domain, f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
+	fp := filterKey("company", f.Domain, f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
 	return scan(ctx, cs.store, tenant, companyKind, plan, fp, limit, cursor, match)
+}
+
+// filterKey encodes a filter's values unambiguously (a tag may hold any
+// separator we could pick), for the cursor's fingerprint.
+func filterKey(values ...string) string {
+	b, _ := json.Marshal(values)
+	return string(b)
 }
 
 func checkLimit(limit int) error {

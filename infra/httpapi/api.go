@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/store"
 )
@@ -34,11 +35,14 @@ type Server struct {
 	handler http.Handler
 	log     *slog.Logger
 
-	tenants     *crm.Tenants
-	contacts    *crm.Contacts
-	companies   *crm.Companies
-	keys        *crm.APIKeys
-	idempotency *crm.Idempotency
+	tenants  *crm.Tenants
+	contacts *crm.Contacts
+	// checkContact and checkCompany hold patched documents to the schema of
+	// full bodies.
+	checkContact, checkCompany core.DocumentCheck
+	companies                  *crm.Companies
+	keys                       *crm.APIKeys
+	idempotency                *crm.Idempotency
 }
 
 // New builds the API on cfg.Store.
@@ -82,6 +86,7 @@ func New(cfg Config) *Server {
 		op.OperationID, op.Summary, op.Tags = "healthz", "Liveness check", []string{"Meta"}
 	})
 
+	s.checkContact, s.checkCompany = s.schemaCheck(core.ContactFields{}), s.schemaCheck(core.CompanyFields{})
 	s.registerContacts()
 	s.registerCompanies()
 	s.registerTenant()

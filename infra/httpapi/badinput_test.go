@@ -17,6 +17,8 @@ func TestBadInputs(t *testing.T) {
 		var existing core.Contact
 		e.a.do("POST", "/v1/contacts", map[string]any{"emails": []map[string]any{{"address": "taken@example.com"}}}).want(t, 201, &existing)
 		e.a.do("POST", "/v1/contacts", map[string]any{"first_name": "second"}).want(t, 201, nil)
+		var co core.Company
+		e.a.do("POST", "/v1/companies", map[string]any{"name": "Co"}).want(t, 201, &co)
 		var page contactPage
 		e.a.do("GET", "/v1/contacts?limit=1", nil).want(t, 200, &page)
 		if page.NextCursor == "" {
@@ -61,6 +63,11 @@ func TestBadInputs(t *testing.T) {
 			{"malformed patch", e.a, "PATCH", "/v1/contacts/" + existing.ID, `{"tags":`, 400, ""},
 			{"patch of a read-only field", e.a, "PATCH", "/v1/contacts/" + existing.ID, `{"version": 9}`, 422, "body.version"},
 			{"patch with a bad e-mail", e.a, "PATCH", "/v1/contacts/" + existing.ID, `{"emails": [{"address": "no"}]}`, 422, "body.emails[0].address"},
+			{"patch key in the wrong case", e.a, "PATCH", "/v1/contacts/" + existing.ID, `{"First_Name": "Bo"}`, 422, "body.First_Name"},
+			{"patch of an unknown nested field", e.a, "PATCH", "/v1/contacts/" + existing.ID, `{"address": {"town": "Rome"}}`, 422, "body.address.town"},
+			{"patch with a wrong type in a list", e.a, "PATCH", "/v1/contacts/" + existing.ID, `{"emails": [{"address": 5}]}`, 422, "body.emails[0].address"},
+			{"patch with a bad time", e.a, "PATCH", "/v1/contacts/" + existing.ID, `{"consent": {"email": {"status": "granted", "source": "x", "at": "yesterday"}}}`, 422, "body.consent.email.at"},
+			{"patch of a company with a bad size", e.a, "PATCH", "/v1/companies/" + co.ID, `{"size": "huge"}`, 422, "body.size"},
 			{"bad If-Match", e.a, "PATCH", "/v1/contacts/" + existing.ID, `{}`, 412, ""},
 			{"limit zero", e.a, "GET", "/v1/contacts?limit=0", nil, 422, "query.limit"},
 			{"limit too large", e.a, "GET", "/v1/contacts?limit=201", nil, 422, "query.limit"},

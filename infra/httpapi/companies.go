@@ -70,7 +70,7 @@ func (s *Server) registerCompanies() {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
 				var c core.Company
-				if c, err = s.companies.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody); err == nil {
+				if c, err = s.companies.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody, s.checkCompany); err == nil {
 					return companyOut(c, false), nil
 				}
 			}

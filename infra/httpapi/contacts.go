@@ -102,7 +102,7 @@ func (s *Server) registerContacts() {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
 				var c core.Contact
-				if c, err = s.contacts.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody); err == nil {
+				if c, err = s.contacts.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody, s.checkContact); err == nil {
 					return contactOut(c, http.StatusOK), nil
 				}
 			}

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -55,6 +57,31 @@ func mergePatchBody(api huma.API, path string, fields any) {
 	op.RequestBody.Content = map[string]*huma.MediaType{
 		"application/merge-patch+json": {Schema: schema},
 		"application/json":             {Schema: schema},
+	}
+}
+
+// schemaCheck validates a document against the JSON Schema huma made for
+// fields, the one that validates full bodies, so that a patched document is
+// held to the same rules and its problems read the same.
+func (s *Server) schemaCheck(fields any) core.DocumentCheck {
+	registry := s.api.OpenAPI().Components.Schemas
+	schema := registry.Schema(reflect.TypeOf(fields), true, "")
+	return func(doc []byte) error {
+		var v any
+		if err := json.Unmarshal(doc, &v); err != nil {
+			return fmt.Errorf("decode patched document: %w", err)
+		}
+		res := &huma.ValidateResult{}
+		huma.Validate(registry, schema, huma.NewPathBuffer(make([]byte, 0, 64), 0), huma.ModeWriteToServer, v, res)
+		var p core.Problems
+		for _, e := range res.Errors {
+			fe := core.FieldError{Message: e.Error()}
+			if d, ok := e.(*huma.ErrorDetail); ok {
+				fe = core.FieldError{Path: d.Location, Message: d.Message, Value: d.Value}
+			}
+			p = append(p, fe)
+		}
+		return p.Err()
 	}
 }
 
