@@ -1,6 +1,7 @@
 // Command fedele is the local all-in-one server and the command-line tool.
 //
 //	fedele serve [--addr 127.0.0.1:8080] [--data DIR]
+//	fedele serve --store dynamodb [--dynamodb-endpoint URL] [--table fedele] [--create-table]
 //	fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--data DIR]
 //	fedele openapi
 //
@@ -26,12 +27,15 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/embedded"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
 const usage = `usage:
   fedele serve [--addr 127.0.0.1:8080] [--data DIR]
+  fedele serve --store dynamodb [--dynamodb-endpoint http://127.0.0.1:8000] [--table fedele] [--create-table]
   fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR]
   fedele openapi`
 
@@ -80,14 +84,39 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	data := fs.String("data", "data", "folder of the embedded store")
 	region := fs.String("region", "US", "default phone region of the development tenant")
+	engine := fs.String("store", "embedded", "embedded (a file in --data) or dynamodb")
+	endpoint := fs.String("dynamodb-endpoint", "", "DynamoDB endpoint, such as http://127.0.0.1:8000 for DynamoDB Local; empty for AWS")
+	table := fs.String("table", "fedele", "DynamoDB table")
+	createTable := fs.Bool("create-table", false, "create the DynamoDB table when it does not exist")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(stderr, nil)))
 
-	st, err := openStore(*data)
-	if err != nil {
-		return err
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var st store.Store
+	switch *engine {
+	case "embedded":
+		es, err := openStore(*data)
+		if err != nil {
+			return err
+		}
+		go housekeeping(ctx, es, log)
+		st = es
+	case "dynamodb":
+		client, err := dynamo.Connect(ctx, *endpoint)
+		if err != nil {
+			return err
+		}
+		if *createTable {
+			if err := dynamo.CreateTable(ctx, client, *table); err != nil {
+				return err
+			}
+		}
+		st = dynamo.New(client, *table) // DynamoDB's own TTL expires items
+	default:
+		return fmt.Errorf("--store must be embedded or dynamodb, not %q", *engine)
 	}
 	defer func() {
 		if err := st.Close(); err != nil {
@@ -97,10 +126,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := bootstrap(ctx, st, *region, stdout); err != nil {
 		return err
 	}
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go housekeeping(ctx, st, log)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -134,7 +159,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // bootstrap gives a fresh data folder a development tenant and prints its
 // admin key, once: only the key's hash is kept.
-func bootstrap(ctx context.Context, st *embedded.Store, region string, stdout io.Writer) error {
+func bootstrap(ctx context.Context, st store.Store, region string, stdout io.Writer) error {
 	now := func() time.Time { return time.Now().UTC() }
 	_, err := crm.NewTenants(st, now).Create(ctx, devTenant, "Development", region)
 	if core.ErrorCode(err) == core.CodeConflict {

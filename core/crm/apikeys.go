@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -36,10 +37,29 @@ type APIKey struct {
 type APIKeys struct {
 	store store.Store
 	now   func() time.Time
+
+	// Authenticated keys are remembered for keyCacheTTL, so that a request
+	// costs the store one read for its data instead of two. Keys cannot be
+	// revoked yet; when they can, a revocation takes up to that long to reach
+	// every process.
+	mu    sync.Mutex
+	cache map[string]cachedKey
 }
 
+type cachedKey struct {
+	principal core.Principal
+	until     time.Time
+}
+
+const (
+	keyCacheTTL  = time.Minute
+	keyCacheSize = 10_000 // past it the cache starts over: simple, and rare
+)
+
 // NewAPIKeys returns the API keys in s.
-func NewAPIKeys(s store.Store, now func() time.Time) *APIKeys { return &APIKeys{store: s, now: now} }
+func NewAPIKeys(s store.Store, now func() time.Time) *APIKeys {
+	return &APIKeys{store: s, now: now, cache: map[string]cachedKey{}}
+}
 
 var keyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
@@ -88,7 +108,15 @@ func (ks *APIKeys) Authenticate(ctx context.Context, secret string) (core.Princi
 	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 128 {
 		return core.Principal{}, denied
 	}
-	it, err := ks.store.Get(ctx, apiKeyKey(hashSecret(secret)))
+	hash := hashSecret(secret)
+	now := ks.now()
+	ks.mu.Lock()
+	c, ok := ks.cache[hash]
+	ks.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.principal, nil
+	}
+	it, err := ks.store.Get(ctx, apiKeyKey(hash))
 	if errors.Is(err, store.ErrNotFound) {
 		return core.Principal{}, denied
 	}
@@ -99,7 +127,14 @@ func (ks *APIKeys) Authenticate(ctx context.Context, secret string) (core.Princi
 	if err := json.Unmarshal(it.Data, &k); err != nil {
 		return core.Principal{}, fmt.Errorf("decode api key: %w", err)
 	}
-	return core.Principal{TenantID: k.TenantID, KeyID: k.ID, Scopes: k.Scopes}, nil
+	p := core.Principal{TenantID: k.TenantID, KeyID: k.ID, Scopes: k.Scopes}
+	ks.mu.Lock()
+	if len(ks.cache) >= keyCacheSize {
+		clear(ks.cache)
+	}
+	ks.cache[hash] = cachedKey{principal: p, until: now.Add(keyCacheTTL)}
+	ks.mu.Unlock()
+	return p, nil
 }
 
 func hashSecret(secret string) string {

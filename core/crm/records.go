@@ -262,7 +262,7 @@ func storeErr(err error) error {
 	switch {
 	case errors.Is(err, store.ErrItemTooLarge), errors.Is(err, store.ErrTxTooLarge):
 		return &core.Error{Code: core.CodeTooLarge, Message: "the record is too large to store: " + err.Error()}
-	case errors.Is(err, store.ErrThrottled):
+	case errors.Is(err, store.ErrThrottled), errors.Is(err, store.ErrUnavailable):
 		return &core.Error{Code: core.CodeUnavailable, Message: "the store is busy; retry shortly"}
 	}
 	return err

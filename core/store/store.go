@@ -171,6 +171,7 @@ var (
 	ErrTxTooLarge      = errors.New("transaction exceeds 100 items or 4 MB")
 	ErrInvalid         = errors.New("invalid store request")
 	ErrThrottled       = errors.New("store throttled the request")
+	ErrUnavailable     = errors.New("store unavailable")
 )
 
 // TxCancelledError says which write of a transaction stopped it and why.
