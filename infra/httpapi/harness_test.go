@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,6 +31,11 @@ var engines = map[string]func(t testing.TB) store.Store{
 		t.Cleanup(func() { st.Close() })
 		return st
 	},
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	os.Exit(code)
 }
 
 // forEachEngine runs test once per engine.

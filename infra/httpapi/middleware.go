@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -110,6 +111,19 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", ri.id)
 		ctx := context.WithValue(r.Context(), infoKey, ri)
 		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			// A bug must cost one request a plain 500, not the connection,
+			// and never show the client a stack trace.
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(ctx, "panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				if rec.status == 0 {
+					writeProblem(rec, newProblem(http.StatusInternalServerError, "internal error; the request id in the logs says more"))
+				}
+			}
+		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		level := slog.LevelInfo
 		if rec.status >= 500 {

@@ -13,6 +13,13 @@ type tenantOutput struct {
 	Body core.Tenant
 }
 
+type apiKeyOutput struct {
+	Body struct {
+		Secret string `json:"secret" doc:"Shown once; only its hash is stored."`
+		ID     string `json:"id"`
+	}
+}
+
 func (s *Server) registerTenant() {
 	const tag = "Tenant"
 	huma.Register(s.api, operation("get-tenant", http.MethodGet, "/v1/tenant", "Get the caller's tenant and its settings", core.ScopeRead, tag),
@@ -73,22 +80,12 @@ func (s *Server) registerTenant() {
 				Name   string       `json:"name" minLength:"1" maxLength:"200"`
 				Scopes []core.Scope `json:"scopes" minItems:"1" enum:"crm:read,crm:write,plugins:admin,admin"`
 			}
-		}) (*struct {
-			Body struct {
-				Secret string `json:"secret" doc:"Shown once; only its hash is stored."`
-				ID     string `json:"id"`
-			}
-		}, error) {
+		}) (*apiKeyOutput, error) {
 			secret, k, err := s.keys.Create(ctx, tenantOf(ctx), in.Body.Name, in.Body.Scopes)
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")
 			}
-			out := &struct {
-				Body struct {
-					Secret string `json:"secret" doc:"Shown once; only its hash is stored."`
-					ID     string `json:"id"`
-				}
-			}{}
+			out := &apiKeyOutput{}
 			out.Body.Secret, out.Body.ID = secret, k.ID
 			return out, nil
 		})

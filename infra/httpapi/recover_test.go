@@ -1,0 +1,38 @@
+package httpapi_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/infra/httpapi"
+)
+
+// panicky is a store whose contact reads panic, standing in for a bug.
+type panicky struct{ store.Store }
+
+func (p panicky) Get(ctx context.Context, k store.Key) (store.Item, error) {
+	if strings.HasSuffix(k.PK, "#contact") {
+		panic("bug in the store")
+	}
+	return p.Store.Get(ctx, k)
+}
+
+func TestPanicIsAPlain500(t *testing.T) {
+	e := newEnv(t, engines["embedded"](t))
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: panicky{e.store}, Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	c := &client{t: t, url: srv.URL, auth: e.a.auth}
+	res := c.do("GET", "/v1/contacts/"+core.NewID(time.Now()), nil)
+	p := res.want(t, 500, nil).problem(t)
+	if strings.Contains(string(res.Body), "goroutine") || strings.Contains(p.Detail, "bug") {
+		t.Errorf("500 leaks internals: %s", res.Body)
+	}
+	// The server lives on.
+	c.do("GET", "/v1/tenant", nil).want(t, 200, nil)
+}
