@@ -17,6 +17,8 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
+	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
 	"github.com/fedele-crm/fedele/infra/embedded"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
@@ -31,10 +33,15 @@ var engines = map[string]func(t testing.TB) store.Store{
 		t.Cleanup(func() { st.Close() })
 		return st
 	},
+	"dynamodb": func(t testing.TB) store.Store {
+		st, _ := dynamotest.OpenTable(t)
+		return st
+	},
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	dynamolocal.StopShared()
 	os.Exit(code)
 }
 
