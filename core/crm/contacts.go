@@ -72,7 +72,11 @@ func (cs *Contacts) Create(ctx context.Context, tenant string, f core.ContactFie
 	if err != nil {
 		return core.Contact{}, err
 	}
-	now := cs.now()
+	return cs.create(ctx, t, f)
+}
+
+func (cs *Contacts) create(ctx context.Context, t core.Tenant, f core.ContactFields) (core.Contact, error) {
+	tenant, now := t.ID, cs.now()
 	if err := f.Normalize(t.Rules(core.EntityContact, now)); err != nil {
 		return core.Contact{}, err
 	}
@@ -196,10 +200,16 @@ type BatchResult[T any] struct {
 
 // CreateMany creates each contact on its own: one failing does not stop the
 // others, and each result says what happened to its element.
+// The tenant's settings are read once for the whole batch.
 func (cs *Contacts) CreateMany(ctx context.Context, tenant string, fs []core.ContactFields) []BatchResult[core.Contact] {
 	out := make([]BatchResult[core.Contact], len(fs))
+	t, err := cs.tenants.Get(ctx, tenant)
 	for i, f := range fs {
-		out[i].Record, out[i].Err = cs.Create(ctx, tenant, f)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i].Record, out[i].Err = cs.create(ctx, t, f)
 	}
 	return out
 }
