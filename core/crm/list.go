@@ -283,6 +283,9 @@ func scan[T any](ctx context.Context, s store.Store, tenant string, k kind[T], p
 		}
 		q.Cursor = c
 	}
+	// A list right after a create must show it: table reads can be strongly
+	// consistent (index reads cannot; DynamoDB keeps those eventual).
+	q.Consistent = q.Index == store.Table
 	q.Limit = limit
 	if plan.postFilter {
 		q.Limit = max(limit, 100) // reading ahead pays for the records the filters drop
