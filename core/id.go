@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"crypto/rand"
 	"sync"
 	"time"
@@ -28,4 +29,15 @@ func NewID(now time.Time) string {
 func ValidID(s string) bool {
 	id, err := ulid.ParseStrict(s)
 	return err == nil && id.String() == s
+}
+
+// FirstIDAt returns the smallest id that NewID could make at t: every id
+// made at t or later sorts at or after it.
+func FirstIDAt(t time.Time) string {
+	var zero [10]byte
+	id, err := ulid.New(ulid.Timestamp(t), bytes.NewReader(zero[:]))
+	if err != nil {
+		return "00000000000000000000000000"
+	}
+	return id.String()
 }

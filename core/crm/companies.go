@@ -95,5 +95,5 @@ func (cs *Companies) Delete(ctx context.Context, tenant, id string, ifVersion in
 	if len(page.Items) > 0 {
 		return core.Company{}, core.Errorf(core.CodeConflict, "company %s still has contacts; move or delete them first", id)
 	}
-	return companyKind.remove(ctx, cs.store, tenant, id, ifVersion)
+	return companyKind.remove(ctx, cs.store, tenant, id, ifVersion, cs.now)
 }

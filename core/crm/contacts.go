@@ -123,7 +123,7 @@ func (cs *Contacts) update(ctx context.Context, tenant, id string, ifVersion int
 
 // Delete removes a contact, its e-mail markers and its tag entries.
 func (cs *Contacts) Delete(ctx context.Context, tenant, id string, ifVersion int64) (core.Contact, error) {
-	return contactKind.remove(ctx, cs.store, tenant, id, ifVersion)
+	return contactKind.remove(ctx, cs.store, tenant, id, ifVersion, cs.now)
 }
 
 // ByEmail returns the contact that has address among its e-mails.

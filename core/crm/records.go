@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -88,6 +90,9 @@ func (k kind[T]) create(ctx context.Context, s store.Store, tenant string, now t
 	if err != nil {
 		return err
 	}
+	if err := w.record(k.event(ctx, tenant, "created", now, v, nil)); err != nil {
+		return err
+	}
 	if err := s.Transact(ctx, w.writes); err != nil {
 		return w.explain(err, k.name, m.ID)
 	}
@@ -126,6 +131,9 @@ func (k kind[T]) update(ctx context.Context, s store.Store, tenant, id string, i
 		if err != nil {
 			return cur, err
 		}
+		if err := w.record(k.event(ctx, tenant, "updated", nm.UpdatedAt, &next, &cur)); err != nil {
+			return cur, err
+		}
 		err = s.Transact(ctx, w.writes)
 		if err == nil {
 			return next, nil
@@ -140,7 +148,7 @@ func (k kind[T]) update(ctx context.Context, s store.Store, tenant, id string, i
 }
 
 // remove deletes a record with its markers and entries.
-func (k kind[T]) remove(ctx context.Context, s store.Store, tenant, id string, ifVersion int64) (T, error) {
+func (k kind[T]) remove(ctx context.Context, s store.Store, tenant, id string, ifVersion int64, now func() time.Time) (T, error) {
 	for attempt := 0; ; attempt++ {
 		cur, err := k.get(ctx, s, tenant, id)
 		if err != nil {
@@ -156,6 +164,9 @@ func (k kind[T]) remove(ctx context.Context, s store.Store, tenant, id string, i
 			return cur, err
 		}
 		w.writes[0] = store.Write{Op: store.OpDelete, Key: k.key(tenant, cm.ID), Cond: store.Cond{Version: cm.Version}}
+		if err := w.record(k.event(ctx, tenant, "deleted", now(), &cur, nil)); err != nil {
+			return cur, err
+		}
 		err = s.Transact(ctx, w.writes)
 		if err == nil {
 			return cur, nil
@@ -167,6 +178,65 @@ func (k kind[T]) remove(ctx context.Context, s store.Store, tenant, id string, i
 			return cur, staleError(k.name, id, ifVersion, -1)
 		}
 	}
+}
+
+// event describes a change of rec (from prev, for an update) as an event
+// carrying the cause in ctx.
+func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, rec, prev *T) events.Envelope {
+	c := events.CauseFrom(ctx)
+	data, _ := json.Marshal(rec)
+	id := core.NewID(at)
+	corr := c.CorrelationID
+	if corr == "" {
+		corr = id
+	}
+	ev := events.Envelope{Source: events.Source, DetailType: k.name + "." + what, Detail: events.Detail{
+		EventID: id, Tenant: tenant, Time: at.UTC(), Actor: c.Actor,
+		CausationID: c.CausationID, CorrelationID: corr, Depth: c.Depth,
+		Entity: events.Entity{Type: k.name, ID: k.meta(rec).ID, Data: data},
+	}}
+	if prev != nil {
+		ev.Detail.Changed = changedFields(prev, rec)
+	}
+	return ev
+}
+
+// changedFields lists the top-level JSON fields whose values differ, less
+// the bookkeeping every change moves.
+func changedFields(a, b any) []string {
+	var x, y map[string]json.RawMessage
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	_ = json.Unmarshal(ja, &x)
+	_ = json.Unmarshal(jb, &y)
+	var out []string
+	for k := range x {
+		if _, ok := y[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	for k, v := range y {
+		if k == "version" || k == "updated_at" {
+			continue
+		}
+		if old, ok := x[k]; !ok || !bytes.Equal(old, v) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// record adds the outbox write of ev to the transaction: the event commits
+// with the change or not at all.
+func (t *txn) record(ev events.Envelope) error {
+	w, err := events.OutboxWrite(ev)
+	if err != nil {
+		return err
+	}
+	t.writes = append(t.writes, w)
+	t.why = append(t.why, nil)
+	return nil
 }
 
 // txn is a transaction with, for each write, what its failure means.

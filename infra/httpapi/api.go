@@ -35,14 +35,16 @@ type Server struct {
 	handler http.Handler
 	log     *slog.Logger
 
-	tenants  *crm.Tenants
-	contacts *crm.Contacts
+	tenants     *crm.Tenants
+	contacts    *crm.Contacts
+	companies   *crm.Companies
+	keys        *crm.APIKeys
+	events      *crm.Events
+	idempotency *crm.Idempotency
+
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
 	checkContact, checkCompany core.DocumentCheck
-	companies                  *crm.Companies
-	keys                       *crm.APIKeys
-	idempotency                *crm.Idempotency
 }
 
 // New builds the API on cfg.Store.
@@ -61,6 +63,7 @@ func New(cfg Config) *Server {
 		contacts:    crm.NewContacts(cfg.Store, tenants, now),
 		companies:   crm.NewCompanies(cfg.Store, tenants, now),
 		keys:        crm.NewAPIKeys(cfg.Store, now),
+		events:      crm.NewEvents(cfg.Store, now),
 		idempotency: crm.NewIdempotency(cfg.Store, now),
 	}
 
@@ -90,6 +93,7 @@ func New(cfg Config) *Server {
 	s.registerContacts()
 	s.registerCompanies()
 	s.registerTenant()
+	s.registerEvents()
 
 	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(mux))))
 	return s

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/events"
 )
 
 type ctxKey int
@@ -166,7 +167,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, err, "header")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		ctx := WithPrincipal(r.Context(), p)
+		// What this request changes is attributed to the key, and everything
+		// it sets off is correlated by the request id.
+		ctx = events.WithCause(ctx, events.Cause{Actor: events.Actor{Type: "api_key", ID: p.KeyID}, CorrelationID: info(ctx).id})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -1,0 +1,115 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// EventSettle is how old an event must be before GET /v1/events lists it.
+// Event ids are taken before their transaction commits, so a slow commit
+// can land behind ids already listed; waiting this long lets it land first,
+// so that a poller advancing its cursor does not step over it.
+const EventSettle = 5 * time.Second
+
+// Events reads the outbox: the timeline of a record and a tenant's event
+// stream.
+type Events struct {
+	store store.Store
+	now   func() time.Time
+}
+
+// NewEvents returns the events in s.
+func NewEvents(s store.Store, now func() time.Time) *Events { return &Events{store: s, now: now} }
+
+func decodeAll(items []store.Item) ([]events.Envelope, error) {
+	out := make([]events.Envelope, 0, len(items))
+	for _, it := range items {
+		ev, err := events.Decode(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// Timeline returns what happened to a contact, newest first. A contact that
+// never existed in the tenant (or exists in another) is not found.
+func (es *Events) Timeline(ctx context.Context, tenant, contactID string, limit int, cursor string) ([]events.Envelope, string, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, "", err
+	}
+	if !core.ValidID(contactID) {
+		return nil, "", core.Errorf(core.CodeNotFound, "contact %s not found", contactID)
+	}
+	q := store.Query{Index: events.TimelineIndex, PK: events.TimelinePK(tenant, "contact", contactID), Desc: true, Limit: limit}
+	filter := filterKey("timeline", contactID)
+	if cursor != "" {
+		c, err := DecodeListCursor(cursor, tenant, filter)
+		if err != nil {
+			return nil, "", err
+		}
+		q.Cursor = c
+	}
+	page, err := es.store.Query(ctx, q)
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, "", badCursor()
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read timeline of %s: %w", contactID, storeErr(err))
+	}
+	if len(page.Items) == 0 && cursor == "" {
+		if _, err := contactKind.get(ctx, es.store, tenant, contactID); err != nil {
+			return nil, "", err
+		}
+	}
+	evs, err := decodeAll(page.Items)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if page.Next != "" {
+		next = EncodeListCursor(page.Next, tenant, filter)
+	}
+	return evs, next, nil
+}
+
+// Since returns a tenant's events in order after cursor ("" for the oldest
+// kept), and the cursor to poll from next — always one, even when nothing
+// new has settled, so that an integrator can poll as EventBridge would push.
+func (es *Events) Since(ctx context.Context, tenant string, limit int, cursor string) ([]events.Envelope, string, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, "", err
+	}
+	q := store.Query{PK: events.EventsPK(tenant), To: core.FirstIDAt(es.now().Add(-EventSettle)), Limit: limit, Consistent: true}
+	filter := filterKey("events")
+	if cursor != "" {
+		c, err := DecodeListCursor(cursor, tenant, filter)
+		if err != nil {
+			return nil, "", err
+		}
+		q.Cursor = c
+	}
+	page, err := es.store.Query(ctx, q)
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, "", badCursor()
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read events: %w", storeErr(err))
+	}
+	evs, err := decodeAll(page.Items)
+	if err != nil {
+		return nil, "", err
+	}
+	next := cursor
+	if n := len(page.Items); n > 0 {
+		next = EncodeListCursor(store.EncodeCursor(q, store.Position{Table: page.Items[n-1].Key}), tenant, filter)
+	}
+	return evs, next, nil
+}

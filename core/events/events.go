@@ -1,0 +1,101 @@
+// Package events is Fedele's event catalogue and the machinery around it
+// that is independent of any bus: the envelope (mirroring EventBridge), the
+// cause an event carries so automation cannot loop, the consumer registry
+// with idempotent delivery, and the ports a relay publishes through.
+//
+// It must never import the AWS SDK or a bus client: EventBridge lives in
+// infra/eventbridge, the stream handler in infra/relay.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Source is the EventBridge source of every Fedele event.
+const Source = "fedele.crm"
+
+// Detail types of the catalogue; each has a JSON Schema in schemas/events/.
+const (
+	ContactCreated = "contact.created"
+	ContactUpdated = "contact.updated"
+	ContactDeleted = "contact.deleted"
+	ContactMerged  = "contact.merged"
+	CompanyCreated = "company.created"
+	CompanyUpdated = "company.updated"
+	CompanyDeleted = "company.deleted"
+)
+
+// Envelope is one event as EventBridge carries it.
+type Envelope struct {
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
+	Detail     Detail `json:"detail"`
+}
+
+// Actor is who or what caused a change.
+type Actor struct {
+	Type string `json:"type"` // api_key, jwt, system, automation
+	ID   string `json:"id"`   // the key id, the subject, or the consumer's name
+}
+
+// Detail is an event's payload.
+type Detail struct {
+	EventID string    `json:"event_id"` // a ULID
+	Tenant  string    `json:"tenant"`
+	Time    time.Time `json:"time"`
+	Actor   Actor     `json:"actor"`
+	// CausationID is the event whose handling caused this change (empty for
+	// a change a person or integrator made); CorrelationID ties together
+	// everything one request set off.
+	CausationID   string `json:"causation_id,omitempty"`
+	CorrelationID string `json:"correlation_id"`
+	// Depth counts the automation steps between the original change and this
+	// event; consumers stop a chain past MaxDepth.
+	Depth  int    `json:"depth"`
+	Entity Entity `json:"entity"`
+	// Changed lists the top-level fields that differ from before the change
+	// (empty for creations and deletions).
+	Changed []string `json:"changed,omitempty"`
+	// MergedIDs lists, on contact.merged, the contacts folded into Entity.
+	MergedIDs []string `json:"merged_ids,omitempty"`
+}
+
+// Entity names the record an event is about, with its state after the
+// change (before it, for a deletion).
+type Entity struct {
+	Type string          `json:"type"` // contact, company
+	ID   string          `json:"id"`
+	Data json.RawMessage `json:"data"`
+}
+
+// Cause is what a change carries about why it happened; repositories copy
+// it into the events they write.
+type Cause struct {
+	Actor         Actor
+	CausationID   string
+	CorrelationID string
+	Depth         int
+}
+
+type causeKey struct{}
+
+// WithCause returns ctx carrying c.
+func WithCause(ctx context.Context, c Cause) context.Context {
+	return context.WithValue(ctx, causeKey{}, c)
+}
+
+// CauseFrom returns the cause in ctx, or a system cause when there is none.
+func CauseFrom(ctx context.Context) Cause {
+	if c, ok := ctx.Value(causeKey{}).(Cause); ok {
+		return c
+	}
+	return Cause{Actor: Actor{Type: "system", ID: "fedele"}}
+}
+
+// Publisher delivers events to a bus. It returns one error per event, nil
+// for each one delivered, so that a caller retries exactly the failures.
+type Publisher interface {
+	Publish(ctx context.Context, evs []Envelope) []error
+}

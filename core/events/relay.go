@@ -1,0 +1,127 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// Relay moves events from the outbox to a publisher when Fedele runs as
+// one process (in AWS the table's stream feeds the relay function instead).
+// It reads the pending index, publishes, and takes each delivered event out
+// of the index. The index is its persisted position: a relay killed at any
+// point resumes with exactly the events not yet marked, so delivery is at
+// least once and consumers deduplicate.
+type Relay struct {
+	Store     store.Store
+	Publisher Publisher
+	Log       *slog.Logger
+	// Interval is how long the relay waits when the outbox is empty.
+	Interval time.Duration
+	// Batch is how many events one publish carries.
+	Batch int
+}
+
+// Run relays until ctx ends.
+func (r *Relay) Run(ctx context.Context) {
+	for {
+		n, err := r.Drain(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.Log.Error("relay", slog.String("error", err.Error()))
+		}
+		if n > 0 && err == nil {
+			continue // more may be waiting
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.Interval):
+		}
+	}
+}
+
+// Drain relays what is pending now and returns how many events it
+// delivered.
+func (r *Relay) Drain(ctx context.Context) (int, error) {
+	batch := r.Batch
+	if batch <= 0 {
+		batch = 100
+	}
+	delivered := 0
+	var errs []error
+	for shard := range PendingShards {
+		page, err := r.Store.Query(ctx, store.Query{Index: PendingIndex, PK: PendingPK(shard), Limit: batch})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read pending shard %d: %w", shard, err))
+			continue
+		}
+		if len(page.Items) == 0 {
+			continue
+		}
+		evs := make([]Envelope, 0, len(page.Items))
+		items := make([]store.Item, 0, len(page.Items))
+		for _, it := range page.Items {
+			ev, err := Decode(it)
+			if err != nil {
+				errs = append(errs, err) // an unreadable event stays pending and is logged each round
+				continue
+			}
+			evs, items = append(evs, ev), append(items, it)
+		}
+		for i, perr := range r.Publisher.Publish(ctx, evs) {
+			if perr != nil {
+				errs = append(errs, fmt.Errorf("publish %s: %w", evs[i].Detail.EventID, perr))
+				continue
+			}
+			if err := r.markRelayed(ctx, items[i]); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			delivered++
+		}
+	}
+	return delivered, errors.Join(errs...)
+}
+
+// markRelayed takes an event out of the pending index, keeping it for the
+// timeline and the events API.
+func (r *Relay) markRelayed(ctx context.Context, it store.Item) error {
+	next := it
+	next.IndexKeys = map[store.Index]store.Key{}
+	for ix, k := range it.IndexKeys {
+		if ix != PendingIndex {
+			next.IndexKeys[ix] = k
+		}
+	}
+	next.Version = it.Version + 1
+	err := r.Store.Put(ctx, next, store.Cond{Version: it.Version})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil // another relay marked it
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s relayed: %w", it.Key, err)
+	}
+	return nil
+}
+
+// Fanout publishes to several publishers; an event succeeds only when every
+// one of them took it, so a retry reaches those that missed it (and the
+// others again: every bus here is at least once).
+type Fanout []Publisher
+
+// Publish publishes evs to each publisher.
+func (f Fanout) Publish(ctx context.Context, evs []Envelope) []error {
+	errs := make([]error, len(evs))
+	for _, p := range f {
+		for i, err := range p.Publish(ctx, evs) {
+			if err != nil && errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	return errs
+}
