@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,17 +55,24 @@ func forEachEngine(t *testing.T, test func(t *testing.T, env *env)) {
 
 // env is a running API on a real HTTP server with two tenants.
 type env struct {
-	store store.Store
-	url   string
-	a, b  *client // admins of tenants "acme" and "globex"
+	store  store.Store
+	url    string
+	a, b   *client      // admins of tenants "acme" and "globex"
+	offset atomic.Int64 // nanoseconds the server's clock runs ahead
 }
+
+func (e *env) now() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
+
+// advance moves the server's clock forward, for what waits on time.
+func (e *env) advance(d time.Duration) { e.offset.Add(int64(d)) }
 
 func newEnv(t testing.TB, st store.Store) *env {
 	t.Helper()
-	api := httpapi.New(httpapi.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	e := &env{store: st}
+	api := httpapi.New(httpapi.Config{Store: st, Logger: slog.New(slog.DiscardHandler), Now: e.now})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	e := &env{store: st, url: srv.URL}
+	e.url = srv.URL
 	e.a = e.newTenant(t, "acme", "US", core.ScopeAdmin)
 	e.b = e.newTenant(t, "globex", "IT", core.ScopeAdmin)
 	return e
