@@ -22,11 +22,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/embedded"
@@ -126,6 +128,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := bootstrap(ctx, st, *region, stdout); err != nil {
 		return err
 	}
+
+	// The local relay: outbox → in-process consumers (later issues register
+	// scoring, routing and campaigns here). In AWS the stream and
+	// EventBridge do this instead.
+	consumers := events.NewConsumers(st, log, time.Now)
+	relay := &events.Relay{Store: st, Publisher: events.Fanout{consumers}, Log: log, Interval: 250 * time.Millisecond}
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { relay.Run(relayCtx) })
+	defer func() { stopRelay(); background.Wait() }() // runs before the store closes
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
