@@ -15,6 +15,11 @@ import (
 // IdempotencyTTL is how long a key is remembered.
 const IdempotencyTTL = 24 * time.Hour
 
+// idemLockTTL is how long a claimed key may stay unfinished before it is
+// taken to belong to a process that died mid-request; no request runs that
+// long (the server's timeouts are shorter).
+const idemLockTTL = 2 * time.Minute
+
 // Response is a stored answer, replayed for a repeated request.
 type Response struct {
 	Status int               `json:"status"`
@@ -97,6 +102,12 @@ func (is *Idempotency) Begin(ctx context.Context, tenant, key, fingerprint strin
 		case old.Fingerprint != fingerprint:
 			return nil, &core.Error{Code: core.CodeInvalid, Message: "this Idempotency-Key was used with a different request",
 				Fields: []core.FieldError{{Path: "Idempotency-Key", Message: "already used for another method, path or body"}}}
+		case !old.Done && now.Sub(old.CreatedAt) > idemLockTTL && attempt < maxRetries:
+			// Claimed by a process that died before it finished: release it.
+			if err := is.store.Delete(ctx, it.Key, store.Cond{Version: it.Version}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+				return nil, fmt.Errorf("release abandoned idempotency key: %w", storeErr(err))
+			}
+			continue
 		case !old.Done:
 			return nil, core.Errorf(core.CodeConflict, "a request with this Idempotency-Key is still in progress; retry later")
 		}
