@@ -2,6 +2,7 @@
 //
 //	fedele serve [--addr 127.0.0.1:8080] [--data DIR]
 //	fedele serve --store dynamodb [--dynamodb-endpoint URL] [--table fedele] [--create-table]
+//	fedele serve [--event-bus NAME [--eventbridge-endpoint URL]]
 //	fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--data DIR]
 //	fedele openapi
 //
@@ -32,12 +33,14 @@ import (
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/infra/eventbridge"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
 const usage = `usage:
   fedele serve [--addr 127.0.0.1:8080] [--data DIR]
   fedele serve --store dynamodb [--dynamodb-endpoint http://127.0.0.1:8000] [--table fedele] [--create-table]
+  fedele serve [--event-bus fedele [--eventbridge-endpoint URL]]
   fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR]
   fedele openapi`
 
@@ -90,6 +93,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	endpoint := fs.String("dynamodb-endpoint", "", "DynamoDB endpoint, such as http://127.0.0.1:8000 for DynamoDB Local; empty for AWS")
 	table := fs.String("table", "fedele", "DynamoDB table")
 	createTable := fs.Bool("create-table", false, "create the DynamoDB table when it does not exist")
+	bus := fs.String("event-bus", "", "also publish events to this EventBridge bus")
+	busEndpoint := fs.String("eventbridge-endpoint", "", "EventBridge endpoint (a local PutEvents endpoint); empty for AWS")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -133,7 +138,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// scoring, routing and campaigns here). In AWS the stream and
 	// EventBridge do this instead.
 	consumers := events.NewConsumers(st, log, time.Now)
-	relay := &events.Relay{Store: st, Publisher: events.Fanout{consumers}, Log: log, Interval: 250 * time.Millisecond}
+	publishers := events.Fanout{consumers}
+	if *bus != "" {
+		client, err := eventbridge.Connect(ctx, *busEndpoint)
+		if err != nil {
+			return err
+		}
+		publishers = append(publishers, eventbridge.New(client, *bus))
+	}
+	relay := &events.Relay{Store: st, Publisher: publishers, Log: log, Interval: 250 * time.Millisecond}
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	var background sync.WaitGroup
 	background.Go(func() { relay.Run(relayCtx) })

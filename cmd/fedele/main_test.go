@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
 )
 
 // lockedBuffer lets the test read what the server prints while it runs.
@@ -115,5 +117,48 @@ func TestCommandErrors(t *testing.T) {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run %q: no error", args)
 		}
+	}
+}
+
+// TestServePublishesToEventBridge: a write through the running server
+// reaches a PutEvents endpoint through the real SDK client.
+func TestServePublishesToEventBridge(t *testing.T) {
+	bus := fakebus.New()
+	defer bus.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--event-bus", "fedele", "--eventbridge-endpoint", bus.URL}, out, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !addrPattern.MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no address: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling what the server prints
+	}
+	url := addrPattern.FindStringSubmatch(out.String())[1]
+	req, _ := http.NewRequest("POST", url+"/v1/contacts", strings.NewReader(`{"first_name":"Bus"}`))
+	req.Header.Set("Authorization", "Bearer "+keyPattern.FindString(out.String()))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("create: %v %v", res, err)
+	}
+	res.Body.Close()
+	for len(bus.Accepted()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the event never reached the bus")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the relay
+	}
+	if got := bus.Accepted(); len(got) != 1 || got[0].DetailType != "contact.created" || got[0].EventBusName != "fedele" {
+		t.Errorf("bus got %+v", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
 	}
 }

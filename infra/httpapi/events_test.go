@@ -16,6 +16,8 @@ import (
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/infra/eventbridge"
+	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
 	"github.com/fedele-crm/fedele/schemas"
 )
 
@@ -263,6 +265,67 @@ func (r *recorder) Publish(_ context.Context, evs []events.Envelope) []error {
 func (r *recorder) ids() []string {
 	var out []string
 	for _, ev := range r.evs {
+		out = append(out, ev.Detail.EventID)
+	}
+	return out
+}
+
+// TestEventsReachEventBridgeThroughTheRealClient: writes through the API,
+// relayed to the in-process consumers and, through the real SDK client, to
+// a local PutEvents endpoint that fails entries and throttles calls for a
+// while. Once it recovers every event has been accepted once, and the
+// consumer's effect happened once per event, retries notwithstanding.
+func TestEventsReachEventBridgeThroughTheRealClient(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		bus := fakebus.New()
+		defer bus.Close()
+		outage := true
+		bus.ThrottleCall = func(call int) bool { return outage && call%3 == 0 }
+		bus.FailEntry = func(call, i int, _ fakebus.Entry) bool { return outage && i%4 == 1 }
+		client, err := eventbridge.Connect(ctx, bus.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log := slog.New(slog.DiscardHandler)
+		cons := events.NewConsumers(e.store, log, time.Now)
+		effects := 0
+		cons.Register(events.Handler{Name: "count", Types: []string{events.ContactCreated},
+			Handle: func(context.Context, events.Envelope) ([]store.Write, error) { effects++; return nil, nil }})
+		relay := &events.Relay{Store: e.store, Log: log, Batch: 7,
+			Publisher: events.Fanout{cons, eventbridge.New(client, "fedele", eventbridge.WithRetries(1, time.Millisecond))}}
+
+		for i := range 30 {
+			e.a.do("POST", "/v1/contacts", map[string]any{"first_name": fmt.Sprint("eb", i)}).want(t, 201, nil)
+		}
+		// While the endpoint misbehaves, some events stay pending.
+		if _, err := relay.Drain(ctx); err == nil {
+			t.Fatal("no event failed while the endpoint was failing")
+		}
+		outage = false
+		drain(t, relay)
+
+		want := ids(outbox(t, e.store, "acme"))
+		got := bus.EventIDs()
+		slices.Sort(want)
+		slices.Sort(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("events accepted by the bus, each once (-want +got):\n%s", diff)
+		}
+		if effects != 30 {
+			t.Errorf("consumer ran %d times for 30 events", effects)
+		}
+		for _, a := range bus.Accepted() {
+			if err := schemas.ValidateEventDetail(a.DetailType, []byte(a.Detail)); err != nil {
+				t.Errorf("on the wire: %v", err)
+			}
+		}
+	})
+}
+
+func ids(evs []events.Envelope) []string {
+	var out []string
+	for _, ev := range evs {
 		out = append(out, ev.Detail.EventID)
 	}
 	return out
