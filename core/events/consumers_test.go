@@ -1,0 +1,89 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/infra/embedded"
+)
+
+func setup(t *testing.T) (*embedded.Store, *events.Consumers) {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "f.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c := events.NewConsumers(st, slog.New(slog.DiscardHandler), time.Now)
+	c.Backoff = time.Millisecond
+	return st, c
+}
+
+func event(depth int) events.Envelope {
+	return events.Envelope{Source: events.Source, DetailType: events.ContactCreated, Detail: events.Detail{
+		EventID: core.NewID(time.Now()), Tenant: "acme", Time: time.Now(), Actor: events.Actor{Type: "api_key", ID: "k"},
+		CorrelationID: "c", Depth: depth, Entity: events.Entity{Type: "contact", ID: "x", Data: json.RawMessage(`{}`)}}}
+}
+
+func TestFailingHandlerIsRetriedThenDeadLettered(t *testing.T) {
+	st, c := setup(t)
+	calls := 0
+	c.Register(events.Handler{Name: "flaky", Types: []string{events.ContactCreated},
+		Handle: func(context.Context, events.Envelope) ([]store.Write, error) { calls++; return nil, errors.New("boom") }})
+	ev := event(0)
+	if errs := c.Publish(context.Background(), []events.Envelope{ev}); errs[0] != nil {
+		t.Fatalf("a dead-lettered event is handled: %v", errs[0])
+	}
+	if calls != c.Attempts {
+		t.Errorf("%d calls, want %d attempts", calls, c.Attempts)
+	}
+	page, err := st.Query(context.Background(), store.Query{PK: events.DeadLetterPK("acme")})
+	if err != nil || len(page.Items) != 1 || page.Items[0].SK != "flaky#"+ev.Detail.EventID {
+		t.Fatalf("dead letters: %+v %v", page.Items, err)
+	}
+	// Delivered again, it is not retried: the dead letter stands for it.
+	c.Publish(context.Background(), []events.Envelope{ev})
+	if calls != c.Attempts {
+		t.Errorf("redelivery ran the handler again (%d calls)", calls)
+	}
+}
+
+func TestChainsPastMaxDepthStop(t *testing.T) {
+	_, c := setup(t)
+	var depths []int
+	c.Register(events.Handler{Name: "h", Types: []string{events.ContactCreated},
+		Handle: func(_ context.Context, ev events.Envelope) ([]store.Write, error) {
+			depths = append(depths, ev.Detail.Depth)
+			return nil, nil
+		}})
+	for d := range events.MaxDepth + 2 {
+		c.Publish(context.Background(), []events.Envelope{event(d)})
+	}
+	if len(depths) != events.MaxDepth {
+		t.Errorf("delivered at depths %v, want only below %d", depths, events.MaxDepth)
+	}
+}
+
+func TestHandlerSeesItsCause(t *testing.T) {
+	_, c := setup(t)
+	var got events.Cause
+	c.Register(events.Handler{Name: "h", Types: []string{events.ContactCreated},
+		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
+			got = events.CauseFrom(ctx)
+			return nil, nil
+		}})
+	ev := event(2)
+	c.Publish(context.Background(), []events.Envelope{ev})
+	want := events.Cause{Actor: events.Actor{Type: "automation", ID: "h"}, CausationID: ev.Detail.EventID, CorrelationID: "c", Depth: 3}
+	if got != want {
+		t.Errorf("cause %+v, want %+v", got, want)
+	}
+}
