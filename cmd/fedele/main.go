@@ -138,6 +138,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// scoring, routing and campaigns here). In AWS the stream and
 	// EventBridge do this instead.
 	consumers := events.NewConsumers(st, log, time.Now)
+	consumers.Register(crm.StatsConsumer(st))
 	publishers := events.Fanout{consumers}
 	if *bus != "" {
 		client, err := eventbridge.Connect(ctx, *busEndpoint)

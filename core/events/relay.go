@@ -24,6 +24,11 @@ type Relay struct {
 	Interval time.Duration
 	// Batch is how many events one publish carries.
 	Batch int
+	// MinAge leaves events younger than it to another relay: the scheduler
+	// re-drives only what the stream relay has not published by then.
+	MinAge time.Duration
+	// Now is the clock MinAge is measured on (time.Now when nil).
+	Now func() time.Time
 }
 
 // Run relays until ctx ends.
@@ -70,14 +75,20 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 				errs = append(errs, err) // an unreadable event stays pending and is logged each round
 				continue
 			}
+			if r.MinAge > 0 && r.now().Sub(ev.Detail.Time) < r.MinAge {
+				break // ids are in time order: the rest of the shard is younger still
+			}
 			evs, items = append(evs, ev), append(items, it)
+		}
+		if len(evs) == 0 {
+			continue
 		}
 		for i, perr := range r.Publisher.Publish(ctx, evs) {
 			if perr != nil {
 				errs = append(errs, fmt.Errorf("publish %s: %w", evs[i].Detail.EventID, perr))
 				continue
 			}
-			if err := r.markRelayed(ctx, items[i]); err != nil {
+			if err := MarkRelayed(ctx, r.Store, items[i]); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -87,9 +98,16 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 	return delivered, errors.Join(errs...)
 }
 
-// markRelayed takes an event out of the pending index, keeping it for the
-// timeline and the events API.
-func (r *Relay) markRelayed(ctx context.Context, it store.Item) error {
+func (r *Relay) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// MarkRelayed takes a published event out of the pending index, keeping it
+// for the timeline and the events API.
+func MarkRelayed(ctx context.Context, s store.Store, it store.Item) error {
 	next := it
 	next.IndexKeys = map[store.Index]store.Key{}
 	for ix, k := range it.IndexKeys {
@@ -98,7 +116,7 @@ func (r *Relay) markRelayed(ctx context.Context, it store.Item) error {
 		}
 	}
 	next.Version = it.Version + 1
-	err := r.Store.Put(ctx, next, store.Cond{Version: it.Version})
+	err := s.Put(ctx, next, store.Cond{Version: it.Version})
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil // another relay marked it
 	}

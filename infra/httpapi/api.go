@@ -34,6 +34,7 @@ type Server struct {
 	api     huma.API
 	handler http.Handler
 	log     *slog.Logger
+	store   store.Store
 
 	tenants     *crm.Tenants
 	contacts    *crm.Contacts
@@ -59,6 +60,7 @@ func New(cfg Config) *Server {
 	tenants := crm.NewTenants(cfg.Store, now)
 	s := &Server{
 		log:         cfg.Logger,
+		store:       cfg.Store,
 		tenants:     tenants,
 		contacts:    crm.NewContacts(cfg.Store, tenants, now),
 		companies:   crm.NewCompanies(cfg.Store, tenants, now),

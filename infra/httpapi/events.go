@@ -7,6 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 )
 
@@ -48,6 +49,27 @@ func (s *Server) registerEvents() {
 			out.Body.Items, out.Body.NextCursor = evs, next
 			return out, nil
 		})
+
+	huma.Register(s.api, operation("daily-stats", http.MethodGet, "/v1/stats/daily",
+		"Events per day and type: contacts and companies created, changed, deleted", core.ScopeRead, "Events"),
+		func(ctx context.Context, in *struct {
+			From string `query:"from" required:"true" format:"date" doc:"First day, YYYY-MM-DD (UTC)"`
+			To   string `query:"to" required:"true" format:"date" doc:"Last day, YYYY-MM-DD (UTC)"`
+		}) (*statsOutput, error) {
+			days, err := crm.DailyStats(ctx, s.store, tenantOf(ctx), in.From, in.To)
+			if err != nil {
+				return nil, s.problem(ctx, err, "query")
+			}
+			out := &statsOutput{}
+			out.Body.Days = days
+			return out, nil
+		})
+}
+
+type statsOutput struct {
+	Body struct {
+		Days []crm.DayStats `json:"days"`
+	}
 }
 
 // fixCursorPath names the events stream's cursor parameter, after.

@@ -154,6 +154,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		if h == "" {
+			// Behind API Gateway a JWT authorizer may have named the caller.
+			if p, ok := PrincipalFrom(r.Context()); ok {
+				ctx := events.WithCause(r.Context(), events.Cause{Actor: events.Actor{Type: "jwt", ID: p.KeyID}, CorrelationID: info(r.Context()).id})
+				info(ctx).tenant = p.TenantID
+				r = r.WithContext(ctx)
+			}
 			next.ServeHTTP(w, r)
 			return
 		}

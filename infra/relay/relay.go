@@ -3,9 +3,10 @@
 // (EventBridge), reporting the records it could not publish so that Lambda
 // retries exactly those (ReportBatchItemFailures).
 //
-// It must never write to the table and never publish anything but outbox
-// items: the event source mapping filters the stream to them, and the
-// handler checks again.
+// It must never publish anything but outbox items (the event source mapping
+// filters the stream to them, and the handler checks again), and its only
+// write is taking a published event out of the pending index, so that the
+// scheduler's reconciler re-drives only what the stream did not deliver.
 package relay
 
 import (
@@ -15,6 +16,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 )
 
@@ -22,6 +24,8 @@ import (
 type StreamHandler struct {
 	Publisher events.Publisher
 	Log       *slog.Logger
+	// Store, when set, is where published events are marked relayed.
+	Store store.Store
 }
 
 // Handle publishes the batch's new outbox items and returns the records
@@ -29,8 +33,9 @@ type StreamHandler struct {
 // skipped: retrying it would block its shard for good.
 func (h *StreamHandler) Handle(ctx context.Context, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
 	var (
-		evs  []events.Envelope
-		seqs []string
+		evs   []events.Envelope
+		items []store.Item
+		seqs  []string
 	)
 	for _, rec := range batch.Records {
 		if rec.EventName != string(lambdaevents.DynamoDBOperationTypeInsert) {
@@ -48,13 +53,20 @@ func (h *StreamHandler) Handle(ctx context.Context, batch lambdaevents.DynamoDBE
 			h.Log.Error("unreadable outbox event", slog.String("record", rec.EventID), slog.String("error", err.Error()))
 			continue
 		}
-		evs, seqs = append(evs, ev), append(seqs, rec.Change.SequenceNumber)
+		evs, items, seqs = append(evs, ev), append(items, it), append(seqs, rec.Change.SequenceNumber)
 	}
 	var resp lambdaevents.DynamoDBEventResponse
 	if len(evs) == 0 {
 		return resp, nil
 	}
 	for i, err := range h.Publisher.Publish(ctx, evs) {
+		if err == nil && h.Store != nil {
+			// Published; failing to mark it only means the reconciler
+			// publishes it again later (at least once).
+			if merr := events.MarkRelayed(ctx, h.Store, items[i]); merr != nil {
+				h.Log.Warn("mark relayed", slog.String("event_id", evs[i].Detail.EventID), slog.String("error", merr.Error()))
+			}
+		}
 		if err == nil {
 			continue
 		}

@@ -1,0 +1,47 @@
+// Command scheduler is the Lambda function on a schedule for time-based
+// work. Today: the outbox reconciler, which publishes events the stream
+// relay has not delivered within 15 minutes (its batch went to the
+// dead-letter queue, say). Later issues add due campaign steps and SLAs.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/infra/dynamo"
+	"github.com/fedele-crm/fedele/infra/eventbridge"
+	"github.com/fedele-crm/fedele/infra/lambdaenv"
+	"github.com/fedele-crm/fedele/infra/worker"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	var env lambdaenv.Env
+	table := env.Required("TABLE_NAME")
+	bus := env.Required("EVENT_BUS_NAME")
+	dynamoEndpoint := env.Optional("DYNAMODB_ENDPOINT", "")
+	busEndpoint := env.Optional("EVENTBRIDGE_ENDPOINT", "")
+	maxAge, err := time.ParseDuration(env.Optional("REDRIVE_AFTER", "15m"))
+	if err != nil {
+		env.Fail("REDRIVE_AFTER: %v", err)
+	}
+	if err := env.Err(); err != nil {
+		lambdaenv.Fatal(log, "scheduler", err)
+	}
+	ctx := context.Background()
+	dbClient, err := dynamo.Connect(ctx, dynamoEndpoint)
+	if err != nil {
+		lambdaenv.Fatal(log, "scheduler", err)
+	}
+	ebClient, err := eventbridge.Connect(ctx, busEndpoint)
+	if err != nil {
+		lambdaenv.Fatal(log, "scheduler", err)
+	}
+	reconciler := &events.Relay{Store: dynamo.New(dbClient, table), Publisher: eventbridge.New(ebClient, bus), Log: log, MinAge: maxAge}
+	lambda.Start(worker.Tick(reconciler, log))
+}
