@@ -57,7 +57,7 @@ type invocation struct {
 
 // runtime is a Lambda Runtime API on loopback.
 type runtime struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *http.Server
 	addr    string
 	queue   chan *invocation
@@ -67,7 +67,7 @@ type runtime struct {
 	seq     int
 }
 
-func newRuntime(t *testing.T) *runtime {
+func newRuntime(t testing.TB) *runtime {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -117,6 +117,8 @@ func newRuntime(t *testing.T) *runtime {
 	t.Cleanup(func() { _ = r.srv.Close() })
 	return r
 }
+
+func (r *runtime) close() { _ = r.srv.Close() }
 
 // start runs a function binary against the runtime with env.
 func (r *runtime) start(fn string, env ...string) *exec.Cmd {
