@@ -41,7 +41,7 @@ const usage = `usage:
   fedele serve [--addr 127.0.0.1:8080] [--data DIR]
   fedele serve --store dynamodb [--dynamodb-endpoint http://127.0.0.1:8000] [--table fedele] [--create-table]
   fedele serve [--event-bus fedele [--eventbridge-endpoint URL]]
-  fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR]
+  fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR | --store dynamodb …]
   fedele openapi`
 
 func main() {
@@ -77,22 +77,48 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // devTenant is the tenant a fresh data folder starts with.
 const devTenant = "dev"
 
-func openStore(dir string) (*embedded.Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data folder: %w", err)
+// storeFlags choose and reach the store, for every command that needs one.
+type storeFlags struct {
+	engine, data, endpoint, table string
+	createTable                   bool
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.engine, "store", "embedded", "embedded (a file in --data) or dynamodb")
+	fs.StringVar(&f.data, "data", "data", "folder of the embedded store (one process at a time)")
+	fs.StringVar(&f.endpoint, "dynamodb-endpoint", "", "DynamoDB endpoint, such as http://127.0.0.1:8000 for DynamoDB Local; empty for AWS")
+	fs.StringVar(&f.table, "table", "fedele", "DynamoDB table")
+	fs.BoolVar(&f.createTable, "create-table", false, "create the DynamoDB table when it does not exist")
+}
+
+func (f *storeFlags) open(ctx context.Context) (store.Store, error) {
+	switch f.engine {
+	case "embedded":
+		if err := os.MkdirAll(f.data, 0o700); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+		return embedded.Open(filepath.Join(f.data, "fedele.db"))
+	case "dynamodb":
+		client, err := dynamo.Connect(ctx, f.endpoint)
+		if err != nil {
+			return nil, err
+		}
+		if f.createTable {
+			if err := dynamo.CreateTable(ctx, client, f.table); err != nil {
+				return nil, err
+			}
+		}
+		return dynamo.New(client, f.table), nil
 	}
-	return embedded.Open(filepath.Join(dir, "fedele.db"))
+	return nil, fmt.Errorf("--store must be embedded or dynamodb, not %q", f.engine)
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	data := fs.String("data", "data", "folder of the embedded store")
+	var sf storeFlags
+	sf.register(fs)
 	region := fs.String("region", "US", "default phone region of the development tenant")
-	engine := fs.String("store", "embedded", "embedded (a file in --data) or dynamodb")
-	endpoint := fs.String("dynamodb-endpoint", "", "DynamoDB endpoint, such as http://127.0.0.1:8000 for DynamoDB Local; empty for AWS")
-	table := fs.String("table", "fedele", "DynamoDB table")
-	createTable := fs.Bool("create-table", false, "create the DynamoDB table when it does not exist")
 	bus := fs.String("event-bus", "", "also publish events to this EventBridge bus")
 	busEndpoint := fs.String("eventbridge-endpoint", "", "EventBridge endpoint (a local PutEvents endpoint); empty for AWS")
 	if err := fs.Parse(args); err != nil {
@@ -102,28 +128,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var st store.Store
-	switch *engine {
-	case "embedded":
-		es, err := openStore(*data)
-		if err != nil {
-			return err
-		}
-		go housekeeping(ctx, es, log)
-		st = es
-	case "dynamodb":
-		client, err := dynamo.Connect(ctx, *endpoint)
-		if err != nil {
-			return err
-		}
-		if *createTable {
-			if err := dynamo.CreateTable(ctx, client, *table); err != nil {
-				return err
-			}
-		}
-		st = dynamo.New(client, *table) // DynamoDB's own TTL expires items
-	default:
-		return fmt.Errorf("--store must be embedded or dynamodb, not %q", *engine)
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	if es, ok := st.(*embedded.Store); ok {
+		go housekeeping(ctx, es, log) // DynamoDB's own TTL expires items there
 	}
 	defer func() {
 		if err := st.Close(); err != nil {
@@ -167,7 +177,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "Fedele listening on http://%s (docs at /docs)\n", ln.Addr())
-	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("data", *data))
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("store", sf.engine))
 
 	select {
 	case err := <-served:
@@ -224,7 +234,8 @@ func housekeeping(ctx context.Context, st *embedded.Store, log *slog.Logger) {
 
 func createKey(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
-	data := fs.String("data", "data", "folder of the embedded store (stop the server first)")
+	var sf storeFlags
+	sf.register(fs)
 	tenant := fs.String("tenant", "", "tenant id; created when new")
 	scopes := fs.String("scopes", "", "comma-separated: "+fmt.Sprint(core.Scopes))
 	name := fs.String("name", "", "what the key is for")
@@ -239,7 +250,7 @@ func createKey(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, s := range strings.Split(*scopes, ",") {
 		list = append(list, core.Scope(strings.TrimSpace(s)))
 	}
-	st, err := openStore(*data)
+	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}

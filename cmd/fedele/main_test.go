@@ -5,12 +5,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/infra/dynamo"
+	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
 )
 
@@ -161,4 +165,29 @@ func TestServePublishesToEventBridge(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("serve: %v", err)
 	}
+}
+
+func TestKeysCreateOnDynamoDB(t *testing.T) {
+	local, err := dynamolocal.Shared(context.Background())
+	if err != nil {
+		t.Fatalf("DynamoDB Local: %v", err)
+	}
+	var out bytes.Buffer
+	args := []string{"keys", "create", "--store", "dynamodb", "--dynamodb-endpoint", local.Endpoint, "--table", "cmd-keys", "--create-table",
+		"--tenant", "acme", "--scopes", "crm:read"}
+	if err := run(context.Background(), args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	client, _ := dynamo.Connect(context.Background(), local.Endpoint)
+	defer dynamo.DeleteTable(context.Background(), client, "cmd-keys")
+	p, err := crm.NewAPIKeys(dynamo.New(client, "cmd-keys"), time.Now).Authenticate(context.Background(), keyPattern.FindString(out.String()))
+	if err != nil || p.TenantID != "acme" {
+		t.Fatalf("the printed key: %+v %v", p, err)
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dynamolocal.StopShared()
+	os.Exit(code)
 }
