@@ -43,6 +43,16 @@ func (cs *Companies) Get(ctx context.Context, tenant, id string) (core.Company, 
 	return companyKind.get(ctx, cs.store, tenant, id)
 }
 
+// Check validates fields as Create would, storing nothing: the API uses it to
+// report the domain's problems beside the schema's.
+func (cs *Companies) Check(ctx context.Context, tenant string, f core.CompanyFields) error {
+	t, err := cs.tenants.Get(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	return f.Normalize(t.Rules(core.EntityCompany, cs.now()))
+}
+
 // Create validates and stores a new company.
 func (cs *Companies) Create(ctx context.Context, tenant string, f core.CompanyFields) (core.Company, error) {
 	t, err := cs.tenants.Get(ctx, tenant)

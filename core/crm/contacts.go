@@ -66,6 +66,16 @@ func (cs *Contacts) Get(ctx context.Context, tenant, id string) (core.Contact, e
 	return contactKind.get(ctx, cs.store, tenant, id)
 }
 
+// Check validates fields as Create would, storing nothing: the API uses it to
+// report the domain's problems beside the schema's.
+func (cs *Contacts) Check(ctx context.Context, tenant string, f core.ContactFields) error {
+	t, err := cs.tenants.Get(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	return f.Normalize(t.Rules(core.EntityContact, cs.now()))
+}
+
 // Create validates and stores a new contact.
 func (cs *Contacts) Create(ctx context.Context, tenant string, f core.ContactFields) (core.Contact, error) {
 	t, err := cs.tenants.Get(ctx, tenant)

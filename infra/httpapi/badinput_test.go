@@ -139,5 +139,25 @@ func TestValidationReportsEveryField(t *testing.T) {
 				t.Errorf("problem names %v, missing %s", p.locations(), w)
 			}
 		}
+		// The schema's faults and the domain's come in one answer, for
+		// creates, upserts and companies alike.
+		for _, tc := range []struct {
+			method, path, body string
+			want               []string
+		}{
+			{"POST", "/v1/contacts", `{"emails":[{"address":"nope"}],"lifecycle_stage":"whale","nickname":"x"}`,
+				[]string{"body.emails[0].address", "body.lifecycle_stage", "body.nickname"}},
+			{"PUT", "/v1/contacts/by-email/a@example.com", `{"first_name":7,"phones":[{"number":"12"}]}`,
+				[]string{"body.first_name", "body.phones[0].number"}},
+			{"POST", "/v1/companies", `{"name":"","domain":"not a domain","size":"huge"}`,
+				[]string{"body.name", "body.domain", "body.size"}},
+		} {
+			p := e.a.do(tc.method, tc.path, tc.body).want(t, 422, nil).problem(t)
+			for _, w := range tc.want {
+				if !slices.Contains(p.locations(), w) {
+					t.Errorf("%s %s names %v, missing %s", tc.method, tc.path, p.locations(), w)
+				}
+			}
+		}
 	})
 }

@@ -40,17 +40,21 @@ type listCompaniesInput struct {
 
 func (s *Server) registerCompanies() {
 	const tag = "Companies"
-	huma.Register(s.api, withStatus(operation("create-company", http.MethodPost, "/v1/companies", "Create a company", core.ScopeWrite, tag), http.StatusCreated),
+	huma.Register(s.api, readsItsBody(withStatus(operation("create-company", http.MethodPost, "/v1/companies", "Create a company", core.ScopeWrite, tag), http.StatusCreated)),
 		func(ctx context.Context, in *struct {
 			IdempotencyHeader
-			Body core.CompanyFields
+			RawBody []byte `contentType:"application/json"`
 		}) (*companyOutput, error) {
-			c, err := s.companies.Create(ctx, tenantOf(ctx), in.Body)
-			if err != nil {
-				return nil, s.problem(ctx, err, "body")
+			f, err := readFields(in.RawBody, s.checkCompany, func(f core.CompanyFields) error { return s.companies.Check(ctx, tenantOf(ctx), f) })
+			if err == nil {
+				var c core.Company
+				if c, err = s.companies.Create(ctx, tenantOf(ctx), f); err == nil {
+					return companyOut(c, true), nil
+				}
 			}
-			return companyOut(c, true), nil
+			return nil, s.problem(ctx, err, "body")
 		})
+	documentBody(s.api, http.MethodPost, "/v1/companies", core.CompanyFields{}, "The new company.", "application/json")
 
 	huma.Register(s.api, operation("get-company", http.MethodGet, "/v1/companies/{id}", "Get a company", core.ScopeRead, tag),
 		func(ctx context.Context, in *CompanyPath) (*companyOutput, error) {
@@ -61,7 +65,7 @@ func (s *Server) registerCompanies() {
 			return companyOut(c, false), nil
 		})
 
-	huma.Register(s.api, operation("update-company", http.MethodPatch, "/v1/companies/{id}", "Update a company (JSON merge patch)", core.ScopeWrite, tag),
+	huma.Register(s.api, readsItsBody(operation("update-company", http.MethodPatch, "/v1/companies/{id}", "Update a company (JSON merge patch)", core.ScopeWrite, tag)),
 		func(ctx context.Context, in *struct {
 			CompanyPath
 			IfMatchHeader

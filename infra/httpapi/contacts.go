@@ -72,17 +72,21 @@ type BatchResult[T any] struct {
 
 func (s *Server) registerContacts() {
 	const tag = "Contacts"
-	huma.Register(s.api, withStatus(operation("create-contact", http.MethodPost, "/v1/contacts", "Create a contact", core.ScopeWrite, tag), http.StatusCreated),
+	huma.Register(s.api, readsItsBody(withStatus(operation("create-contact", http.MethodPost, "/v1/contacts", "Create a contact", core.ScopeWrite, tag), http.StatusCreated)),
 		func(ctx context.Context, in *struct {
 			IdempotencyHeader
-			Body core.ContactFields
+			RawBody []byte `contentType:"application/json"`
 		}) (*contactOutput, error) {
-			c, err := s.contacts.Create(ctx, tenantOf(ctx), in.Body)
-			if err != nil {
-				return nil, s.problem(ctx, err, "body")
+			f, err := s.readContact(ctx, in.RawBody)
+			if err == nil {
+				var c core.Contact
+				if c, err = s.contacts.Create(ctx, tenantOf(ctx), f); err == nil {
+					return contactOut(c, http.StatusCreated), nil
+				}
 			}
-			return contactOut(c, http.StatusCreated), nil
+			return nil, s.problem(ctx, err, "body")
 		})
+	documentBody(s.api, http.MethodPost, "/v1/contacts", core.ContactFields{}, "The new contact.", "application/json")
 
 	huma.Register(s.api, operation("get-contact", http.MethodGet, "/v1/contacts/{id}", "Get a contact", core.ScopeRead, tag),
 		func(ctx context.Context, in *ContactPath) (*contactOutput, error) {
@@ -93,7 +97,7 @@ func (s *Server) registerContacts() {
 			return contactOut(c, http.StatusOK), nil
 		})
 
-	huma.Register(s.api, operation("update-contact", http.MethodPatch, "/v1/contacts/{id}", "Update a contact (JSON merge patch)", core.ScopeWrite, tag),
+	huma.Register(s.api, readsItsBody(operation("update-contact", http.MethodPatch, "/v1/contacts/{id}", "Update a contact (JSON merge patch)", core.ScopeWrite, tag)),
 		func(ctx context.Context, in *struct {
 			ContactPath
 			IfMatchHeader
@@ -136,16 +140,20 @@ func (s *Server) registerContacts() {
 			return &struct{ Body itemsPage[core.Contact] }{itemsPage[core.Contact]{Items: items, NextCursor: next}}, nil
 		})
 
-	huma.Register(s.api, operation("upsert-contact-by-email", http.MethodPut, "/v1/contacts/by-email/{email}",
-		"Create or replace the contact that has an e-mail", core.ScopeWrite, tag),
+	huma.Register(s.api, readsItsBody(operation("upsert-contact-by-email", http.MethodPut, "/v1/contacts/by-email/{email}",
+		"Create or replace the contact that has an e-mail", core.ScopeWrite, tag)),
 		func(ctx context.Context, in *struct {
 			Email string `path:"email" maxLength:"254"`
 			IfMatchHeader
-			Body core.ContactFields
+			RawBody []byte `contentType:"application/json"`
 		}) (*contactOutput, error) {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
-				c, created, err := s.contacts.UpsertByEmail(ctx, tenantOf(ctx), in.Email, v, in.Body)
+				f, err := s.readContact(ctx, in.RawBody)
+				if err != nil {
+					return nil, s.problem(ctx, err, "body")
+				}
+				c, created, err := s.contacts.UpsertByEmail(ctx, tenantOf(ctx), in.Email, v, f)
 				if err == nil {
 					if created {
 						return contactOut(c, http.StatusCreated), nil
@@ -174,6 +182,12 @@ func (s *Server) registerContacts() {
 			}
 			return out, nil
 		})
+}
+
+// readContact reads a contact's fields from a body, reporting the schema's
+// and the domain's problems together.
+func (s *Server) readContact(ctx context.Context, raw []byte) (core.ContactFields, error) {
+	return readFields(raw, s.checkContact, func(f core.ContactFields) error { return s.contacts.Check(ctx, tenantOf(ctx), f) })
 }
 
 // batchResult reports one element of a batch. Field paths point into the

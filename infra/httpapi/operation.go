@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,6 +24,14 @@ func operation(id, method, path, summary string, scope core.Scope, tag string) h
 		Security: []map[string][]string{{"apiKey": {string(scope)}}},
 		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden},
 	}
+}
+
+// readsItsBody marks an operation whose RawBody the handler checks itself
+// (readFields, or a merge patch), so that huma does not validate the bytes
+// against the placeholder schema a RawBody gets.
+func readsItsBody(op huma.Operation) huma.Operation {
+	op.SkipValidateBody = true
+	return op
 }
 
 // tenantOf is the caller's tenant; requireScope guarantees a principal.
@@ -47,17 +57,53 @@ func ifMatch(h string) (int64, error) {
 	return v, nil
 }
 
-// mergePatchBody documents a RawBody operation's body as a JSON merge patch
-// of fields, which huma cannot infer from []byte.
-func mergePatchBody(api huma.API, path string, fields any) {
-	op := api.OpenAPI().Paths[path].Patch
+// documentBody describes a RawBody operation's body as fields, which huma
+// cannot infer from []byte.
+func documentBody(api huma.API, method, path string, fields any, description string, contentTypes ...string) {
+	item := api.OpenAPI().Paths[path]
+	op := map[string]*huma.Operation{http.MethodPost: item.Post, http.MethodPut: item.Put, http.MethodPatch: item.Patch}[method]
 	schema := api.OpenAPI().Components.Schemas.Schema(reflect.TypeOf(fields), true, "")
 	op.RequestBody.Required = true
-	op.RequestBody.Description = "A JSON merge patch (RFC 7396): present keys replace, null removes, absent keys stay."
-	op.RequestBody.Content = map[string]*huma.MediaType{
-		"application/merge-patch+json": {Schema: schema},
-		"application/json":             {Schema: schema},
+	op.RequestBody.Description = description
+	op.RequestBody.Content = map[string]*huma.MediaType{}
+	for _, ct := range contentTypes {
+		op.RequestBody.Content[ct] = &huma.MediaType{Schema: schema}
 	}
+}
+
+// mergePatchBody documents a PATCH body as a JSON merge patch of fields.
+func mergePatchBody(api huma.API, path string, fields any) {
+	documentBody(api, http.MethodPatch, path, fields, "A JSON merge patch (RFC 7396): present keys replace, null removes, absent keys stay.",
+		"application/merge-patch+json", "application/json")
+}
+
+// readFields decodes a record's body. Huma alone would stop at the JSON
+// Schema and never show the domain's rules; here a body that breaks the
+// schema is still decoded as far as it goes and checked by the domain too,
+// so that one answer names every field at fault.
+func readFields[F any](raw []byte, check core.DocumentCheck, domain func(F) error) (F, error) {
+	var f F
+	if !json.Valid(raw) {
+		return f, core.DecodeJSON(raw, &f) // answers what is malformed, and where
+	}
+	schemaErr := check(raw)
+	if schemaErr == nil {
+		return f, core.DecodeJSON(raw, &f)
+	}
+	var se *core.Error
+	if !errors.As(schemaErr, &se) {
+		return f, schemaErr
+	}
+	_ = json.Unmarshal(raw, &f) // best effort: what decodes can still be checked
+	var de *core.Error
+	if errors.As(domain(f), &de) {
+		for _, fe := range de.Fields {
+			if !slices.ContainsFunc(se.Fields, func(x core.FieldError) bool { return x.Path == fe.Path }) {
+				se.Fields = append(se.Fields, fe)
+			}
+		}
+	}
+	return f, se
 }
 
 // schemaCheck validates a document against the JSON Schema huma made for
