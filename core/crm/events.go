@@ -39,6 +39,25 @@ func decodeAll(items []store.Item) ([]events.Envelope, error) {
 	return out, nil
 }
 
+// page reads one page of q from an API cursor made for tenant and filter.
+func (es *Events) page(ctx context.Context, q store.Query, tenant, filter, cursor string) (store.Page, error) {
+	if cursor != "" {
+		c, err := DecodeListCursor(cursor, tenant, filter)
+		if err != nil {
+			return store.Page{}, err
+		}
+		q.Cursor = c
+	}
+	page, err := es.store.Query(ctx, q)
+	if errors.Is(err, store.ErrBadCursor) {
+		return page, badCursor()
+	}
+	if err != nil {
+		return page, fmt.Errorf("read events %s: %w", q.PK, storeErr(err))
+	}
+	return page, nil
+}
+
 // Timeline returns what happened to a contact, newest first. A contact that
 // never existed in the tenant (or exists in another) is not found.
 func (es *Events) Timeline(ctx context.Context, tenant, contactID string, limit int, cursor string) ([]events.Envelope, string, error) {
@@ -50,19 +69,9 @@ func (es *Events) Timeline(ctx context.Context, tenant, contactID string, limit 
 	}
 	q := store.Query{Index: events.TimelineIndex, PK: events.TimelinePK(tenant, "contact", contactID), Desc: true, Limit: limit}
 	filter := filterKey("timeline", contactID)
-	if cursor != "" {
-		c, err := DecodeListCursor(cursor, tenant, filter)
-		if err != nil {
-			return nil, "", err
-		}
-		q.Cursor = c
-	}
-	page, err := es.store.Query(ctx, q)
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, "", badCursor()
-	}
+	page, err := es.page(ctx, q, tenant, filter, cursor)
 	if err != nil {
-		return nil, "", fmt.Errorf("read timeline of %s: %w", contactID, storeErr(err))
+		return nil, "", err
 	}
 	if len(page.Items) == 0 && cursor == "" {
 		if _, err := contactKind.get(ctx, es.store, tenant, contactID); err != nil {
@@ -89,19 +98,9 @@ func (es *Events) Since(ctx context.Context, tenant string, limit int, cursor st
 	}
 	q := store.Query{PK: events.EventsPK(tenant), To: core.FirstIDAt(es.now().Add(-EventSettle)), Limit: limit, Consistent: true}
 	filter := filterKey("events")
-	if cursor != "" {
-		c, err := DecodeListCursor(cursor, tenant, filter)
-		if err != nil {
-			return nil, "", err
-		}
-		q.Cursor = c
-	}
-	page, err := es.store.Query(ctx, q)
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, "", badCursor()
-	}
+	page, err := es.page(ctx, q, tenant, filter, cursor)
 	if err != nil {
-		return nil, "", fmt.Errorf("read events: %w", storeErr(err))
+		return nil, "", err
 	}
 	evs, err := decodeAll(page.Items)
 	if err != nil {

@@ -13,17 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/infra/awsconfig"
 )
 
 // EventBridge's limits.
@@ -70,16 +69,9 @@ func New(client *eventbridge.Client, bus string, opts ...Option) *Publisher {
 // SDK's own retryer is left at one attempt: Publisher retries, entry by
 // entry, which the SDK cannot.
 func Connect(ctx context.Context, endpoint string) (*eventbridge.Client, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRetryMaxAttempts(1)}
-	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-		opts = append(opts, config.WithRegion("us-east-1"))
-	}
-	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconfig.Load(ctx, endpoint, config.WithRetryMaxAttempts(1))
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
+		return nil, err
 	}
 	return eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
 		if endpoint != "" {
