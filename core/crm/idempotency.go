@@ -1,10 +1,13 @@
 package crm
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 	"unicode"
 
@@ -31,8 +34,14 @@ type idemRecord struct {
 	Fingerprint string    `json:"fingerprint"`
 	Done        bool      `json:"done"`
 	Response    Response  `json:"response"`
+	Gzipped     bool      `json:"gzipped,omitempty"` // Response.Body is gzip-compressed
 	CreatedAt   time.Time `json:"created_at"`
 }
+
+// gzipOver is the body size past which a stored response is compressed: a
+// batch answer can approach the 1 MiB request limit, over DynamoDB's 400 KB
+// item limit, and JSON shrinks several times under gzip.
+const gzipOver = 16 << 10
 
 // Idempotency remembers the outcome of POST requests by their
 // Idempotency-Key, per tenant.
@@ -111,6 +120,15 @@ func (is *Idempotency) Begin(ctx context.Context, tenant, key, fingerprint strin
 		case !old.Done:
 			return nil, core.Errorf(core.CodeConflict, "a request with this Idempotency-Key is still in progress; retry later")
 		}
+		if old.Gzipped {
+			zr, err := gzip.NewReader(bytes.NewReader(old.Response.Body))
+			if err != nil {
+				return nil, fmt.Errorf("decompress idempotent response: %w", err)
+			}
+			if old.Response.Body, err = io.ReadAll(zr); err != nil {
+				return nil, fmt.Errorf("decompress idempotent response: %w", err)
+			}
+		}
 		return &old.Response, nil
 	}
 }
@@ -118,7 +136,17 @@ func (is *Idempotency) Begin(ctx context.Context, tenant, key, fingerprint strin
 // Finish stores the response of a request claimed with Begin.
 func (is *Idempotency) Finish(ctx context.Context, tenant, key, fingerprint string, resp Response) error {
 	now := is.now().UTC()
-	data, err := json.Marshal(idemRecord{Fingerprint: fingerprint, Done: true, Response: resp, CreatedAt: now})
+	rec := idemRecord{Fingerprint: fingerprint, Done: true, Response: resp, CreatedAt: now}
+	if len(resp.Body) > gzipOver {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(resp.Body)
+		if err := zw.Close(); err != nil {
+			return fmt.Errorf("compress idempotent response: %w", err)
+		}
+		rec.Response.Body, rec.Gzipped = buf.Bytes(), true
+	}
+	data, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode idempotency record: %w", err)
 	}

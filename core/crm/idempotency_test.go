@@ -1,8 +1,10 @@
 package crm_test
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +39,17 @@ func TestIdempotencyKeyOfADeadRequestIsReleased(t *testing.T) {
 	r, err := is.Begin(ctx, "acme", "k", "fp")
 	if err != nil || r == nil || r.Status != 201 {
 		t.Fatalf("replay: %+v %v", r, err)
+	}
+	// A large answer (a batch) is kept compressed and replayed whole.
+	big := []byte(strings.Repeat(`{"id":"01M87KPGMESJWY4DJ1QXMEW4HX","first_name":"Grace"},`, 20000))
+	if r, err := is.Begin(ctx, "acme", "big", "fp"); r != nil || err != nil {
+		t.Fatal(r, err)
+	}
+	if err := is.Finish(ctx, "acme", "big", "fp", crm.Response{Status: 200, Body: big}); err != nil {
+		t.Fatalf("finish with %d bytes: %v", len(big), err)
+	}
+	if r, err := is.Begin(ctx, "acme", "big", "fp"); err != nil || r == nil || !bytes.Equal(r.Body, big) {
+		t.Fatalf("replay of a large answer: %v", err)
 	}
 	// Another tenant's same key is its own.
 	if r, err := is.Begin(ctx, "globex", "k", "fp"); r != nil || err != nil {
