@@ -1,5 +1,10 @@
-// Package fuel gives a WebAssembly module a deterministic instruction
-// budget. Instrument rewrites a module at upload so that every function
+// Package wasmbin reads and rewrites the WebAssembly binaries tenants upload
+// as plugins, before anything compiles them: Check holds a module to
+// structural limits (compile bombs cost seconds and hundreds of MiB inside
+// a compiler), and Instrument gives it a deterministic instruction
+// budget.
+//
+// Instrument rewrites a module at upload so that every function
 // entry and every loop header charges a cost to a mutable i64 global (the
 // fuel tank, exported as ExportName) and traps with `unreachable` when the
 // tank runs dry. A call then ends within its budget whatever the module
@@ -13,7 +18,7 @@
 //
 // It must never accept a module it cannot fully decode: an instruction it
 // does not know makes Instrument fail, so nothing runs unmetered.
-package fuel
+package wasmbin
 
 import (
 	"bytes"
@@ -51,19 +56,9 @@ type section struct {
 
 // Instrument returns the metered form of module.
 func Instrument(module []byte) ([]byte, error) {
-	if len(module) < 8 || !bytes.Equal(module[:8], magic) {
-		return nil, fmt.Errorf("%w: no wasm header", ErrMalformed)
-	}
-	var sections []section
-	r := &reader{b: module[8:]}
-	for !r.done() {
-		id := r.byte()
-		size := r.u32()
-		body := r.bytes(int(size))
-		if r.err != nil {
-			return nil, fmt.Errorf("%w: section %d: %v", ErrMalformed, id, r.err)
-		}
-		sections = append(sections, section{id: id, body: body})
+	sections, err := split(module)
+	if err != nil {
+		return nil, err
 	}
 	importedGlobals, definedGlobals, err := countGlobals(sections)
 	if err != nil {
@@ -121,6 +116,25 @@ func Instrument(module []byte) ([]byte, error) {
 		writeSection(out, secExport, vecOf(1, export))
 	}
 	return out.Bytes(), nil
+}
+
+// split reads a module's sections.
+func split(module []byte) ([]section, error) {
+	if len(module) < 8 || !bytes.Equal(module[:8], magic) {
+		return nil, fmt.Errorf("%w: no wasm header", ErrMalformed)
+	}
+	var sections []section
+	r := &reader{b: module[8:]}
+	for !r.done() {
+		id := r.byte()
+		size := r.u32()
+		body := r.bytes(int(size))
+		if r.err != nil {
+			return nil, fmt.Errorf("%w: section %d: %v", ErrMalformed, id, r.err)
+		}
+		sections = append(sections, section{id: id, body: body})
+	}
+	return sections, nil
 }
 
 // order is a section's place in the binary format (the tag and data count

@@ -1,4 +1,4 @@
-package fuel_test
+package wasmbin_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/fedele-crm/fedele/infra/wasm/fuel"
+	fuel "github.com/fedele-crm/fedele/infra/wasm/wasmbin"
 )
 
 // Hand-assembled modules: the metering must hold for any module, so the
@@ -206,6 +206,7 @@ func FuzzInstrument(f *testing.F) {
 		f.Add(m)
 	}
 	f.Fuzz(func(t *testing.T, m []byte) {
+		_, _ = fuel.Check(m, fuel.DefaultLimits()) // must not panic or hang
 		metered, err := fuel.Instrument(m)
 		if err != nil {
 			return

@@ -1,4 +1,4 @@
-package fuel
+package wasmbin
 
 import (
 	"encoding/binary"
@@ -118,9 +118,15 @@ type instr struct {
 	control    bool // ends a straight-line run
 }
 
+// bodyStats is what Check needs of a function body.
+type bodyStats struct {
+	maxDepth   int // deepest block nesting
+	maxBrTable int // widest br_table
+}
+
 // decodeBody decodes the instructions of a function body after its locals,
 // checking that blocks balance and the body ends with its final `end`.
-func decodeBody(r *reader) ([]instr, error) {
+func decodeBody(r *reader, st *bodyStats) ([]instr, error) {
 	var out []instr
 	depth := 0
 	for {
@@ -141,6 +147,7 @@ func decodeBody(r *reader) ([]instr, error) {
 		case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
 			r.blocktype()
 			depth++
+			st.maxDepth = max(st.maxDepth, depth)
 			in.control = true
 		case op == 0x05: // else
 			in.control = true
@@ -160,6 +167,7 @@ func decodeBody(r *reader) ([]instr, error) {
 			in.control = true
 		case op == 0x0E: // br_table
 			n := r.u32()
+			st.maxBrTable = max(st.maxBrTable, int(n))
 			for i := uint32(0); i <= n && r.err == nil; i++ {
 				r.u32()
 			}
@@ -321,7 +329,7 @@ func meterFunction(fn []byte, global uint32) ([]byte, error) {
 		return nil, fmt.Errorf("%w: locals: %v", ErrMalformed, r.err)
 	}
 	locals := r.off
-	ins, err := decodeBody(r)
+	ins, err := decodeBody(r, &bodyStats{})
 	if err != nil {
 		return nil, err
 	}
