@@ -31,7 +31,7 @@ func TestLimitsRefuseCompileBombs(t *testing.T) {
 	wideTable = append(wideTable, bytes.Repeat([]byte{0x00}, 200_000)...)
 	wideTable = append(wideTable, 0x00, 0x0B, 0x0B)
 	deep := append(bytes.Repeat([]byte{0x02, 0x40}, 20_000), append(bytes.Repeat([]byte{0x0B}, 20_000), 0x0B)...)
-	memory := sec(5, vec([]byte{0x00, 0x80, 0x10})...)          // 2048 pages
+	memory := sec(5, vec([]byte{0x00, 0x80, 0x10})...)            // 2048 pages
 	table := sec(4, vec([]byte{0x70, 0x00, 0x80, 0x89, 0x7A})...) // 2 000 000 elements
 	start := func() []byte {
 		m := append(header(), sec(1, vec(voidType)...)...)
