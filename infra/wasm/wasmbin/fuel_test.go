@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -225,19 +227,41 @@ func FuzzInstrument(f *testing.F) {
 	})
 }
 
+var (
+	probeOnce sync.Once
+	probe     []byte
+	probeErr  error
+)
+
+// goProbe is testdata/goprobe built for wasip1, once per test process.
+func goProbe(tb testing.TB) []byte {
+	tb.Helper()
+	probeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "goprobe")
+		if err != nil {
+			probeErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		wasm := filepath.Join(dir, "probe.wasm")
+		build := exec.Command("go", "build", "-o", wasm, "./testdata/goprobe")
+		build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if out, err := build.CombinedOutput(); err != nil {
+			probeErr = fmt.Errorf("build: %v\n%s", err, out)
+			return
+		}
+		probe, probeErr = os.ReadFile(wasm)
+	})
+	if probeErr != nil {
+		tb.Fatal(probeErr)
+	}
+	return probe
+}
+
 // TestGoBuiltModule meters a real Go program (wasip1): it must run exactly
 // as before with enough fuel, and stop with too little.
 func TestGoBuiltModule(t *testing.T) {
-	wasm := filepath.Join(t.TempDir(), "probe.wasm")
-	build := exec.Command("go", "build", "-o", wasm, "./testdata/goprobe")
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	raw, err := os.ReadFile(wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := goProbe(t)
 	metered, err := fuel.Instrument(raw)
 	if err != nil {
 		t.Fatalf("instrument a %d-byte Go module: %v", len(raw), err)
@@ -280,13 +304,7 @@ func TestGoBuiltModule(t *testing.T) {
 //
 //	go test ./infra/wasm/fuel -run '^$' -bench MeteringCost
 func BenchmarkMeteringCost(b *testing.B) {
-	wasm := filepath.Join(b.TempDir(), "probe.wasm")
-	build := exec.Command("go", "build", "-o", wasm, "./testdata/goprobe")
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	raw, _ := os.ReadFile(wasm)
+	raw := goProbe(b)
 	metered, err := fuel.Instrument(raw)
 	if err != nil {
 		b.Fatal(err)

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,13 +69,7 @@ func TestLimitsRefuseCompileBombs(t *testing.T) {
 // TestLimitsFitGoModules: a real Go program passes the default limits, with
 // its WASI imports allowed (the plugin host allows only its own).
 func TestLimitsFitGoModules(t *testing.T) {
-	wasm := filepath.Join(t.TempDir(), "probe.wasm")
-	build := exec.Command("go", "build", "-o", wasm, "./testdata/goprobe")
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	raw, _ := os.ReadFile(wasm)
+	raw := goProbe(t)
 	lim := wasmbin.DefaultLimits()
 	lim.AllowImport = func(module, _ string) bool { return module == "wasi_snapshot_preview1" }
 	st, err := wasmbin.Check(raw, lim)
