@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -85,5 +86,41 @@ func TestHandlerSeesItsCause(t *testing.T) {
 	want := events.Cause{Actor: events.Actor{Type: "automation", ID: "h"}, CausationID: ev.Detail.EventID, CorrelationID: "c", Depth: 3}
 	if got != want {
 		t.Errorf("cause %+v, want %+v", got, want)
+	}
+}
+
+type refusing struct{}
+
+func (refusing) Publish(_ context.Context, evs []events.Envelope) []error {
+	errs := make([]error, len(evs))
+	for i := range errs {
+		errs[i] = fmt.Errorf("too big for the bus: %w", events.ErrUndeliverable)
+	}
+	return errs
+}
+
+// TestUndeliverableEventsAreDeadLetteredNotRetried: an event the bus refuses
+// for good must not stay pending, where it would hold its shard forever.
+func TestUndeliverableEventsAreDeadLetteredNotRetried(t *testing.T) {
+	st, _ := setup(t)
+	ctx := context.Background()
+	ev := event(0)
+	w, err := events.OutboxWrite(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Transact(ctx, []store.Write{w}); err != nil {
+		t.Fatal(err)
+	}
+	relay := &events.Relay{Store: st, Publisher: refusing{}, Log: slog.New(slog.DiscardHandler)}
+	if n, err := relay.Drain(ctx); err != nil || n != 1 {
+		t.Fatalf("drain: %d, %v", n, err)
+	}
+	if n, err := relay.Drain(ctx); err != nil || n != 0 {
+		t.Fatalf("second drain: %d, %v: the event is still pending", n, err)
+	}
+	page, err := st.Query(ctx, store.Query{PK: events.DeadLetterPK("acme")})
+	if err != nil || len(page.Items) != 1 || page.Items[0].SK != "relay#"+ev.Detail.EventID {
+		t.Fatalf("dead letters: %+v %v", page.Items, err)
 	}
 }

@@ -84,7 +84,16 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 			continue
 		}
 		for i, perr := range r.Publisher.Publish(ctx, evs) {
-			if perr != nil {
+			if errors.Is(perr, ErrUndeliverable) {
+				// Retrying cannot help, and left pending it would hold its
+				// shard's first page for good: record it and move on.
+				r.Log.Error("event undeliverable: dead-lettered", slog.String("event_id", evs[i].Detail.EventID),
+					slog.String("tenant", evs[i].Detail.Tenant), slog.String("error", perr.Error()))
+				if err := DeadLetterUndeliverable(ctx, r.Store, "relay", evs[i], perr); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			} else if perr != nil {
 				errs = append(errs, fmt.Errorf("publish %s: %w", evs[i].Detail.EventID, perr))
 				continue
 			}
@@ -96,6 +105,23 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 		}
 	}
 	return delivered, errors.Join(errs...)
+}
+
+// ErrUndeliverable marks a publishing failure that no retry can mend, such
+// as an event over the bus's size limit. Publishers wrap it.
+var ErrUndeliverable = errors.New("event cannot be delivered")
+
+// DeadLetterUndeliverable records an event a bus refused for good, beside
+// the consumers' dead letters, so that it is kept and can be looked into.
+func DeadLetterUndeliverable(ctx context.Context, s store.Store, by string, ev Envelope, cause error) error {
+	d := ev.Detail
+	data := fmt.Appendf(nil, `{"consumer":%q,"event_id":%q,"detail_type":%q,"error":%q}`, by, d.EventID, ev.DetailType, cause.Error())
+	err := s.Put(ctx, store.Item{Key: store.Key{PK: DeadLetterPK(d.Tenant), SK: by + "#" + d.EventID}, Version: 1,
+		ExpiresAt: d.Time.Add(Retention), Data: data}, store.Cond{})
+	if err != nil {
+		return fmt.Errorf("dead-letter %s: %w", d.EventID, err)
+	}
+	return nil
 }
 
 func (r *Relay) now() time.Time {

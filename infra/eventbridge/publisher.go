@@ -32,8 +32,9 @@ const (
 )
 
 // ErrTooLarge is the permanent error of an event over MaxEntryBytes: it is
-// never sent, and the caller must dead-letter it.
-var ErrTooLarge = errors.New("event over EventBridge's 256 KB entry limit")
+// never sent, and the caller must dead-letter it (it is an
+// events.ErrUndeliverable).
+var ErrTooLarge = fmt.Errorf("event over EventBridge's 256 KB entry limit: %w", events.ErrUndeliverable)
 
 // Publisher is an events.Publisher on one bus.
 type Publisher struct {
@@ -106,7 +107,7 @@ func (p *Publisher) Publish(ctx context.Context, evs []events.Envelope) []error 
 	for i, ev := range evs {
 		detail, err := json.Marshal(ev.Detail)
 		if err != nil {
-			errs[i] = fmt.Errorf("event %s: encode detail: %w", ev.Detail.EventID, err)
+			errs[i] = fmt.Errorf("event %s: encode detail: %v: %w", ev.Detail.EventID, err, events.ErrUndeliverable)
 			continue
 		}
 		entries[i] = types.PutEventsRequestEntry{

@@ -11,6 +11,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
@@ -60,6 +61,17 @@ func (h *StreamHandler) Handle(ctx context.Context, batch lambdaevents.DynamoDBE
 		return resp, nil
 	}
 	for i, err := range h.Publisher.Publish(ctx, evs) {
+		if errors.Is(err, events.ErrUndeliverable) {
+			// Reporting it would retry the shard from here until the
+			// dead-letter queue takes the batch: record it and go on.
+			h.Log.Error("event undeliverable", slog.String("event_id", evs[i].Detail.EventID), slog.String("error", err.Error()))
+			if h.Store != nil {
+				if derr := events.DeadLetterUndeliverable(ctx, h.Store, "relay", evs[i], err); derr != nil {
+					h.Log.Error("dead-letter", slog.String("event_id", evs[i].Detail.EventID), slog.String("error", derr.Error()))
+				}
+			}
+			err = nil
+		}
 		if err == nil && h.Store != nil {
 			// Published; failing to mark it only means the reconciler
 			// publishes it again later (at least once).
