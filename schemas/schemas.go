@@ -16,7 +16,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-//go:embed events/*.json
+//go:embed events/*.json plugins/*.json
 var files embed.FS
 
 var (
@@ -27,35 +27,38 @@ var (
 
 func compile() {
 	compiled = map[string]*jsonschema.Schema{}
-	entries, err := files.ReadDir("events")
-	if err != nil {
-		compileErr = err
-		return
-	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	for _, e := range entries {
-		raw, err := files.ReadFile(path.Join("events", e.Name()))
+	for _, dir := range []string{"events", "plugins"} {
+		entries, err := files.ReadDir(dir)
 		if err != nil {
 			compileErr = err
 			return
 		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			compileErr = fmt.Errorf("%s: %w", e.Name(), err)
-			return
+		for _, e := range entries {
+			file := path.Join(dir, e.Name())
+			raw, err := files.ReadFile(file)
+			if err != nil {
+				compileErr = err
+				return
+			}
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+			if err != nil {
+				compileErr = fmt.Errorf("%s: %w", file, err)
+				return
+			}
+			url := "https://fedele.dev/schemas/" + file
+			if err := c.AddResource(url, doc); err != nil {
+				compileErr = fmt.Errorf("%s: %w", file, err)
+				return
+			}
+			s, err := c.Compile(url)
+			if err != nil {
+				compileErr = fmt.Errorf("%s: %w", file, err)
+				return
+			}
+			compiled[strings.TrimSuffix(file, ".json")] = s
 		}
-		url := "https://fedele.dev/schemas/events/" + e.Name()
-		if err := c.AddResource(url, doc); err != nil {
-			compileErr = fmt.Errorf("%s: %w", e.Name(), err)
-			return
-		}
-		s, err := c.Compile(url)
-		if err != nil {
-			compileErr = fmt.Errorf("%s: %w", e.Name(), err)
-			return
-		}
-		compiled[strings.TrimSuffix(e.Name(), ".json")] = s
 	}
 }
 
@@ -66,8 +69,10 @@ func EventTypes() ([]string, error) {
 		return nil, compileErr
 	}
 	var out []string
-	for t := range compiled {
-		out = append(out, t)
+	for name := range compiled {
+		if t, ok := strings.CutPrefix(name, "events/"); ok {
+			out = append(out, t)
+		}
 	}
 	return out, nil
 }
@@ -79,7 +84,7 @@ func ValidateEventDetail(detailType string, detail []byte) error {
 	if compileErr != nil {
 		return fmt.Errorf("compile event schemas: %w", compileErr)
 	}
-	s, ok := compiled[detailType]
+	s, ok := compiled["events/"+detailType]
 	if !ok {
 		return fmt.Errorf("no schema for detail-type %q", detailType)
 	}
@@ -107,4 +112,52 @@ func ValidateEvent(envelope []byte) error {
 		return fmt.Errorf("envelope source %q, want fedele.crm", env.Source)
 	}
 	return ValidateEventDetail(env.DetailType, env.Detail)
+}
+
+// PluginKinds are the kinds of plugin, each with an input and an output
+// contract in plugins/.
+var PluginKinds = []string{"score", "route", "campaign"}
+
+// ValidatePluginOutput checks what a plugin of kind returned for a batch of
+// n records: JSON, the kind's output schema, and one result per record.
+func ValidatePluginOutput(kind string, output []byte, n int) error {
+	compileOnce.Do(compile)
+	if compileErr != nil {
+		return fmt.Errorf("compile schemas: %w", compileErr)
+	}
+	s, ok := compiled["plugins/"+kind+".output"]
+	if !ok {
+		return fmt.Errorf("no plugin kind %q", kind)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(output))
+	if err != nil {
+		return fmt.Errorf("%s output is not JSON: %w", kind, err)
+	}
+	if err := s.Validate(doc); err != nil {
+		return fmt.Errorf("%s output breaks its contract: %w", kind, err)
+	}
+	if got := len(doc.([]any)); got != n {
+		return fmt.Errorf("%s output has %d results for %d records", kind, got, n)
+	}
+	return nil
+}
+
+// ValidatePluginInput checks a batch the host is about to send a plugin.
+func ValidatePluginInput(kind string, input []byte) error {
+	compileOnce.Do(compile)
+	if compileErr != nil {
+		return fmt.Errorf("compile schemas: %w", compileErr)
+	}
+	s, ok := compiled["plugins/"+kind+".input"]
+	if !ok {
+		return fmt.Errorf("no plugin kind %q", kind)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(input))
+	if err != nil {
+		return fmt.Errorf("%s input is not JSON: %w", kind, err)
+	}
+	if err := s.Validate(doc); err != nil {
+		return fmt.Errorf("%s input breaks its contract: %w", kind, err)
+	}
+	return nil
 }

@@ -34,3 +34,37 @@ func TestSchemasCompileAndBite(t *testing.T) {
 		t.Error("unknown detail type accepted")
 	}
 }
+
+func TestPluginContracts(t *testing.T) {
+	cases := []struct {
+		kind, output string
+		n            int
+		ok           bool
+	}{
+		{"score", `[{"score":87,"reasons":["opened 3 e-mails"],"tags":["hot"]},{"error":"no e-mail"}]`, 2, true},
+		{"score", `[{"score":101}]`, 1, false},
+		{"score", `[{"score":50}]`, 2, false}, // wrong length
+		{"score", `{"score":50}`, 1, false},   // not a batch
+		{"score", `[{"score":50,"extra":1}]`, 1, false},
+		{"score", `not json`, 1, false},
+		{"route", `[{"assignee":"u-1","reason":"least loaded"},{"queue":"tier-2","reason":"no one with the skill"}]`, 2, true},
+		{"route", `[{"reason":"nobody"}]`, 1, false},
+		{"route", `[{"assignee":"u-1","queue":"q","reason":"both"}]`, 1, false},
+		{"campaign", `[{"enrol":true,"variant":"b","fields":{"name":"Ada"},"delay_seconds":3600},{"enrol":false}]`, 2, true},
+		{"campaign", `[{"enrol":"yes"}]`, 1, false},
+		{"campaign", `[{"enrol":true,"delay_seconds":-1}]`, 1, false},
+		{"nope", `[]`, 0, false},
+	}
+	for _, tc := range cases {
+		err := ValidatePluginOutput(tc.kind, []byte(tc.output), tc.n)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s %s (n=%d): %v, want ok=%v", tc.kind, tc.output, tc.n, err, tc.ok)
+		}
+	}
+	if err := ValidatePluginInput("score", []byte(`[{"contact":{"id":"c1"},"orders":{"count":2,"total_minor":1999,"currency":"EUR"}}]`)); err != nil {
+		t.Errorf("valid score input: %v", err)
+	}
+	if err := ValidatePluginInput("route", []byte(`[{"item":{"type":"deal","id":"x"},"candidates":[]}]`)); err == nil {
+		t.Error("route input with an unknown item type accepted")
+	}
+}
