@@ -164,6 +164,7 @@ func (s *Server) registerContacts() {
 			}
 			return nil, s.problem(ctx, err, "header")
 		})
+	documentBody(s.api, http.MethodPut, "/v1/contacts/by-email/{email}", core.ContactFields{}, "Every field of the contact.", "application/json")
 
 	huma.Register(s.api, operation("batch-create-contacts", http.MethodPost, "/v1/contacts/batch",
 		"Create up to 100 contacts, each on its own", core.ScopeWrite, tag),
