@@ -206,3 +206,31 @@ func (r *reader) limitsMin() uint64 {
 	}
 	return minimum
 }
+
+// Metered reports whether module carries the fuel tank Instrument adds: a
+// host must run nothing else.
+func Metered(module []byte) bool {
+	sections, err := split(module)
+	if err != nil {
+		return false
+	}
+	for _, s := range sections {
+		if s.id != secExport {
+			continue
+		}
+		r := &reader{b: s.body}
+		n := r.u32()
+		for range n {
+			name := string(r.bytes(int(r.u32())))
+			kind := r.byte()
+			r.u32()
+			if r.err != nil {
+				return false
+			}
+			if name == ExportName && kind == 0x03 {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,428 @@
+// Package wasm runs tenants' WebAssembly plugins inside the process, on
+// extism's go-sdk over wazero, and validates the modules they upload.
+//
+// Safety comes first. A module runs only in the metered form that
+// wasmbin.Instrument gives it at upload, so every call ends within its
+// instruction budget whatever the module does; a wall-clock deadline is kept
+// only as a backstop. Memory, output and logs are capped per call. The guest
+// sees no filesystem, network or environment, and its clock, sleep and
+// randomness are the host's: a call can be replayed with the same Now and
+// Seed and gives the same answer. Instances are pooled per (tenant, module),
+// serve one call at a time, are never shared between tenants and are thrown
+// away after any failure, because Go globals and extism vars survive
+// between calls on one instance.
+//
+// Every failure is a *Failure with a Class. This package must never let a
+// plugin's failure escape as a panic, and never run a module that is not
+// metered.
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/fedele-crm/fedele/infra/wasm/wasmbin"
+	"github.com/fedele-crm/fedele/schemas"
+)
+
+const pageSize = 64 << 10
+
+// Config holds the caps of every call. The zero value of a field takes its
+// default.
+type Config struct {
+	// CacheDir keeps compiled code on disk (wazero's compilation cache), so a
+	// new process on the same disk loads a module instead of compiling it.
+	// Empty keeps compiled code in memory only.
+	CacheDir string
+
+	MemoryPages    uint32        // per instance, in 64 KiB pages; default 1024 (64 MiB)
+	MaxOutputBytes int           // default 4 MiB
+	MaxLogBytes    int           // default 16 KiB, stdout, stderr and extism logs together
+	FuelBase       int64         // fuel for a call, before its records; default 20 million
+	FuelPerRecord  int64         // default 200 000
+	Timeout        time.Duration // the wall-clock backstop; default 2 s
+	PoolSize       int           // instances per (tenant, module); default 4
+	MaxIdle        int           // idle instances kept across all pools; default 64
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxOutputBytes, 4<<20)
+	def(&c.MaxLogBytes, 16<<10)
+	def(&c.PoolSize, 4)
+	def(&c.MaxIdle, 64)
+	if c.MemoryPages == 0 {
+		c.MemoryPages = 1024
+	}
+	if c.FuelBase <= 0 {
+		c.FuelBase = 20_000_000
+	}
+	if c.FuelPerRecord <= 0 {
+		c.FuelPerRecord = 200_000
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Second
+	}
+	return c
+}
+
+// Budget is the fuel a call on records records gets.
+func (c Config) Budget(records int) int64 {
+	c = c.withDefaults()
+	return c.FuelBase + c.FuelPerRecord*int64(max(records, 1))
+}
+
+// Module is a validated, metered module: what Prepare returns and what a
+// version of a plugin stores. ID is the SHA-256 of the bytes the tenant
+// uploaded, in hex; Code is their metered form.
+type Module struct {
+	ID   string
+	Kind string
+	Code []byte
+}
+
+// Call is one plugin call.
+type Call struct {
+	Tenant  string
+	Module  *Module
+	Input   []byte // the JSON batch
+	Records int    // how many records Input holds
+	Now     time.Time
+	Seed    uint64 // the guest's randomness
+}
+
+// Result is what a call returned and what it cost. A failed call fills it
+// as far as it got.
+type Result struct {
+	Output      []byte
+	Fuel        int64
+	Duration    time.Duration
+	MemoryBytes uint64
+	Logs        []string
+}
+
+// Host compiles, pools and calls plugins.
+type Host struct {
+	cfg   Config
+	cache wazero.CompilationCache
+
+	mu       sync.Mutex
+	compiled map[string]*compiledEntry
+	pools    map[poolKey]*pool
+	closed   bool
+	idle     atomic.Int64
+}
+
+type compiledEntry struct {
+	once sync.Once
+	cp   *extism.CompiledPlugin
+	err  error
+}
+
+// New returns a host with cfg's caps.
+func New(cfg Config) (*Host, error) {
+	cfg = cfg.withDefaults()
+	h := &Host{cfg: cfg, compiled: map[string]*compiledEntry{}, pools: map[poolKey]*pool{}}
+	if cfg.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache in %s: %w", cfg.CacheDir, err)
+		}
+		h.cache = c
+	} else {
+		h.cache = wazero.NewCompilationCache()
+	}
+	return h, nil
+}
+
+// Config returns the host's caps, defaults filled in.
+func (h *Host) Config() Config { return h.cfg }
+
+// Close releases every instance and compiled module.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	pools, compiled := h.pools, h.compiled
+	h.pools, h.compiled = map[poolKey]*pool{}, map[string]*compiledEntry{}
+	h.mu.Unlock()
+	for _, p := range pools {
+		p.drain(ctx)
+	}
+	var errs []error
+	for _, e := range compiled {
+		if e.cp != nil {
+			errs = append(errs, e.cp.Close(ctx))
+		}
+	}
+	errs = append(errs, h.cache.Close(ctx))
+	return errors.Join(errs...)
+}
+
+// Forget drops the compiled module and every pooled instance of id, as when
+// a version is deleted or disabled.
+func (h *Host) Forget(ctx context.Context, id string) {
+	h.mu.Lock()
+	var drop []*pool
+	for k, p := range h.pools {
+		if k.module == id {
+			drop = append(drop, p)
+			delete(h.pools, k)
+		}
+	}
+	e := h.compiled[id]
+	delete(h.compiled, id)
+	h.mu.Unlock()
+	for _, p := range drop {
+		p.drain(ctx)
+	}
+	if e != nil && e.cp != nil {
+		_ = e.cp.Close(ctx)
+	}
+}
+
+func (h *Host) runtimeConfig() wazero.RuntimeConfig {
+	return wazero.NewRuntimeConfigCompiler().
+		WithCompilationCache(h.cache).
+		WithMemoryLimitPages(h.cfg.MemoryPages)
+}
+
+// compile returns the compiled form of m, compiling it once per ID.
+func (h *Host) compile(ctx context.Context, m *Module) (*extism.CompiledPlugin, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, fail(ClassUnavailable, nil, "the plugin host is closed")
+	}
+	e, ok := h.compiled[m.ID]
+	if !ok {
+		e = &compiledEntry{}
+		h.compiled[m.ID] = e
+	}
+	h.mu.Unlock()
+	e.once.Do(func() {
+		if !wasmbin.Metered(m.Code) {
+			e.err = fail(ClassLimit, nil, "module %s is not metered; only modules from Prepare run", m.ID)
+			return
+		}
+		manifest := extism.Manifest{
+			Wasm: []extism.Wasm{extism.WasmData{Data: m.Code, Name: "main"}},
+			// Every field set: a ManifestMemory with only MaxPages zeroes the
+			// others, and a zero is a cap too.
+			Memory: &extism.ManifestMemory{
+				MaxPages:             h.cfg.MemoryPages,
+				MaxHttpResponseBytes: 0,
+				MaxVarBytes:          64 << 10,
+			},
+		}
+		cp, err := extism.NewCompiledPlugin(listenerContext(ctx), manifest, extism.PluginConfig{
+			RuntimeConfig: h.runtimeConfig(),
+			EnableWasi:    true,
+		}, nil)
+		if err != nil {
+			e.err = fail(ClassCompile, err, "compile module %s: %v", m.ID, err)
+			return
+		}
+		e.cp = cp
+	})
+	if e.err != nil {
+		h.mu.Lock()
+		if h.compiled[m.ID] == e {
+			delete(h.compiled, m.ID) // a later call may try again
+		}
+		h.mu.Unlock()
+	}
+	return e.cp, e.err
+}
+
+// Run calls c.Module's function for its kind on c.Input.
+func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
+	start := time.Now()
+	var res Result
+	if c.Module == nil || !validKind(c.Module.Kind) {
+		return res, fail(ClassMissingExport, nil, "no module, or no such kind")
+	}
+	cp, err := h.compile(ctx, c.Module)
+	if err != nil {
+		return res, err
+	}
+	p, err := h.pool(poolKey{tenant: c.Tenant, module: c.Module.ID}, cp)
+	if err != nil {
+		return res, err
+	}
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		return res, err
+	}
+	healthy := false
+	defer func() { p.release(ctx, inst, healthy) }()
+
+	budget := h.cfg.Budget(c.Records)
+	st := &callState{remaining: budget}
+	r := &run{now: c.Now, timeout: h.cfg.Timeout.Nanoseconds(), logs: logBuf{max: h.cfg.MaxLogBytes}}
+	r.rng = rand.NewChaCha8(seedBytes(c.Seed))
+	inst.cur = r
+	defer func() { inst.cur = nil }()
+
+	rc, out, callErr := inst.plugin.CallWithContext(withCall(ctx, st), c.Module.Kind, c.Input)
+	res.Fuel = budget - st.remaining
+	res.Duration = time.Since(start)
+	res.MemoryBytes = uint64(st.peakPages) * pageSize
+	res.Logs = r.logs.lines
+	if f := h.classify(inst, st, r, rc, callErr); f != nil {
+		f.Logs, f.Fuel = res.Logs, res.Fuel
+		return res, f
+	}
+	if !st.tankSeen {
+		return res, &Failure{Class: ClassLimit, Message: "the module ran without its fuel tank", Logs: res.Logs}
+	}
+	if st.outputLen > uint64(h.cfg.MaxOutputBytes) || len(out) > h.cfg.MaxOutputBytes {
+		return res, &Failure{Class: ClassOutputSize, Fuel: res.Fuel, Logs: res.Logs,
+			Message: fmt.Sprintf("output of %d bytes, over the cap of %d", max(st.outputLen, uint64(len(out))), h.cfg.MaxOutputBytes)}
+	}
+	if res.Duration > h.cfg.Timeout {
+		return res, &Failure{Class: ClassTimeout, Fuel: res.Fuel, Logs: res.Logs,
+			Message: fmt.Sprintf("took %s, over the deadline of %s", res.Duration.Round(time.Millisecond), h.cfg.Timeout)}
+	}
+	if err := schemas.ValidatePluginOutput(c.Module.Kind, out, c.Records); err != nil {
+		return res, &Failure{Class: ClassContract, Message: err.Error(), Err: err, Fuel: res.Fuel, Logs: res.Logs}
+	}
+	res.Output = out
+	healthy = true
+	return res, nil
+}
+
+func (h *Host) classify(inst *instance, st *callState, r *run, rc uint32, err error) *Failure {
+	switch {
+	case r.overslept:
+		return fail(ClassTimeout, err, "slept past the deadline of %s", time.Duration(r.timeout))
+	case st.outOfFuel:
+		return fail(ClassFuel, err, "used its budget of fuel")
+	case err == nil && rc == 0:
+		return nil
+	}
+	nearCap := uint64(st.peakPages)*10 >= uint64(h.cfg.MemoryPages)*9
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		if nearCap || r.logs.contains("out of memory") {
+			return fail(ClassMemory, err, "ran out of memory (%d MiB cap)", h.cfg.MemoryPages/16)
+		}
+		return fail(ClassTrap, err, "exited with code %d", exit.ExitCode())
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if pe := inst.plugin.GetError(); pe != "" && (err == nil || msg == pe) {
+		f := fail(ClassPluginError, err, "returned code %d", rc)
+		f.PluginError = pe
+		return f
+	}
+	if err == nil {
+		return fail(ClassPluginError, nil, "returned code %d", rc)
+	}
+	if strings.HasPrefix(msg, "unknown function") {
+		return fail(ClassMissingExport, err, "%s", msg)
+	}
+	if nearCap {
+		return fail(ClassMemory, err, "ran out of memory (%d MiB cap): %s", h.cfg.MemoryPages/16, firstLine(msg))
+	}
+	return fail(ClassTrap, err, "%s", firstLine(msg))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func validKind(k string) bool {
+	for _, v := range schemas.PluginKinds {
+		if v == k {
+			return true
+		}
+	}
+	return false
+}
+
+func seedBytes(seed uint64) [32]byte {
+	var b [32]byte
+	for i := range 4 {
+		s := seed + uint64(i)*0x9E3779B97F4A7C15
+		for j := range 8 {
+			b[i*8+j] = byte(s >> (8 * j))
+		}
+	}
+	return b
+}
+
+// run is the state of the current call that the instance's clock, sleep,
+// randomness and output streams read: wazero asks for them without a
+// context, so they hang off the instance.
+type run struct {
+	now       time.Time
+	slept     int64 // nanoseconds the guest slept, on the virtual clock
+	ticks     int64
+	timeout   int64
+	overslept bool
+	rng       *rand.ChaCha8
+	logs      logBuf
+}
+
+// logBuf keeps log lines up to a byte cap.
+type logBuf struct {
+	max, size int
+	lines     []string
+	cut       bool
+}
+
+func (l *logBuf) add(line string) {
+	if l.cut {
+		return
+	}
+	line = strings.TrimRight(line, "\n")
+	if l.size+len(line) > l.max {
+		l.cut = true
+		l.lines = append(l.lines, "(logs cut at the cap)")
+		return
+	}
+	l.size += len(line)
+	l.lines = append(l.lines, line)
+}
+
+func (l *logBuf) contains(s string) bool {
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// stream is a guest's stdout or stderr, kept as log lines.
+type stream struct {
+	inst   *instance
+	prefix string
+}
+
+func (s stream) Write(p []byte) (int, error) {
+	if r := s.inst.cur; r != nil {
+		for line := range bytes.Lines(p) {
+			r.logs.add(s.prefix + string(line))
+		}
+	}
+	return len(p), nil
+}
