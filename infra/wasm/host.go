@@ -53,6 +53,11 @@ type Config struct {
 	FuelPerRecord  int64         // default 200 000
 	Timeout        time.Duration // the wall-clock backstop; default 2 s
 	PoolSize       int           // instances per (tenant, module); default 4
+	// CompileInProcess makes Prepare compile in this process instead of in
+	// a child bounded in time and memory: for hosts that cannot start one.
+	CompileInProcess bool
+	CompileTimeout   time.Duration // default 20 s
+	CompileMemory    uint64        // the child's address space; default 4 GiB
 	MaxIdle        int           // idle instances kept across all pools; default 64
 }
 
@@ -74,6 +79,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FuelPerRecord <= 0 {
 		c.FuelPerRecord = 200_000
+	}
+	if c.CompileTimeout <= 0 {
+		c.CompileTimeout = 20 * time.Second
+	}
+	if c.CompileMemory == 0 {
+		c.CompileMemory = 4 << 30
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Second

@@ -210,10 +210,25 @@ func (r *reader) limitsMin() uint64 {
 // Metered reports whether module carries the fuel tank Instrument adds: a
 // host must run nothing else.
 func Metered(module []byte) bool {
+	exports, err := Exports(module)
+	return err == nil && exports[ExportName] == ExportGlobal
+}
+
+// Export kinds.
+const (
+	ExportFunc   byte = 0x00
+	ExportTable  byte = 0x01
+	ExportMemory byte = 0x02
+	ExportGlobal byte = 0x03
+)
+
+// Exports lists a module's exports by name, with their kinds.
+func Exports(module []byte) (map[string]byte, error) {
 	sections, err := split(module)
 	if err != nil {
-		return false
+		return nil, err
 	}
+	out := map[string]byte{}
 	for _, s := range sections {
 		if s.id != secExport {
 			continue
@@ -225,12 +240,10 @@ func Metered(module []byte) bool {
 			kind := r.byte()
 			r.u32()
 			if r.err != nil {
-				return false
+				return nil, fmt.Errorf("%w: export section: %v", ErrMalformed, r.err)
 			}
-			if name == ExportName && kind == 0x03 {
-				return true
-			}
+			out[name] = kind
 		}
 	}
-	return false
+	return out, nil
 }

@@ -1,0 +1,171 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestLeadscoreThroughTheHost(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CacheDir: t.TempDir()})
+	m, err := h.Prepare(ctx, "score", readFile(t, "testdata", "plugins", "leadscore.wasm"))
+	if err != nil {
+		t.Fatalf("prepare leadscore: %v", err)
+	}
+	call := Call{Tenant: "t1", Module: m, Input: scoreInput(3), Records: 3, Now: testNow, Seed: 7}
+	first, err := h.Run(ctx, call)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var got []struct {
+		Score   int      `json:"score"`
+		Reasons []string `json:"reasons"`
+		Tags    []string `json:"tags"`
+	}
+	if err := json.Unmarshal(first.Output, &got); err != nil {
+		t.Fatalf("output %s: %v", first.Output, err)
+	}
+	if len(got) != 3 || got[0].Score != 80 || !slicesContain(got[0].Tags, "enterprise") {
+		t.Errorf("scores = %+v, want 3 of 80 (55 fit + 25 engagement, by hand) with the enterprise tag", got)
+	}
+	if first.Fuel <= 0 || first.Fuel > h.Config().Budget(3) || first.MemoryBytes == 0 {
+		t.Errorf("fuel %d of %d, memory %d: the call was not measured", first.Fuel, h.Config().Budget(3), first.MemoryBytes)
+	}
+	// The clock is the host's: the same call replays to the same answer and
+	// the same cost, on a warm instance as on a fresh one.
+	again, err := h.Run(ctx, call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Output, first.Output) {
+		t.Errorf("replay answered %s, first %s", again.Output, first.Output)
+	}
+	later := call
+	later.Now = testNow.AddDate(1, 0, 0)
+	aged, err := h.Run(ctx, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(aged.Output, first.Output) {
+		t.Errorf("a year later the activities did not decay: %s", aged.Output)
+	}
+}
+
+func slicesContain(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// The compilation cache on disk lets a new host — a new process on the same
+// disk — load the module instead of compiling it again.
+func TestCompilationCacheSurvivesTheHost(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	raw := readFile(t, "testdata", "plugins", "leadscore.wasm")
+	h1 := newHost(t, Config{CacheDir: dir})
+	m, err := h1.Prepare(ctx, "score", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = h1.Close(ctx)
+	h2 := newHost(t, Config{CacheDir: dir})
+	if _, err := h2.Run(ctx, Call{Tenant: "t1", Module: m, Input: scoreInput(1), Records: 1, Now: testNow}); err != nil {
+		t.Fatalf("run from the cache: %v", err)
+	}
+}
+
+// Instances keep state between calls (Go globals, extism vars), so a
+// tenant's instance never serves another tenant and a failed one is thrown
+// away.
+func TestInstancesAreNeverShared(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CompileInProcess: true, PoolSize: 1})
+	m := metered(t, "score", readFile(t, "testdata", "hostile", "stateful.wasm"))
+	call := func(tenant string, input []byte) (string, error) {
+		res, err := h.Run(ctx, Call{Tenant: tenant, Module: m, Input: input, Records: 1, Now: testNow})
+		return string(res.Output), err
+	}
+	small := []byte(`[{"contact":{"id":"c1"}}]`)
+	big := []byte(`[{"contact":{"id":"` + strings.Repeat("x", 2000) + `"}}]`)
+	var got []string
+	for _, step := range []struct {
+		tenant string
+		input  []byte
+	}{{"a", small}, {"a", small}, {"b", small}, {"a", small}, {"a", big}, {"a", small}, {"b", small}} {
+		out, err := call(step.tenant, step.input)
+		if err != nil {
+			out = string(ClassOf(err))
+		}
+		got = append(got, step.tenant+":"+out)
+	}
+	want := []string{
+		`a:[{"score":1}]`, `a:[{"score":2}]`, `b:[{"score":1}]`, `a:[{"score":3}]`,
+		"a:trap", `a:[{"score":1}]`, `b:[{"score":2}]`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunRefusesUnmeteredModules(t *testing.T) {
+	h := newHost(t, Config{CompileInProcess: true})
+	raw := readFile(t, "testdata", "hostile", "infinite_loop.wasm")
+	_, err := h.Run(context.Background(), Call{Tenant: "t", Module: &Module{ID: "x", Kind: "score", Code: raw}, Input: []byte("[]")})
+	if ClassOf(err) != ClassLimit {
+		t.Fatalf("an unmetered module ran: %v", err)
+	}
+}
+
+func TestLogsAreCapped(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CompileInProcess: true, MaxLogBytes: 64})
+	m := metered(t, "score", readFile(t, "testdata", "hostile", "wasi_environ.wasm"))
+	res, err := h.Run(ctx, Call{Tenant: "t", Module: m, Input: []byte(`[{"contact":{"id":"c"}}]`), Records: 1})
+	if ClassOf(err) != ClassPluginError {
+		t.Fatalf("err = %v", err)
+	}
+	if len(strings.Join(res.Logs, "")) > 64+32 {
+		t.Errorf("logs over the cap: %q", res.Logs)
+	}
+}
+
+func TestConcurrentCallsOfOneTenantShareThePool(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CacheDir: t.TempDir(), PoolSize: 2})
+	m, err := h.Prepare(ctx, "score", readFile(t, "testdata", "plugins", "leadscore.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			res, err := h.Run(ctx, Call{Tenant: "t", Module: m, Input: scoreInput(2), Records: 2, Now: testNow})
+			if err == nil && !bytes.HasPrefix(res.Output, []byte(`[{"score":`)) {
+				err = fmt.Errorf("call %d: output %s", i, res.Output)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if busy, idle := h.inUse("t"); busy != 0 || idle > 2 {
+		t.Errorf("after the calls: %d busy, %d idle, want 0 and at most the pool size", busy, idle)
+	}
+}
