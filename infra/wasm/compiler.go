@@ -19,7 +19,7 @@ import (
 // Compiling an adversarial module can take seconds and hundreds of MiB
 // inside the compiler, so an upload compiles in a child process — this same
 // binary, started again with compilerEnv set — that the kernel holds to an
-// address-space limit and the parent kills at a deadline. The child writes
+// data-segment limit and the parent kills at a deadline. The child writes
 // into the same compilation cache, so the parent then loads the module
 // instead of compiling it again.
 
@@ -41,12 +41,14 @@ func RunCompilerIfChild() {
 
 func compilerChild(in io.Reader, errOut io.Writer) int {
 	if limit, err := strconv.ParseUint(os.Getenv(compilerMemEnv), 10, 64); err == nil && limit > 0 {
-		// The Go heap gives up at the soft limit before the kernel refuses
-		// a mapping at the hard one, which would crash rather than report.
+		// RLIMIT_DATA rather than RLIMIT_AS: wazero and the Go runtime
+		// reserve large inaccessible regions up front, which count against
+		// the address space but not against the data segment. The soft
+		// limit makes the Go heap collect hard before the kernel refuses.
 		debug.SetMemoryLimit(int64(limit / 2))
 		rl := syscall.Rlimit{Cur: limit, Max: limit}
-		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &rl); err != nil {
-			fmt.Fprintf(errOut, "limit address space: %v", err)
+		if err := syscall.Setrlimit(syscall.RLIMIT_DATA, &rl); err != nil {
+			fmt.Fprintf(errOut, "limit the data segment: %v", err)
 			return 2
 		}
 	}

@@ -57,7 +57,7 @@ type Config struct {
 	// a child bounded in time and memory: for hosts that cannot start one.
 	CompileInProcess bool
 	CompileTimeout   time.Duration // default 20 s
-	CompileMemory    uint64        // the child's address space; default 4 GiB
+	CompileMemory    uint64        // the child's data segment (RLIMIT_DATA); default 1 GiB
 	MaxIdle        int           // idle instances kept across all pools; default 64
 }
 
@@ -84,7 +84,7 @@ func (c Config) withDefaults() Config {
 		c.CompileTimeout = 20 * time.Second
 	}
 	if c.CompileMemory == 0 {
-		c.CompileMemory = 4 << 30
+		c.CompileMemory = 1 << 30
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Second
@@ -290,6 +290,7 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 	defer func() { inst.cur = nil }()
 
 	rc, out, callErr := inst.plugin.CallWithContext(withCall(ctx, st), c.Module.Kind, c.Input)
+	st.settle()
 	res.Fuel = budget - st.remaining
 	res.Duration = time.Since(start)
 	res.MemoryBytes = uint64(st.peakPages) * pageSize

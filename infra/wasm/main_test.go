@@ -78,3 +78,5 @@ func scoreInput(n int) []byte {
 	}
 	return append(b, ']')
 }
+
+func instrumentForTest(raw []byte) ([]byte, error) { return wasmbin.Instrument(raw) }

@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -93,6 +94,19 @@ func leave(ctx context.Context, mod api.Module) {
 	if st == nil {
 		return
 	}
+	st.leave(mod)
+}
+
+// settle reads the tank after a call that trapped where wazero could not
+// unwind to the entry point's listener.
+func (st *callState) settle() {
+	if st.depth > 0 && st.guest != nil {
+		st.depth = 1
+		st.leave(st.guest)
+	}
+}
+
+func (st *callState) leave(mod api.Module) {
 	tank, ok := mod.ExportedGlobal(wasmbin.ExportName).(api.MutableGlobal)
 	if !ok {
 		return
@@ -101,7 +115,7 @@ func leave(ctx context.Context, mod api.Module) {
 	if st.depth > 0 {
 		return
 	}
-	if mem := mod.Memory(); mem != nil {
+	if mem := mod.Memory(); mem != nil && !reflect.ValueOf(mem).IsNil() { // a module without memory gives a typed nil
 		st.peakPages = max(st.peakPages, mem.Size()/pageSize)
 	}
 	left := int64(tank.Get())

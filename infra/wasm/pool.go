@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,7 +134,16 @@ func (p *pool) instantiate(ctx context.Context) (*instance, error) {
 		WithRandSource(randSource{inst})
 	plugin, err := p.cp.Instance(ctx, extism.PluginInstanceConfig{ModuleConfig: cfg})
 	if err != nil {
-		return nil, fail(ClassTrap, err, "instantiate: %v", err)
+		msg := firstLine(err.Error())
+		switch {
+		case strings.Contains(msg, "not instantiated"), strings.Contains(msg, "import"):
+			return nil, fail(ClassLimit, err, "imports what the host does not provide: %s", msg)
+		case strings.Contains(msg, "start function"):
+			// Its tank is empty until a call fills it: a start function
+			// runs out of fuel at once.
+			return nil, fail(ClassLimit, err, "its start function ran before any call: %s", msg)
+		}
+		return nil, fail(ClassTrap, err, "instantiate: %s", msg)
 	}
 	plugin.SetLogger(func(level extism.LogLevel, msg string) {
 		if r := inst.cur; r != nil {

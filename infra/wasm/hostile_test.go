@@ -1,0 +1,196 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// hostile is the corpus in testdata/hostile: each module with the class its
+// upload is refused with, and the class a call fails with when it runs
+// anyway (as a version validated before a host change would). An empty run
+// class means it cannot even be metered or compiled, so it never runs.
+var hostile = []struct {
+	file           string
+	upload, run    Class
+	runMessageHint string
+}{
+	{"infinite_loop.wasm", ClassFuel, ClassFuel, ""},
+	{"exponential_recursion.wasm", ClassFuel, ClassFuel, ""},
+	{"start_never_returns.wasm", ClassLimit, ClassLimit, "start function"}, // its tank is empty at instantiation
+	{"memory_growth.wasm", ClassMemory, ClassMemory, ""},
+	{"huge_table.wasm", ClassLimit, ClassContract, ""},
+	{"brtable_bomb.wasm", ClassLimit, "", ""},
+	{"nested_blocks.wasm", ClassLimit, "", ""},
+	{"huge_output.wasm", ClassOutputSize, ClassOutputSize, ""},
+	{"unbounded_recursion.wasm", ClassTrap, ClassTrap, "stack"},
+	{"unreachable.wasm", ClassTrap, ClassTrap, "unreachable"},
+	{"unknown_import.wasm", ClassLimit, ClassLimit, "module[env]"},
+	{"wasi_file_open.wasm", ClassPluginError, ClassPluginError, "code 63"}, // EPERM: nothing is preopened
+	{"wasi_socket.wasm", ClassLimit, ClassPluginError, "code 8"},
+	{"wasi_environ.wasm", ClassPluginError, ClassPluginError, "code 100"}, // 100 + no variables
+	{"not_wasm.bin", ClassMalformed, "", ""},
+	{"truncated.wasm", ClassMalformed, "", ""},
+	{"no_export.wasm", ClassMissingExport, ClassMissingExport, ""},
+	{"not_json.wasm", ClassContract, ClassContract, "not JSON"},
+	{"wrong_length.wasm", ClassContract, ClassContract, "1 results for 3 records"},
+	{"breaks_schema.wasm", ClassContract, ClassContract, "breaks its contract"},
+	{"sleeps.wasm", ClassTimeout, ClassTimeout, "slept"},
+}
+
+// Every hostile module is refused at upload or contained when it runs, with
+// its class, while another tenant's calls keep succeeding: the host process
+// unharmed, and no instance of the hostile tenant left behind.
+func TestHostileCorpus(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CacheDir: t.TempDir()})
+	good, err := h.Prepare(ctx, "score", readFile(t, "testdata", "plugins", "leadscore.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The well-behaved tenant calls all along, from several goroutines.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var calls, failures atomic.Int64
+	var firstFailure atomic.Value
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := h.Run(ctx, Call{Tenant: "good", Module: good, Input: scoreInput(10), Records: 10, Now: testNow})
+				calls.Add(1)
+				if err != nil {
+					failures.Add(1)
+					firstFailure.CompareAndSwap(nil, err.Error())
+				}
+			}
+		})
+	}
+
+	fixture, n, err := Fixture("score")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range hostile {
+		t.Run(strings.TrimSuffix(tc.file, filepath.Ext(tc.file)), func(t *testing.T) {
+			raw := readFile(t, "testdata", "hostile", tc.file)
+			_, err := h.Prepare(ctx, "score", raw)
+			if got := ClassOf(err); got != tc.upload {
+				t.Errorf("upload: class %q (%v), want %q", got, err, tc.upload)
+			}
+			if tc.run == "" {
+				return
+			}
+			m := metered(t, "score", raw)
+			res, err := h.Run(ctx, Call{Tenant: "hostile", Module: m, Input: fixture, Records: n, Now: testNow})
+			if got := ClassOf(err); got != tc.run {
+				t.Fatalf("run: class %q (%v), want %q", got, err, tc.run)
+			}
+			if !strings.Contains(err.Error(), tc.runMessageHint) {
+				t.Errorf("run: %q does not say %q", err, tc.runMessageHint)
+			}
+			if res.Fuel > h.Config().Budget(n) {
+				t.Errorf("used %d fuel, over its budget of %d", res.Fuel, h.Config().Budget(n))
+			}
+			if res.MemoryBytes > uint64(h.Config().MemoryPages)*pageSize {
+				t.Errorf("grew to %d bytes, over the cap", res.MemoryBytes)
+			}
+			if busy, idle := h.inUse("hostile"); busy != 0 || idle != 0 {
+				t.Errorf("after a failure: %d instances busy, %d idle; the failed one must be gone", busy, idle)
+			}
+		})
+	}
+	close(stop)
+	wg.Wait()
+	if calls.Load() == 0 || failures.Load() != 0 {
+		t.Errorf("the good tenant made %d calls, %d failed (first: %v)", calls.Load(), failures.Load(), firstFailure.Load())
+	}
+}
+
+// wazero's own fuzz regressions — modules that once crashed or hung its
+// compiler — go through upload validation: each is refused or compiles in
+// the child, and none may crash or hang the host.
+func TestWazeroFuzzCasesThroughValidation(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/tetratelabs/wazero").Output()
+	if err != nil {
+		t.Fatalf("find wazero's module: %v", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "internal", "integration_test", "fuzzcases", "testdata")
+	files, err := filepath.Glob(filepath.Join(dir, "*.wasm"))
+	if err != nil || len(files) < 50 {
+		t.Fatalf("found %d fuzz cases in %s (%v)", len(files), dir, err)
+	}
+	h := newHost(t, Config{CacheDir: t.TempDir()})
+	classes := map[Class]int{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The cases export no score function: give them one so that
+		// validation goes all the way to the compiler.
+		_, err = h.Prepare(context.Background(), "score", raw)
+		classes[ClassOf(err)]++
+		if err == nil {
+			t.Errorf("%s: accepted", filepath.Base(f))
+		}
+		if err := h.compileInChild(context.Background(), mustInstrument(raw)); err != nil && ClassOf(err) != ClassCompile {
+			t.Errorf("%s: compile: %v", filepath.Base(f), err)
+		}
+	}
+	t.Logf("%d fuzz cases: %v", len(files), classes)
+}
+
+func mustInstrument(raw []byte) []byte {
+	code, err := instrumentForTest(raw)
+	if err != nil {
+		return raw // the child must refuse it too
+	}
+	return code
+}
+
+// The checked-in modules are what their sources build to.
+func TestHostileCorpusUpToDate(t *testing.T) {
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Skip("wat2wasm (Debian's wabt) is not installed; .ci/run installs it")
+	}
+	src := filepath.Join("..", "..", "testdata", "hostile")
+	tmp := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, e.Name()), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command("sh", filepath.Join(tmp, "build.sh")).CombinedOutput(); err != nil {
+		t.Fatalf("build.sh: %v\n%s", err, out)
+	}
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) != ".wasm" {
+			continue
+		}
+		want, _ := os.ReadFile(filepath.Join(tmp, e.Name()))
+		got, _ := os.ReadFile(filepath.Join(src, e.Name()))
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is not what its source builds to: run testdata/hostile/build.sh", e.Name())
+		}
+	}
+}
