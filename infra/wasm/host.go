@@ -58,7 +58,7 @@ type Config struct {
 	CompileInProcess bool
 	CompileTimeout   time.Duration // default 20 s
 	CompileMemory    uint64        // the child's data segment (RLIMIT_DATA); default 1 GiB
-	MaxIdle        int           // idle instances kept across all pools; default 64
+	MaxIdle          int           // idle instances kept across all pools; default 64
 }
 
 func (c Config) withDefaults() Config {
