@@ -16,8 +16,26 @@ type Tenant struct {
 	// CustomFields are the tenant's custom field definitions, kept in the
 	// tenant's item so that validating a write costs one read.
 	CustomFields []FieldDef `json:"custom_fields,omitempty"`
-	Version      int64      `json:"version"`
-	CreatedAt    time.Time  `json:"created_at"`
+	// PluginFailureLimit is how many consecutive failed calls disable a
+	// plugin version; zero means DefaultPluginFailureLimit.
+	PluginFailureLimit int       `json:"plugin_failure_limit,omitempty"`
+	Version            int64     `json:"version"`
+	CreatedAt          time.Time `json:"created_at"`
+}
+
+// DefaultPluginFailureLimit is the PluginFailureLimit of a tenant that set
+// none, and MaxPluginFailureLimit the most it may set.
+const (
+	DefaultPluginFailureLimit = 5
+	MaxPluginFailureLimit     = 1000
+)
+
+// FailureLimit is the tenant's PluginFailureLimit with its default.
+func (t Tenant) FailureLimit() int {
+	if t.PluginFailureLimit <= 0 {
+		return DefaultPluginFailureLimit
+	}
+	return t.PluginFailureLimit
 }
 
 // Rules returns the validation rules for entity at now.

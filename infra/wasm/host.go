@@ -313,6 +313,9 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 	if err := schemas.ValidatePluginOutput(c.Module.Kind, out, c.Records); err != nil {
 		return res, &Failure{Class: ClassContract, Message: err.Error(), Err: err, Fuel: res.Fuel, Logs: res.Logs}
 	}
+	if err := checkDecisions(c.Module.Kind, c.Input, out); err != nil {
+		return res, &Failure{Class: ClassContract, Message: err.Error(), Err: err, Fuel: res.Fuel, Logs: res.Logs}
+	}
 	res.Output = out
 	healthy = true
 	return res, nil

@@ -20,28 +20,30 @@ var hostile = []struct {
 	file           string
 	upload, run    Class
 	runMessageHint string
+	kind           string // score unless said
 }{
-	{"infinite_loop.wasm", ClassFuel, ClassFuel, ""},
-	{"exponential_recursion.wasm", ClassFuel, ClassFuel, ""},
-	{"start_never_returns.wasm", ClassLimit, ClassLimit, "start function"}, // its tank is empty at instantiation
-	{"memory_growth.wasm", ClassMemory, ClassMemory, ""},
-	{"huge_table.wasm", ClassLimit, ClassContract, ""},
-	{"brtable_bomb.wasm", ClassLimit, "", ""},
-	{"nested_blocks.wasm", ClassLimit, "", ""},
-	{"huge_output.wasm", ClassOutputSize, ClassOutputSize, ""},
-	{"unbounded_recursion.wasm", ClassTrap, ClassTrap, "stack"},
-	{"unreachable.wasm", ClassTrap, ClassTrap, "unreachable"},
-	{"unknown_import.wasm", ClassLimit, ClassLimit, "module[env]"},
-	{"wasi_file_open.wasm", ClassPluginError, ClassPluginError, "code 63"}, // EPERM: nothing is preopened
-	{"wasi_socket.wasm", ClassLimit, ClassPluginError, "code 8"},
-	{"wasi_environ.wasm", ClassPluginError, ClassPluginError, "code 100"}, // 100 + no variables
-	{"not_wasm.bin", ClassMalformed, "", ""},
-	{"truncated.wasm", ClassMalformed, "", ""},
-	{"no_export.wasm", ClassMissingExport, ClassMissingExport, ""},
-	{"not_json.wasm", ClassContract, ClassContract, "not JSON"},
-	{"wrong_length.wasm", ClassContract, ClassContract, "1 results for 3 records"},
-	{"breaks_schema.wasm", ClassContract, ClassContract, "breaks its contract"},
-	{"sleeps.wasm", ClassTimeout, ClassTimeout, "slept"},
+	{"infinite_loop.wasm", ClassFuel, ClassFuel, "", ""},
+	{"exponential_recursion.wasm", ClassFuel, ClassFuel, "", ""},
+	{"start_never_returns.wasm", ClassLimit, ClassLimit, "start function", ""}, // its tank is empty at instantiation
+	{"memory_growth.wasm", ClassMemory, ClassMemory, "", ""},
+	{"huge_table.wasm", ClassLimit, ClassContract, "", ""},
+	{"brtable_bomb.wasm", ClassLimit, "", "", ""},
+	{"nested_blocks.wasm", ClassLimit, "", "", ""},
+	{"huge_output.wasm", ClassOutputSize, ClassOutputSize, "", ""},
+	{"unbounded_recursion.wasm", ClassTrap, ClassTrap, "stack", ""},
+	{"unreachable.wasm", ClassTrap, ClassTrap, "unreachable", ""},
+	{"unknown_import.wasm", ClassLimit, ClassLimit, "module[env]", ""},
+	{"wasi_file_open.wasm", ClassPluginError, ClassPluginError, "code 63", ""}, // EPERM: nothing is preopened
+	{"wasi_socket.wasm", ClassLimit, ClassPluginError, "code 8", ""},
+	{"wasi_environ.wasm", ClassPluginError, ClassPluginError, "code 100", ""}, // 100 + no variables
+	{"not_wasm.bin", ClassMalformed, "", "", ""},
+	{"truncated.wasm", ClassMalformed, "", "", ""},
+	{"no_export.wasm", ClassMissingExport, ClassMissingExport, "", ""},
+	{"not_json.wasm", ClassContract, ClassContract, "not JSON", ""},
+	{"wrong_length.wasm", ClassContract, ClassContract, "1 results for 3 records", ""},
+	{"breaks_schema.wasm", ClassContract, ClassContract, "breaks its contract", ""},
+	{"sleeps.wasm", ClassTimeout, ClassTimeout, "slept", ""},
+	{"route_stranger.wasm", ClassContract, ClassContract, "not one of the record's candidates", "route"},
 }
 
 // Every hostile module is refused at upload or contained when it runs, with
@@ -78,21 +80,25 @@ func TestHostileCorpus(t *testing.T) {
 		})
 	}
 
-	fixture, n, err := Fixture("score")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range hostile {
 		t.Run(strings.TrimSuffix(tc.file, filepath.Ext(tc.file)), func(t *testing.T) {
+			kind := tc.kind
+			if kind == "" {
+				kind = "score"
+			}
+			fixture, n, err := Fixture(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
 			raw := readFile(t, "testdata", "hostile", tc.file)
-			_, err := h.Prepare(ctx, "score", raw)
+			_, err = h.Prepare(ctx, kind, raw)
 			if got := ClassOf(err); got != tc.upload {
 				t.Errorf("upload: class %q (%v), want %q", got, err, tc.upload)
 			}
 			if tc.run == "" {
 				return
 			}
-			m := metered(t, "score", raw)
+			m := metered(t, kind, raw)
 			res, err := h.Run(ctx, Call{Tenant: "hostile", Module: m, Input: fixture, Records: n, Now: testNow})
 			if got := ClassOf(err); got != tc.run {
 				t.Fatalf("run: class %q (%v), want %q", got, err, tc.run)

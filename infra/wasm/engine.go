@@ -1,0 +1,69 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/fedele-crm/fedele/core/plugins"
+)
+
+// Engine runs core/plugins' requests on a Host. Modules are loaded by id the
+// first time a tenant's request names them, and kept: the host compiles a
+// module once, but needs its bytes again after Forget.
+type Engine struct {
+	host *Host
+	load func(ctx context.Context, tenant, moduleID string) (*Module, error)
+
+	mu      sync.Mutex
+	modules map[string]*Module
+}
+
+// NewEngine returns an engine that finds modules with load, which must only
+// answer modules of that tenant.
+func NewEngine(h *Host, load func(ctx context.Context, tenant, moduleID string) (*Module, error)) *Engine {
+	return &Engine{host: h, load: load, modules: map[string]*Module{}}
+}
+
+var _ plugins.Engine = (*Engine)(nil)
+
+// Run calls the module. A failure the plugin is to blame for is a
+// *plugins.RunError; the host being unavailable, or the module missing, is
+// not.
+func (e *Engine) Run(ctx context.Context, r plugins.Request) (plugins.Response, error) {
+	m, err := e.module(ctx, r.Tenant, r.ModuleID)
+	if err != nil {
+		return plugins.Response{}, err
+	}
+	if m.Kind != r.Kind {
+		return plugins.Response{}, fmt.Errorf("module %s is a %s plugin, asked for %s", r.ModuleID, m.Kind, r.Kind)
+	}
+	res, err := e.host.Run(ctx, Call{Tenant: r.Tenant, Module: m, Input: r.Input, Records: r.Records, Now: r.Now, Seed: r.Seed})
+	out := plugins.Response{Output: res.Output, Fuel: res.Fuel, Duration: res.Duration, MemoryBytes: res.MemoryBytes, Logs: res.Logs}
+	if f, ok := errors.AsType[*Failure](err); ok && f.Class != ClassUnavailable {
+		return out, &plugins.RunError{Class: string(f.Class), Message: f.Message, PluginError: f.PluginError,
+			Logs: f.Logs, Fuel: res.Fuel, Duration: res.Duration}
+	}
+	return out, err
+}
+
+// module is keyed by tenant and id together: a tenant's request finds only
+// what its own loader answered, even for bytes another tenant uploaded too.
+func (e *Engine) module(ctx context.Context, tenant, id string) (*Module, error) {
+	key := tenant + "\x00" + id
+	e.mu.Lock()
+	m := e.modules[key]
+	e.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	m, err := e.load(ctx, tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("load module %s: %w", id, err)
+	}
+	e.mu.Lock()
+	e.modules[key] = m
+	e.mu.Unlock()
+	return m, nil
+}
