@@ -200,3 +200,31 @@ func TestHostileCorpusUpToDate(t *testing.T) {
 		}
 	}
 }
+
+// The example plugins' modules are what their sources build to.
+func TestExamplePluginsUpToDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every example for wasip1")
+	}
+	tmp := t.TempDir()
+	root := filepath.Join("..", "..")
+	dirs, err := filepath.Glob(filepath.Join(root, "plugins", "examples", "*", "plugin"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no example plugins: %v", err)
+	}
+	for _, dir := range dirs {
+		name := filepath.Base(filepath.Dir(dir))
+		out := filepath.Join(tmp, name+".wasm")
+		cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, "./"+filepath.ToSlash(dir[len(root)+1:]))
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", name, err, b)
+		}
+		want, _ := os.ReadFile(out)
+		got, err := os.ReadFile(filepath.Join(root, "testdata", "plugins", name+".wasm"))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("testdata/plugins/%s.wasm is not what plugins/examples/%s builds to: run testdata/plugins/build.sh", name, name)
+		}
+	}
+}

@@ -9,12 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/wasm/wasmbin"
 )
 
 func TestMain(m *testing.M) {
 	RunCompilerIfChild()
-	os.Exit(m.Run())
+	code := m.Run()
+	dynamolocal.StopShared()
+	os.Exit(code)
 }
 
 func readFile(t testing.TB, path ...string) []byte {

@@ -1,19 +1,14 @@
-//go:build wasip1
+// Package leadscore is the logic of the example score plugin: fit from the
+// contact's and company's fields plus engagement from recent activities,
+// decayed by age. It is plain Go, so that the same code runs natively (the
+// benchmarks' baseline) and inside the plugin (./plugin, built for
+// wasip1); it must never read a clock or do I/O — now is given.
+package leadscore
 
-// Command leadscore is the example score plugin: fit from the contact's and
-// company's fields plus engagement from recent activities, decayed by age.
-// It is built for wasip1 and runs inside Fedele's plugin host; it must never
-// depend on anything but its input (no clock but the host's, no I/O).
-package main
+import "time"
 
-import (
-	"encoding/json"
-	"time"
-
-	"github.com/extism/go-pdk"
-)
-
-type record struct {
+// Record is one contact to score, as the score contract sends it.
+type Record struct {
 	Contact struct {
 		ID       string `json:"id"`
 		Email    string `json:"email"`
@@ -24,44 +19,28 @@ type record struct {
 		Employees int    `json:"employees"`
 		Industry  string `json:"industry"`
 	} `json:"company"`
-	Activities []struct {
-		Type string    `json:"type"`
-		At   time.Time `json:"at"`
-	} `json:"activities"`
-	Orders struct {
+	Activities []Activity `json:"activities"`
+	Orders     struct {
 		Count int `json:"count"`
 	} `json:"orders"`
 }
 
-type result struct {
+// Activity is an interaction with the contact.
+type Activity struct {
+	Type string    `json:"type"`
+	At   time.Time `json:"at"`
+}
+
+// Result is a score with why.
+type Result struct {
 	Score   int      `json:"score"`
 	Reasons []string `json:"reasons,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
 }
 
-//go:wasmexport score
-func score() int32 {
-	var batch []record
-	if err := json.Unmarshal(pdk.Input(), &batch); err != nil {
-		pdk.SetError(err)
-		return 1
-	}
-	now := time.Now()
-	out := make([]result, len(batch))
-	for i := range batch {
-		out[i] = decide(&batch[i], now)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		pdk.SetError(err)
-		return 1
-	}
-	pdk.Output(b)
-	return 0
-}
-
-func decide(r *record, now time.Time) result {
-	var res result
+// Decide scores one record at now.
+func Decide(r *Record, now time.Time) Result {
+	var res Result
 	fit := 0
 	if r.Contact.Email != "" {
 		fit += 10
@@ -110,5 +89,3 @@ func decide(r *record, now time.Time) result {
 	}
 	return res
 }
-
-func main() {}
