@@ -137,6 +137,8 @@ type Host struct {
 	pools    map[poolKey]*pool
 	closed   bool
 	idle     atomic.Int64
+
+	allowUnmetered bool // for the benchmark that prices the metering, only
 }
 
 type compiledEntry struct {
@@ -226,7 +228,7 @@ func (h *Host) compile(ctx context.Context, m *Module) (*extism.CompiledPlugin, 
 	}
 	h.mu.Unlock()
 	e.once.Do(func() {
-		if !wasmbin.Metered(m.Code) {
+		if !wasmbin.Metered(m.Code) && !h.allowUnmetered {
 			e.err = fail(ClassLimit, nil, "module %s is not metered; only modules from Prepare run", m.ID)
 			return
 		}
@@ -299,7 +301,7 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 		f.Logs, f.Fuel = res.Logs, res.Fuel
 		return res, f
 	}
-	if !st.tankSeen {
+	if !st.tankSeen && !h.allowUnmetered {
 		return res, &Failure{Class: ClassLimit, Message: "the module ran without its fuel tank", Logs: res.Logs}
 	}
 	if st.outputLen > uint64(h.cfg.MaxOutputBytes) || len(out) > h.cfg.MaxOutputBytes {
