@@ -97,12 +97,42 @@ func (ts *Tenants) Update(ctx context.Context, id string, change func(*core.Tena
 
 // SetRegion changes the default region for phone numbers.
 func (ts *Tenants) SetRegion(ctx context.Context, id, region string) (core.Tenant, error) {
-	r, err := core.NormalizeRegion(region)
-	if err != nil {
-		return core.Tenant{}, &core.Error{Code: core.CodeInvalid, Message: "validation failed",
-			Fields: []core.FieldError{{Path: "default_region", Message: err.Error(), Value: region}}}
+	return ts.SetSettings(ctx, id, Settings{DefaultRegion: &region})
+}
+
+// Settings are the tenant settings a caller may change; nil leaves one as
+// it is.
+type Settings struct {
+	DefaultRegion      *string
+	PluginFailureLimit *int
+}
+
+// SetSettings changes the settings s names, all or none.
+func (ts *Tenants) SetSettings(ctx context.Context, id string, s Settings) (core.Tenant, error) {
+	var p core.Problems
+	var region string
+	if s.DefaultRegion != nil {
+		r, err := core.NormalizeRegion(*s.DefaultRegion)
+		if err != nil {
+			p.Add("default_region", "%v", err)
+		}
+		region = r
 	}
-	return ts.Update(ctx, id, func(t *core.Tenant) error { t.DefaultRegion = r; return nil })
+	if l := s.PluginFailureLimit; l != nil && (*l < 1 || *l > core.MaxPluginFailureLimit) {
+		p.Add("plugin_failure_limit", "must be between 1 and %d", core.MaxPluginFailureLimit)
+	}
+	if err := p.Err(); err != nil {
+		return core.Tenant{}, err
+	}
+	return ts.Update(ctx, id, func(t *core.Tenant) error {
+		if s.DefaultRegion != nil {
+			t.DefaultRegion = region
+		}
+		if s.PluginFailureLimit != nil {
+			t.PluginFailureLimit = *s.PluginFailureLimit
+		}
+		return nil
+	})
 }
 
 // PutField defines or redefines a custom field.

@@ -87,6 +87,8 @@ func TestBadInputs(t *testing.T) {
 			{"missing scope", readOnly, "POST", "/v1/contacts", `{"first_name": "x"}`, 403, ""},
 			{"bad idempotency key", e.a, "POST", "/v1/contacts", `{"first_name": "x"}`, 422, "header.Idempotency-Key"},
 			{"bad tenant region", e.a, "PATCH", "/v1/tenant", `{"default_region": "XX"}`, 422, "body.default_region"},
+			{"plugin failure limit of zero", e.a, "PATCH", "/v1/tenant", `{"plugin_failure_limit": 0}`, 422, "body.plugin_failure_limit"},
+			{"plugin failure limit not a number", e.a, "PATCH", "/v1/tenant", `{"plugin_failure_limit": "many"}`, 422, "body.plugin_failure_limit"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,11 @@ func TestTenantSettingsAndCustomFields(t *testing.T) {
 		if tenant.DefaultRegion != "GB" {
 			t.Fatalf("region %q", tenant.DefaultRegion)
 		}
+		// One setting changes; the others stay.
+		e.a.do("PATCH", "/v1/tenant", map[string]any{"plugin_failure_limit": 3}).want(t, 200, &tenant)
+		if tenant.DefaultRegion != "GB" || tenant.PluginFailureLimit != 3 || tenant.FailureLimit() != 3 {
+			t.Fatalf("after setting the plugin failure limit: %+v", tenant)
+		}
 		var c core.Contact
 		e.a.do("POST", "/v1/contacts", map[string]any{"phones": []map[string]any{{"number": "020 7946 0958"}}}).want(t, 201, &c)
 		if c.Phones[0].Number != "+442079460958" {

@@ -48,7 +48,9 @@ type scoreResult struct {
 }
 
 // builtinScore is the stand-in for the CRM's own scorer.
-func builtinScore(scoreRecord) scoreResult { return scoreResult{Score: 1, Reasons: []string{"built-in"}} }
+func builtinScore(scoreRecord) scoreResult {
+	return scoreResult{Score: 1, Reasons: []string{"built-in"}}
+}
 
 // moduleShelf is the test's module storage: modules by tenant and id, as
 // the lifecycle's blob store keeps them.
