@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -167,5 +168,64 @@ func TestConcurrentCallsOfOneTenantShareThePool(t *testing.T) {
 	}
 	if busy, idle := h.inUse("t"); busy != 0 || idle > 2 {
 		t.Errorf("after the calls: %d busy, %d idle, want 0 and at most the pool size", busy, idle)
+	}
+}
+
+// The guest's randomness is the call's seed: the same seed replays the same
+// answer, and the seeds a host hands out differ.
+func TestRandomnessIsTheHosts(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CompileInProcess: true})
+	m := metered(t, "score", readFile(t, "testdata", "hostile", "random_score.wasm"))
+	in := []byte(`[{"contact":{"id":"c"}}]`)
+	answers := map[string]bool{}
+	for seed := range uint64(8) {
+		var first string
+		for range 2 {
+			res, err := h.Run(ctx, Call{Tenant: "t", Module: m, Input: in, Records: 1, Seed: seed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == "" {
+				first = string(res.Output)
+			} else if string(res.Output) != first {
+				t.Fatalf("seed %d answered %s, then %s", seed, first, res.Output)
+			}
+		}
+		answers[first] = true
+	}
+	if len(answers) < 4 {
+		t.Errorf("8 seeds gave %d answers: the randomness is not the seed's", len(answers))
+	}
+}
+
+// A plugin's memory goes back when its instance is thrown away: after many
+// calls that each grow an instance to the cap, the host's heap is where it
+// was (wazero's linear memory is Go memory).
+func TestHostileMemoryIsReturned(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CompileInProcess: true})
+	m := metered(t, "score", readFile(t, "testdata", "hostile", "memory_growth.wasm"))
+	fixture, n, _ := Fixture("score")
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	run := func() {
+		if _, err := h.Run(ctx, Call{Tenant: "t", Module: m, Input: fixture, Records: n}); ClassOf(err) != ClassMemory {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	run() // compile once
+	before := heap()
+	for range 10 {
+		run()
+	}
+	after := heap()
+	capBytes := uint64(h.Config().MemoryPages) * pageSize
+	if after > before+capBytes {
+		t.Errorf("heap grew from %d MiB to %d MiB over 10 calls that each reached the %d MiB cap", before>>20, after>>20, capBytes>>20)
 	}
 }
