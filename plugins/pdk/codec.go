@@ -1,0 +1,364 @@
+package pdk
+
+import "time"
+
+// Decoders and encoders of each kind's batch. Unknown fields are skipped,
+// so a host that sends more than a plugin knows does not break it.
+
+func (r *reader) time() time.Time {
+	s := r.str()
+	if s == "" || r.err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		r.fail()
+	}
+	return t
+}
+
+func (r *reader) contact(c *Contact) {
+	r.object(func(k []byte) {
+		switch string(k) {
+		case "id":
+			c.ID = r.str()
+		case "first_name":
+			c.FirstName = r.str()
+		case "last_name":
+			c.LastName = r.str()
+		case "emails":
+			r.array(func() {
+				var e Email
+				r.object(func(k []byte) {
+					switch string(k) {
+					case "address":
+						e.Address = r.str()
+					case "primary":
+						e.Primary = r.bool()
+					case "label":
+						e.Label = r.str()
+					default:
+						r.skip()
+					}
+				})
+				c.Emails = append(c.Emails, e)
+			})
+		case "phones":
+			r.array(func() {
+				var p Phone
+				r.object(func(k []byte) {
+					switch string(k) {
+					case "number":
+						p.Number = r.str()
+					case "label":
+						p.Label = r.str()
+					default:
+						r.skip()
+					}
+				})
+				c.Phones = append(c.Phones, p)
+			})
+		case "company_id":
+			c.CompanyID = r.str()
+		case "owner_id":
+			c.OwnerID = r.str()
+		case "tags":
+			c.Tags = r.strings()
+		case "lifecycle_stage":
+			c.LifecycleStage = r.str()
+		case "source":
+			c.Source = r.str()
+		case "custom":
+			c.Custom = r.fields()
+		case "created_at":
+			c.CreatedAt = r.time()
+		case "updated_at":
+			c.UpdatedAt = r.time()
+		default:
+			r.skip()
+		}
+	})
+}
+
+func (r *reader) company() *Company {
+	if r.null() {
+		return nil
+	}
+	c := &Company{}
+	r.object(func(k []byte) {
+		switch string(k) {
+		case "id":
+			c.ID = r.str()
+		case "name":
+			c.Name = r.str()
+		case "domain":
+			c.Domain = r.str()
+		case "industry":
+			c.Industry = r.str()
+		case "size":
+			c.Size = r.str()
+		case "custom":
+			c.Custom = r.fields()
+		default:
+			r.skip()
+		}
+	})
+	return c
+}
+
+// DecodeScore reads a score batch.
+func DecodeScore(input []byte) ([]ScoreRecord, error) {
+	r := &reader{b: input}
+	var out []ScoreRecord
+	r.array(func() {
+		var rec ScoreRecord
+		r.object(func(k []byte) {
+			switch string(k) {
+			case "contact":
+				r.contact(&rec.Contact)
+			case "company":
+				rec.Company = r.company()
+			case "activities":
+				r.array(func() {
+					var a Activity
+					r.object(func(k []byte) {
+						switch string(k) {
+						case "type":
+							a.Type = r.str()
+						case "channel":
+							a.Channel = r.str()
+						case "at":
+							a.At = r.time()
+						default:
+							r.skip()
+						}
+					})
+					rec.Activities = append(rec.Activities, a)
+				})
+			case "orders":
+				r.object(func(k []byte) {
+					switch string(k) {
+					case "count":
+						rec.Orders.Count = r.int()
+					case "total_minor":
+						rec.Orders.TotalMinor = r.int()
+					case "currency":
+						rec.Orders.Currency = r.str()
+					case "last_order_at":
+						rec.Orders.LastOrderAt = r.time()
+					default:
+						r.skip()
+					}
+				})
+			default:
+				r.skip()
+			}
+		})
+		out = append(out, rec)
+	})
+	return out, r.end()
+}
+
+// end checks that nothing but whitespace follows the batch.
+func (r *reader) end() error {
+	if r.ws(); r.err == nil && r.i < len(r.b) {
+		r.fail()
+	}
+	return r.err
+}
+
+// EncodeScore writes a score batch's results.
+func EncodeScore(results []ScoreResult) []byte {
+	w := &writer{b: make([]byte, 0, 64*len(results)+2)}
+	w.byte('[')
+	for i, res := range results {
+		if i > 0 {
+			w.byte(',')
+		}
+		if res.Err != "" {
+			w.raw(`{"error":`)
+			w.str(res.Err)
+			w.byte('}')
+			continue
+		}
+		w.raw(`{"score":`)
+		w.int(int64(min(max(res.Score, 0), 100)))
+		if len(res.Reasons) > 0 {
+			w.raw(`,"reasons":`)
+			w.strings(res.Reasons)
+		}
+		if len(res.Tags) > 0 {
+			w.raw(`,"tags":`)
+			w.strings(res.Tags)
+		}
+		w.byte('}')
+	}
+	w.byte(']')
+	return w.b
+}
+
+// DecodeRoute reads a route batch.
+func DecodeRoute(input []byte) ([]RouteRecord, error) {
+	r := &reader{b: input}
+	var out []RouteRecord
+	r.array(func() {
+		var rec RouteRecord
+		r.object(func(k []byte) {
+			switch string(k) {
+			case "item":
+				r.object(func(k []byte) {
+					switch string(k) {
+					case "type":
+						rec.Item.Type = r.str()
+					case "id":
+						rec.Item.ID = r.str()
+					case "fields":
+						rec.Item.Fields = r.fields()
+					default:
+						r.skip()
+					}
+				})
+			case "candidates":
+				r.array(func() {
+					var c Candidate
+					r.object(func(k []byte) {
+						switch string(k) {
+						case "id":
+							c.ID = r.str()
+						case "skills":
+							c.Skills = r.strings()
+						case "territory":
+							c.Territory = r.str()
+						case "load":
+							c.Load = r.int()
+						case "capacity":
+							c.Capacity = r.int()
+						case "available":
+							c.Available = r.bool()
+						default:
+							r.skip()
+						}
+					})
+					rec.Candidates = append(rec.Candidates, c)
+				})
+			default:
+				r.skip()
+			}
+		})
+		out = append(out, rec)
+	})
+	return out, r.end()
+}
+
+// EncodeRoute writes a route batch's results. A result with neither an
+// assignee nor a queue is written as an error, which the contract requires.
+func EncodeRoute(results []RouteResult) []byte {
+	w := &writer{b: make([]byte, 0, 64*len(results)+2)}
+	w.byte('[')
+	for i, res := range results {
+		if i > 0 {
+			w.byte(',')
+		}
+		if res.Err == "" && res.Assignee == "" && res.Queue == "" {
+			res.Err = "no assignee or queue"
+		}
+		if res.Err != "" {
+			w.raw(`{"error":`)
+			w.str(res.Err)
+			w.byte('}')
+			continue
+		}
+		w.byte('{')
+		if res.Assignee != "" {
+			w.raw(`"assignee":`)
+			w.str(res.Assignee)
+		} else {
+			w.raw(`"queue":`)
+			w.str(res.Queue)
+		}
+		w.raw(`,"reason":`)
+		w.str(res.Reason)
+		w.byte('}')
+	}
+	w.byte(']')
+	return w.b
+}
+
+// DecodeCampaign reads a campaign batch.
+func DecodeCampaign(input []byte) ([]CampaignRecord, error) {
+	r := &reader{b: input}
+	var out []CampaignRecord
+	r.array(func() {
+		var rec CampaignRecord
+		r.object(func(k []byte) {
+			switch string(k) {
+			case "contact":
+				r.contact(&rec.Contact)
+			case "trigger":
+				r.object(func(k []byte) {
+					switch string(k) {
+					case "detail_type":
+						rec.Trigger.DetailType = r.str()
+					case "time":
+						rec.Trigger.Time = r.time()
+					case "data":
+						rec.Trigger.Data = r.fields()
+					default:
+						r.skip()
+					}
+				})
+			case "campaign":
+				r.object(func(k []byte) {
+					switch string(k) {
+					case "id":
+						rec.Campaign.ID = r.str()
+					case "name":
+						rec.Campaign.Name = r.str()
+					case "variants":
+						rec.Campaign.Variants = r.strings()
+					default:
+						r.skip()
+					}
+				})
+			default:
+				r.skip()
+			}
+		})
+		out = append(out, rec)
+	})
+	return out, r.end()
+}
+
+// EncodeCampaign writes a campaign batch's results.
+func EncodeCampaign(results []CampaignResult) []byte {
+	w := &writer{b: make([]byte, 0, 48*len(results)+2)}
+	w.byte('[')
+	for i, res := range results {
+		if i > 0 {
+			w.byte(',')
+		}
+		if res.Err != "" {
+			w.raw(`{"error":`)
+			w.str(res.Err)
+			w.byte('}')
+			continue
+		}
+		w.raw(`{"enrol":`)
+		w.bool(res.Enrol)
+		if res.Variant != "" {
+			w.raw(`,"variant":`)
+			w.str(res.Variant)
+		}
+		if len(res.Fields) > 0 {
+			w.raw(`,"fields":`)
+			w.any(res.Fields)
+		}
+		if res.DelaySeconds != nil {
+			w.raw(`,"delay_seconds":`)
+			w.int(min(max(*res.DelaySeconds, 0), 31536000))
+		}
+		w.byte('}')
+	}
+	w.byte(']')
+	return w.b
+}
