@@ -17,7 +17,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strings"
 	"syscall"
 
 	"github.com/fedele-crm/fedele/core/plugins"
@@ -59,40 +58,10 @@ func New(dir string) (*Store, error) {
 func (s *Store) Close() error { return s.root.Close() }
 
 // ErrInvalidKey is a key that is not a safe relative name in the folder.
-var ErrInvalidKey = errors.New("invalid blob key")
+var ErrInvalidKey = plugins.ErrInvalidBlobKey
 
-// validKey reports why key cannot name a blob, or nil if it can. A key is
-// one or more "/"-separated segments of [A-Za-z0-9._-], none empty and none
-// beginning with a dot: that refuses "..", ".", absolute paths, backslashes,
-// doubled or trailing slashes and hidden names without a list of special
-// cases, and it is what plugins.ModuleKey builds.
-func validKey(key string) error {
-	if key == "" {
-		return fmt.Errorf("%w: empty", ErrInvalidKey)
-	}
-	if len(key) > 1024 {
-		// S3's limit; a key the AWS adapter refuses must fail here too.
-		return fmt.Errorf("%w: longer than 1024 bytes", ErrInvalidKey)
-	}
-	for seg := range strings.SplitSeq(key, "/") {
-		if seg == "" {
-			return fmt.Errorf("%w: %q has an empty segment", ErrInvalidKey, key)
-		}
-		if seg[0] == '.' {
-			return fmt.Errorf("%w: %q has a segment beginning with a dot", ErrInvalidKey, key)
-		}
-		for i := 0; i < len(seg); i++ {
-			if !keyByte(seg[i]) {
-				return fmt.Errorf("%w: %q has byte %q", ErrInvalidKey, key, seg[i])
-			}
-		}
-	}
-	return nil
-}
-
-func keyByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
-}
+// validKey is the one key grammar of every adapter (plugins.CheckBlobKey).
+func validKey(key string) error { return plugins.CheckBlobKey(key) }
 
 // Put writes data under key: to a temporary file beside the final one,
 // synced, then renamed over it, and the folder synced, so that a crash

@@ -14,18 +14,23 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/fedele-crm/fedele/plugins/examples/leadscore"
+	"github.com/fedele-crm/fedele/plugins/pdk"
 )
 
 // BenchmarkScoring prices a plugin per record. At batch sizes 1, 100 and
-// 1000 it scores the same JSON batch five ways, each from bytes in to
+// 1000 it scores the same JSON batch seven ways, each from bytes in to
 // results out:
 //
-//   - native: leadscore's logic compiled into the host (the baseline);
+//   - native: leadscore's logic and the PDK's codec compiled into the host
+//     (the baseline: the same Go code the module runs);
+//   - native-json: the same logic on encoding/json;
 //   - cel: the same rule as a CEL expression (with a host sum function, as
 //     CEL has no fold of its own), over records decoded into maps;
 //   - plugin: the leadscore module through the host, metered, with its
 //     output validated against the contract;
-//   - unmetered: the same module without the fuel counter — the price of
+//   - plugin-json: the same plugin built on encoding/json instead of the
+//     PDK's codec — what reflection costs inside a module;
+//   - unmetered: the plugin without the fuel counter — the price of
 //     metering is plugin over unmetered;
 //   - wazero-call: one call of a minimal module on bare wazero, spread over
 //     the batch — the floor of any Wasm call.
@@ -42,13 +47,17 @@ func BenchmarkScoring(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	withJSON, err := h.Prepare(ctx, "score", readFile(b, "testdata", "plugins", "leadscore-json.wasm"))
+	if err != nil {
+		b.Fatal(err)
+	}
 	hu := newHost(b, Config{CacheDir: b.TempDir(), FuelPerRecord: 1_000_000})
 	hu.allowUnmetered = true
 	unmetered := &Module{ID: "unmetered", Kind: "score", Code: raw}
 	for _, warm := range []struct {
 		h *Host
 		m *Module
-	}{{h, metered}, {hu, unmetered}} { // compile and instantiate before the clocks start
+	}{{h, metered}, {h, withJSON}, {hu, unmetered}} { // compile and instantiate before the clocks start
 		if _, err := warm.h.Run(ctx, Call{Tenant: "bench", Module: warm.m, Input: scoreInput(1), Records: 1, Now: testNow}); err != nil {
 			b.Fatal(err)
 		}
@@ -70,11 +79,21 @@ func BenchmarkScoring(b *testing.B) {
 			b.Run("native", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					var batch []leadscore.Record
+					if _, err := pdk.ScoreBatch(input, testNow, leadscore.Decide); err != nil {
+						b.Fatal(err)
+					}
+				}
+				nativeNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(n)
+				b.ReportMetric(nativeNs, "ns/record")
+			})
+			b.Run("native-json", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					var batch []pdk.ScoreRecord
 					if err := json.Unmarshal(input, &batch); err != nil {
 						b.Fatal(err)
 					}
-					out := make([]leadscore.Result, len(batch))
+					out := make([]pdk.ScoreResult, len(batch))
 					for i := range batch {
 						out[i] = leadscore.Decide(&batch[i], testNow)
 					}
@@ -82,8 +101,7 @@ func BenchmarkScoring(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				nativeNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(n)
-				b.ReportMetric(nativeNs, "ns/record")
+				report(b)
 			})
 			b.Run("cel", func(b *testing.B) {
 				b.ReportAllocs()
@@ -110,7 +128,7 @@ func BenchmarkScoring(b *testing.B) {
 				name string
 				h    *Host
 				m    *Module
-			}{{"plugin", h, metered}, {"unmetered", hu, unmetered}} {
+			}{{"plugin", h, metered}, {"plugin-json", h, withJSON}, {"unmetered", hu, unmetered}} {
 				b.Run(v.name, func(b *testing.B) {
 					b.ReportAllocs()
 					var fuel int64
@@ -122,7 +140,7 @@ func BenchmarkScoring(b *testing.B) {
 						fuel = res.Fuel
 					}
 					report(b)
-					if v.name == "plugin" {
+					if v.name != "unmetered" {
 						b.ReportMetric(float64(fuel)/float64(n), "fuel/record")
 					}
 				})
@@ -158,11 +176,12 @@ func celScore(b *testing.B) cel.Program {
 		b.Fatal(err)
 	}
 	ast, iss := env.Compile(`
-		(has(r.contact.email) && r.contact.email != "" ? 10 : 0)
-		+ (has(r.contact.phone) && r.contact.phone != "" ? 5 : 0)
-		+ (has(r.contact.job_title) && r.contact.job_title in ["CEO", "CTO", "VP Sales", "Head of Sales"] ? 20 : 0)
-		+ (has(r.company) && r.company != null && has(r.company.employees)
-			? (r.company.employees >= 1000.0 ? 25 : (r.company.employees >= 50.0 ? 15 : 0)) : 0)
+		(has(r.contact.emails) && size(r.contact.emails) > 0 ? 10 : 0)
+		+ (has(r.contact.phones) && size(r.contact.phones) > 0 ? 5 : 0)
+		+ (has(r.contact.lifecycle_stage) ? (r.contact.lifecycle_stage == "mql" ? 10 : (r.contact.lifecycle_stage == "sql" ? 15 : 0)) : 0)
+		+ (has(r.contact.tags) && "decision-maker" in r.contact.tags ? 20 : 0)
+		+ (has(r.company) && r.company != null && has(r.company.size)
+			? (r.company.size in ["1001-5000", "5001-10000", "10001+"] ? 25 : (r.company.size in ["51-200", "201-500", "501-1000"] ? 15 : 0)) : 0)
 		+ int(math.least(40.0,
 			sum(has(r.activities) ? r.activities.map(a,
 				(a.type == "meeting" ? 10.0 : (a.type == "call" ? 6.0 : 2.0))
@@ -176,7 +195,7 @@ func celScore(b *testing.B) cel.Program {
 		b.Fatal(err)
 	}
 	var maps []map[string]any
-	var recs []leadscore.Record
+	var recs []pdk.ScoreRecord
 	in := scoreInput(3)
 	if json.Unmarshal(in, &maps) != nil || json.Unmarshal(in, &recs) != nil {
 		b.Fatal("decode the benchmark's records")

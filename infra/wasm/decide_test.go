@@ -36,9 +36,9 @@ var engines = map[string]func(t testing.TB) store.Store{
 
 type scoreRecord struct {
 	Contact struct {
-		ID       string `json:"id"`
-		Email    string `json:"email,omitempty"`
-		JobTitle string `json:"job_title,omitempty"`
+		ID     string              `json:"id"`
+		Emails []map[string]string `json:"emails,omitempty"`
+		Tags   []string            `json:"tags,omitempty"`
 	} `json:"contact"`
 }
 
@@ -108,7 +108,8 @@ func TestDecideFallsBackAndDisables(t *testing.T) {
 			}, nil)
 
 			batch := make([]scoreRecord, 2)
-			batch[0].Contact.ID, batch[0].Contact.Email, batch[0].Contact.JobTitle = "c1", "ada@example.com", "CEO"
+			batch[0].Contact.ID, batch[0].Contact.Tags = "c1", []string{"decision-maker"}
+			batch[0].Contact.Emails = []map[string]string{{"address": "ada@example.com"}}
 			batch[1].Contact.ID = "c2"
 			decide := func(tenant string) ([]scoreResult, plugins.Outcome) {
 				return plugins.Decide(ctx, runner, tenant, "score", batch, builtinScore)

@@ -245,7 +245,7 @@ func (h *Host) compile(ctx context.Context, m *Module) (*extism.CompiledPlugin, 
 		cp, err := extism.NewCompiledPlugin(listenerContext(ctx), manifest, extism.PluginConfig{
 			RuntimeConfig: h.runtimeConfig(),
 			EnableWasi:    true,
-		}, nil)
+		}, bulkFunctions())
 		if err != nil {
 			e.err = fail(ClassCompile, err, "compile module %s: %v", m.ID, err)
 			return
@@ -285,7 +285,7 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 	defer func() { p.release(ctx, inst, healthy) }()
 
 	budget := h.cfg.Budget(c.Records)
-	st := &callState{remaining: budget}
+	st := &callState{remaining: budget, input: c.Input, maxOutput: uint64(h.cfg.MaxOutputBytes)}
 	r := &run{now: c.Now, timeout: h.cfg.Timeout.Nanoseconds(), logs: logBuf{max: h.cfg.MaxLogBytes}}
 	r.rng = rand.NewChaCha8(seedBytes(c.Seed))
 	inst.cur = r
@@ -293,6 +293,9 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 
 	rc, out, callErr := inst.plugin.CallWithContext(withCall(ctx, st), c.Module.Kind, c.Input)
 	st.settle()
+	if st.output != nil {
+		out = st.output
+	}
 	res.Fuel = budget - st.remaining
 	res.Duration = time.Since(start)
 	res.MemoryBytes = uint64(st.peakPages) * pageSize

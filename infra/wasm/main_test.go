@@ -77,7 +77,7 @@ func scoreInput(n int) []byte {
 		}
 		b = append(b, `{"contact":{"id":"c`...)
 		b = append(b, byte('0'+i%10))
-		b = append(b, `","email":"ada@example.com","job_title":"CTO"},"company":{"employees":1500},"activities":[{"type":"meeting","at":"2026-11-20T10:00:00Z"},{"type":"call","at":"2026-10-01T10:00:00Z"}],"orders":{"count":1}}`...)
+		b = append(b, `","emails":[{"address":"ada@example.com"}],"tags":["decision-maker"]},"company":{"size":"1001-5000"},"activities":[{"type":"meeting","at":"2026-11-20T10:00:00Z"},{"type":"call","at":"2026-10-01T10:00:00Z"}],"orders":{"count":1}}`...)
 	}
 	return append(b, ']')
 }

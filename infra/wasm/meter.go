@@ -37,8 +37,12 @@ type callState struct {
 	tankSeen  bool  // an entry point had a tank to fill
 	outOfFuel bool
 	peakPages uint32
-	outputLen uint64 // the length the guest gave output_set
+	outputLen uint64 // the length the guest gave output_set or fedele_write_output
 	guest     api.Module
+
+	input     []byte // what fedele_read_input copies in
+	output    []byte // what fedele_write_output copied out
+	maxOutput uint64
 }
 
 func withCall(ctx context.Context, st *callState) context.Context {

@@ -43,7 +43,7 @@ func Limits() wasmbin.Limits {
 }
 
 // allowImport is what the host provides: extism's kernel without its HTTP
-// functions, and WASI without sockets. What WASI offers is empty anyway —
+// functions, WASI without sockets, and the bulk copies of bulk.go. What WASI offers is empty anyway —
 // no preopened directories, arguments or environment — but refusing the
 // network at upload gives its author a clear answer.
 func allowImport(module, name string) bool {
@@ -52,6 +52,8 @@ func allowImport(module, name string) bool {
 		return !strings.HasPrefix(name, "http_") && extismEnv[name]
 	case "wasi_snapshot_preview1":
 		return !strings.HasPrefix(name, "sock_") && wasiPreview1[name]
+	case userNamespace:
+		return name == readInputName || name == writeOutputName
 	}
 	return false
 }

@@ -10,11 +10,62 @@ func (r *reader) time() time.Time {
 	if s == "" || r.err != nil {
 		return time.Time{}
 	}
+	if t, ok := parseUTC(s); ok {
+		return t
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		r.fail()
 	}
 	return t
+}
+
+// parseUTC reads the form the host always writes, 2006-01-02T15:04:05Z
+// with optional fractional seconds, several times faster than time.Parse
+// inside a module. Anything else goes to time.Parse.
+func parseUTC(s string) (time.Time, bool) {
+	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	ns := 0
+	if rest := s[19 : len(s)-1]; rest != "" {
+		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+			return time.Time{}, false
+		}
+		frac, ok := num(20, len(s)-1)
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(rest) {
+			frac *= 10
+		}
+		ns = frac
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC)
+	if t.Day() != d { // February 30th and the like
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 func (r *reader) contact(c *Contact) {
@@ -106,6 +157,23 @@ func (r *reader) company() *Company {
 	return c
 }
 
+func (r *reader) orders(o *Orders) {
+	r.object(func(k []byte) {
+		switch string(k) {
+		case "count":
+			o.Count = r.int()
+		case "total_minor":
+			o.TotalMinor = r.int()
+		case "currency":
+			o.Currency = r.str()
+		case "last_order_at":
+			o.LastOrderAt = r.time()
+		default:
+			r.skip()
+		}
+	})
+}
+
 // DecodeScore reads a score batch.
 func DecodeScore(input []byte) ([]ScoreRecord, error) {
 	r := &reader{b: input}
@@ -136,20 +204,7 @@ func DecodeScore(input []byte) ([]ScoreRecord, error) {
 					rec.Activities = append(rec.Activities, a)
 				})
 			case "orders":
-				r.object(func(k []byte) {
-					switch string(k) {
-					case "count":
-						rec.Orders.Count = r.int()
-					case "total_minor":
-						rec.Orders.TotalMinor = r.int()
-					case "currency":
-						rec.Orders.Currency = r.str()
-					case "last_order_at":
-						rec.Orders.LastOrderAt = r.time()
-					default:
-						r.skip()
-					}
-				})
+				r.orders(&rec.Orders)
 			default:
 				r.skip()
 			}
@@ -307,6 +362,8 @@ func DecodeCampaign(input []byte) ([]CampaignRecord, error) {
 						r.skip()
 					}
 				})
+			case "orders":
+				r.orders(&rec.Orders)
 			case "campaign":
 				r.object(func(k []byte) {
 					switch string(k) {

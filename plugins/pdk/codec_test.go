@@ -207,3 +207,21 @@ func FuzzDecodeCampaign(f *testing.F) {
 		}
 	})
 }
+
+func TestParseUTCAgreesWithTimeParse(t *testing.T) {
+	for _, s := range []string{
+		"2026-11-27T10:00:00Z", "2026-11-27T10:00:00.5Z", "2026-11-27T10:00:00.123456789Z", "2024-02-29T23:59:59Z",
+		"2026-02-30T10:00:00Z", "2026-13-01T10:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T10:00:00.Z",
+		"2026-11-27T10:00:00+01:00", "2026-11-27 10:00:00Z", "20261127T100000Z", "2026-11-27T10:00:00.1234567890Z",
+	} {
+		want, werr := time.Parse(time.RFC3339Nano, s)
+		got, ok := parseUTC(s)
+		if ok && (werr != nil || !got.Equal(want)) {
+			t.Errorf("parseUTC(%q) = %v, time.Parse = %v, %v", s, got, want, werr)
+		}
+		r := &reader{b: []byte(`"` + s + `"`)}
+		if rt := r.time(); (r.err == nil) != (werr == nil) || werr == nil && !rt.Equal(want) {
+			t.Errorf("reader.time(%q) = %v, %v; time.Parse = %v, %v", s, rt, r.err, want, werr)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package pdk
 import (
 	"errors"
 	"strconv"
+	"unsafe"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -156,7 +157,13 @@ func (r *reader) str() string {
 		return ""
 	}
 	s := r.rawString()
-	return string(s)
+	if len(s) == 0 {
+		return ""
+	}
+	// Strings alias the input (an escaped one is a fresh copy): a batch's
+	// strings cost no allocation, and the input must not change while the
+	// records are in use.
+	return unsafe.String(&s[0], len(s))
 }
 
 // unescape reads a string with escapes, from its opening quote.

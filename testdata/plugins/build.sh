@@ -3,10 +3,18 @@
 # are checked in so that tests need no wasm build; TestExamplePluginsUpToDate
 # fails when a source changed and this was not run. -trimpath keeps the
 # bytes independent of where the repository is checked out.
+# An argument writes the modules to another folder (the test does).
 set -eu
-out="$(cd "$(dirname "$0")" && pwd)"
-cd "$out/../.."
-for dir in plugins/examples/*/plugin; do
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-$here}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+cd "$here/../.."
+# plugin/ is each example's module; jsonplugin/, where there is one, the
+# same logic on encoding/json, for the benchmarks.
+for dir in plugins/examples/*/plugin plugins/examples/*/jsonplugin; do
+	[ -d "$dir" ] || continue
 	name="$(basename "$(dirname "$dir")")"
+	[ "$(basename "$dir")" = jsonplugin ] && name="$name-json"
 	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -o "$out/$name.wasm" "./$dir"
 done

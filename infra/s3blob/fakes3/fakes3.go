@@ -22,8 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,7 +56,13 @@ type Put struct {
 	// Checksum is the verified x-amz-checksum-* header or trailer, by its
 	// lower-case name.
 	Checksum map[string]string
-	Size     int
+	// TransferChunked reports HTTP/1.1 chunked transfer encoding (of
+	// unknown length), which net/http removes before the body is read.
+	TransferChunked bool
+	// ExpectContinue reports an "Expect: 100-continue" request: the
+	// client waited for the server's go-ahead before sending the body.
+	ExpectContinue bool
+	Size           int
 }
 
 type object struct {
@@ -104,15 +112,20 @@ func start(t testing.TB, listen func(http.Handler) *httptest.Server, buckets []s
 // S3Client is a real SDK client aimed at the fake: path-style addressing
 // (no DNS for bucket.host), static credentials, us-east-1, the fake's
 // HTTP client (which trusts its TLS certificate), and no retries so that
-// a failure shows on the first attempt.
+// a failure shows on the first attempt. Its checksum settings are the ones
+// config.LoadDefaultConfig gives production clients (s3.Options alone
+// leaves them unset, which sends no checksum at all), without reading the
+// environment, so a developer's AWS_* variables cannot change a test.
 func (s *Server) S3Client(optFns ...func(*s3.Options)) *s3.Client {
 	opts := s3.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(s.URL),
-		UsePathStyle:     true,
-		Credentials:      credentials.NewStaticCredentialsProvider("fakes3", "fakes3", ""),
-		HTTPClient:       s.Client(),
-		RetryMaxAttempts: 1,
+		Region:                     "us-east-1",
+		BaseEndpoint:               aws.String(s.URL),
+		UsePathStyle:               true,
+		Credentials:                credentials.NewStaticCredentialsProvider("fakes3", "fakes3", ""),
+		HTTPClient:                 s.Client(),
+		RetryMaxAttempts:           1,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	}
 	return s3.New(opts, optFns...)
 }
@@ -133,15 +146,31 @@ func (s *Server) Object(bucket, key string) ([]byte, bool) {
 	return bytes.Clone(o.data), ok
 }
 
-// Keys returns every object key in bucket.
+// Corrupt flips the bits of the first byte stored under bucket and key (or
+// stores one byte if the object is empty), keeping its ETag and checksum:
+// storage rot, which a client checking checksums must catch.
+func (s *Server) Corrupt(bucket, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.buckets[bucket][key]
+	if !ok {
+		panic(fmt.Sprintf("fakes3: corrupt %s/%s: no such object", bucket, key))
+	}
+	// A new slice, so that a GET being served keeps the bytes it began with.
+	if len(o.data) == 0 {
+		o.data = []byte{0}
+	} else {
+		o.data = bytes.Clone(o.data)
+		o.data[0] ^= 0xff
+	}
+	s.buckets[bucket][key] = o
+}
+
+// Keys returns every object key in bucket, sorted.
 func (s *Server) Keys(bucket string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var keys []string
-	for k := range s.buckets[bucket] {
-		keys = append(keys, k)
-	}
-	return keys
+	return slices.Sorted(maps.Keys(s.buckets[bucket]))
 }
 
 // s3Error is S3's REST error document.
@@ -228,7 +257,13 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, bucket, key string)
 	if err != nil {
 		return fail(http.StatusBadRequest, "IncompleteBody", "read body: %v", err)
 	}
-	rec := Put{Bucket: bucket, Key: key, ContentSHA256: r.Header.Get("x-amz-content-sha256"), Checksum: map[string]string{}}
+	rec := Put{
+		Bucket: bucket, Key: key,
+		ContentSHA256:   r.Header.Get("x-amz-content-sha256"),
+		Checksum:        map[string]string{},
+		ExpectContinue:  strings.EqualFold(r.Header.Get("Expect"), "100-continue"),
+		TransferChunked: slices.Contains(r.TransferEncoding, "chunked"),
+	}
 	data := raw
 	if isAWSChunked(r) {
 		body, err := decodeAWSChunked(raw)

@@ -1,64 +1,44 @@
 // Package leadscore is the logic of the example score plugin: fit from the
 // contact's and company's fields plus engagement from recent activities,
-// decayed by age. It is plain Go, so that the same code runs natively (the
-// benchmarks' baseline) and inside the plugin (./plugin, built for
-// wasip1); it must never read a clock or do I/O — now is given.
+// decayed by age, and orders. It is plain Go on plugins/pdk's types, so the
+// same code runs natively (its tests, and the benchmarks' baseline) and
+// inside the module (./plugin, built for wasip1). It must never read a
+// clock or do I/O: now is given.
 package leadscore
 
-import "time"
+import (
+	"slices"
+	"time"
 
-// Record is one contact to score, as the score contract sends it.
-type Record struct {
-	Contact struct {
-		ID       string `json:"id"`
-		Email    string `json:"email"`
-		Phone    string `json:"phone"`
-		JobTitle string `json:"job_title"`
-	} `json:"contact"`
-	Company *struct {
-		Employees int    `json:"employees"`
-		Industry  string `json:"industry"`
-	} `json:"company"`
-	Activities []Activity `json:"activities"`
-	Orders     struct {
-		Count int `json:"count"`
-	} `json:"orders"`
-}
+	"github.com/fedele-crm/fedele/plugins/pdk"
+)
 
-// Activity is an interaction with the contact.
-type Activity struct {
-	Type string    `json:"type"`
-	At   time.Time `json:"at"`
-}
-
-// Result is a score with why.
-type Result struct {
-	Score   int      `json:"score"`
-	Reasons []string `json:"reasons,omitempty"`
-	Tags    []string `json:"tags,omitempty"`
-}
-
-// Decide scores one record at now.
-func Decide(r *Record, now time.Time) Result {
-	var res Result
+// Decide scores one contact at now.
+func Decide(r *pdk.ScoreRecord, now time.Time) pdk.ScoreResult {
+	var res pdk.ScoreResult
 	fit := 0
-	if r.Contact.Email != "" {
+	if len(r.Contact.Emails) > 0 {
 		fit += 10
 	}
-	if r.Contact.Phone != "" {
+	if len(r.Contact.Phones) > 0 {
 		fit += 5
 	}
-	switch r.Contact.JobTitle {
-	case "CEO", "CTO", "VP Sales", "Head of Sales":
+	switch r.Contact.LifecycleStage {
+	case "mql":
+		fit += 10
+	case "sql":
+		fit += 15
+	}
+	if slices.Contains(r.Contact.Tags, "decision-maker") {
 		fit += 20
 		res.Reasons = append(res.Reasons, "decision maker")
 	}
 	if c := r.Company; c != nil {
-		switch {
-		case c.Employees >= 1000:
+		switch c.Size {
+		case "1001-5000", "5001-10000", "10001+":
 			fit += 25
 			res.Tags = append(res.Tags, "enterprise")
-		case c.Employees >= 50:
+		case "51-200", "201-500", "501-1000":
 			fit += 15
 		}
 	}
@@ -82,8 +62,7 @@ func Decide(r *Record, now time.Time) Result {
 		engagement += 15
 		res.Tags = append(res.Tags, "customer")
 	}
-	s := fit + int(min(engagement, 40))
-	res.Score = min(max(s, 0), 100)
+	res.Score = min(max(fit+int(min(engagement, 40)), 0), 100)
 	if engagement >= 20 {
 		res.Reasons = append(res.Reasons, "engaged")
 	}

@@ -1,41 +1,18 @@
 //go:build wasip1
 
 // Command plugin is the example score plugin as a module: leadscore's logic
-// behind the score contract, built with
+// behind the score contract through plugins/pdk. Built by
+// testdata/plugins/build.sh with
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o leadscore.wasm .
-//
-// Its only clock is the host's (time.Now inside the sandbox).
+//	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared
 package main
 
 import (
-	"encoding/json"
-	"time"
-
-	"github.com/extism/go-pdk"
-
 	"github.com/fedele-crm/fedele/plugins/examples/leadscore"
+	"github.com/fedele-crm/fedele/plugins/pdk"
 )
 
 //go:wasmexport score
-func score() int32 {
-	var batch []leadscore.Record
-	if err := json.Unmarshal(pdk.Input(), &batch); err != nil {
-		pdk.SetError(err)
-		return 1
-	}
-	now := time.Now()
-	out := make([]leadscore.Result, len(batch))
-	for i := range batch {
-		out[i] = leadscore.Decide(&batch[i], now)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		pdk.SetError(err)
-		return 1
-	}
-	pdk.Output(b)
-	return 0
-}
+func score() int32 { return pdk.RunScore(leadscore.Decide) }
 
 func main() {}
