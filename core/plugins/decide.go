@@ -1,11 +1,11 @@
 package plugins
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -45,10 +45,20 @@ type Outcome struct {
 // Decide asks the tenant's active plugin of kind to decide each record of
 // batch, and the built-in where it does not. It always answers: a plugin
 // that fails — or a store that cannot record it — costs the plugin its
-// say, never the caller its write.
+// say, never the caller its write. A version in shadow then runs on the
+// same batch; its answers are compared with what was applied and recorded,
+// never used.
 func Decide[In, Out any](ctx context.Context, r *Runner, tenant, kind string, batch []In, builtin func(In) Out) ([]Out, Outcome) {
 	out := make([]Out, len(batch))
-	o := r.ask(ctx, tenant, kind, batch, len(batch), func(i int, raw json.RawMessage) bool {
+	input, err := json.Marshal(batch)
+	if err != nil {
+		r.log.ErrorContext(ctx, "encode plugin input", "tenant", tenant, "kind", kind, "err", err)
+		for i := range batch {
+			out[i] = builtin(batch[i])
+		}
+		return out, Outcome{ByPlugin: make([]bool, len(batch))}
+	}
+	o := r.ask(ctx, tenant, kind, input, len(batch), func(i int, raw json.RawMessage) bool {
 		return json.Unmarshal(raw, &out[i]) == nil
 	})
 	for i, by := range o.ByPlugin {
@@ -56,12 +66,16 @@ func Decide[In, Out any](ctx context.Context, r *Runner, tenant, kind string, ba
 			out[i] = builtin(batch[i])
 		}
 	}
+	r.shadow(ctx, tenant, kind, input, func(i int) json.RawMessage {
+		b, _ := json.Marshal(out[i])
+		return b
+	}, len(batch))
 	return out, o
 }
 
-// ask runs the active plugin on batch and hands each result it gave to
+// ask runs the active plugin on input and hands each result it gave to
 // take, which says whether it could use it.
-func (r *Runner) ask(ctx context.Context, tenant, kind string, batch any, n int, take func(int, json.RawMessage) bool) Outcome {
+func (r *Runner) ask(ctx context.Context, tenant, kind string, input []byte, n int, take func(int, json.RawMessage) bool) Outcome {
 	o := Outcome{ByPlugin: make([]bool, n)}
 	if n == 0 {
 		return o
@@ -74,23 +88,11 @@ func (r *Runner) ask(ctx context.Context, tenant, kind string, batch any, n int,
 		return o
 	}
 	o.Plugin = &a
-	input, err := json.Marshal(batch)
-	if err != nil {
-		r.log.ErrorContext(ctx, "encode plugin input", "tenant", tenant, "kind", kind, "err", err)
-		return o
-	}
-	now := r.now()
-	res, err := r.engine.Run(ctx, Request{Tenant: tenant, Kind: kind, ModuleID: a.ModuleID, Input: input,
-		Records: n, Now: now, Seed: uint64(now.UnixNano())})
+	results, res, err := r.call(ctx, tenant, kind, a, input, n)
 	o.Fuel, o.Duration = res.Fuel, res.Duration
+	r.stats(ctx, tenant, a, n, res, err)
 	if err != nil {
 		r.failed(ctx, tenant, kind, a, err, &o)
-		return o
-	}
-	var results []json.RawMessage
-	if err := json.Unmarshal(res.Output, &results); err != nil || len(results) != n {
-		// The engine checks the contract; this is a broken engine.
-		r.failed(ctx, tenant, kind, a, &RunError{Class: "contract", Message: "output is not one result per record"}, &o)
 		return o
 	}
 	for i, raw := range results {
@@ -106,11 +108,122 @@ func (r *Runner) ask(ctx context.Context, tenant, kind string, batch any, n int,
 	return o
 }
 
+// call runs one version on a batch, sending only the fields its manifest
+// asks for, and splits its output into one result per record.
+func (r *Runner) call(ctx context.Context, tenant, kind string, a Active, input []byte, n int) ([]json.RawMessage, Response, error) {
+	if len(a.Fields) > 0 {
+		projected, err := Project(input, a.Fields)
+		if err != nil {
+			return nil, Response{}, err
+		}
+		input = projected
+	}
+	now := r.now()
+	res, err := r.engine.Run(ctx, Request{Tenant: tenant, Kind: kind, ModuleID: a.ModuleID, Input: input,
+		Records: n, Now: now, Seed: uint64(now.UnixNano())})
+	if err != nil {
+		return nil, res, err
+	}
+	var results []json.RawMessage
+	if err := json.Unmarshal(res.Output, &results); err != nil || len(results) != n {
+		// The engine checks the contract; this is a broken engine.
+		return nil, res, &RunError{Class: "contract", Message: "output is not one result per record"}
+	}
+	return results, res, nil
+}
+
+func (r *Runner) stats(ctx context.Context, tenant string, a Active, n int, res Response, err error) {
+	class := ""
+	if err != nil {
+		class = "unavailable"
+		if re, ok := errors.AsType[*RunError](err); ok {
+			class = re.Class
+			res.Fuel, res.Duration = re.Fuel, re.Duration
+		}
+	}
+	if err := r.registry.recordCall(context.WithoutCancel(ctx), tenant, Ref{a.Name, a.Version}, n, res.Duration, res.Fuel, class); err != nil {
+		r.log.WarnContext(ctx, "record plugin stats", "tenant", tenant, "plugin", a.Name, "version", a.Version, "err", err)
+	}
+}
+
+// shadow runs the kind's shadow version, if there is one, and compares its
+// decisions with the applied ones.
+func (r *Runner) shadow(ctx context.Context, tenant, kind string, input []byte, applied func(int) json.RawMessage, n int) {
+	s, _, err := r.registry.Shadow(ctx, tenant, kind)
+	if err != nil || n == 0 {
+		return
+	}
+	ref := Ref{s.Name, s.Version}
+	results, res, err := r.call(ctx, tenant, kind, s, input, n)
+	r.stats(ctx, tenant, s, n, res, err)
+	now := r.now().UTC()
+	err = r.registry.recordComparison(context.WithoutCancel(ctx), tenant, ref, func(c *Comparison) {
+		c.Runs++
+		if err != nil {
+			c.Failures++
+			return
+		}
+		for i, raw := range results {
+			if isRecordError(raw) {
+				continue
+			}
+			c.Records++
+			mine, theirs := decision(kind, raw), applied(i)
+			if decision(kind, theirs) == mine {
+				c.Agreed++
+				continue
+			}
+			c.Disagreed++
+			c.Samples = append(c.Samples, Disagreement{At: now, Applied: theirs, Shadow: raw})
+		}
+	})
+	if err != nil {
+		r.log.WarnContext(ctx, "record shadow comparison", "tenant", tenant, "plugin", s.Name, "version", s.Version, "err", err)
+	}
+}
+
+// decision is the part of a result that matters for agreement: a score, an
+// assignment, an enrolment — not the wording of reasons.
+func decision(kind string, raw json.RawMessage) string {
+	var d struct {
+		Score    *float64 `json:"score"`
+		Assignee string   `json:"assignee"`
+		Queue    string   `json:"queue"`
+		Enrol    *bool    `json:"enrol"`
+		Variant  string   `json:"variant"`
+	}
+	if json.Unmarshal(raw, &d) != nil {
+		return string(raw)
+	}
+	switch kind {
+	case KindScore:
+		if d.Score == nil {
+			return ""
+		}
+		b, _ := json.Marshal(*d.Score)
+		return string(b)
+	case KindRoute:
+		return d.Assignee + "\x00" + d.Queue
+	default:
+		return strings.Join([]string{boolString(d.Enrol), d.Variant}, "\x00")
+	}
+}
+
+func boolString(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	if *b {
+		return "true"
+	}
+	return "false"
+}
+
 func isRecordError(raw json.RawMessage) bool {
 	var probe struct {
 		Error *string `json:"error"`
 	}
-	return bytes.Contains(raw, []byte(`"error"`)) && json.Unmarshal(raw, &probe) == nil && probe.Error != nil
+	return json.Unmarshal(raw, &probe) == nil && probe.Error != nil
 }
 
 // failed records a failed call. An engine that could not run the plugin at

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -18,6 +19,7 @@ import (
 const (
 	StatusReady    = "ready"
 	StatusActive   = "active"
+	StatusShadow   = "shadow"
 	StatusDisabled = "disabled"
 )
 
@@ -28,19 +30,33 @@ type Version struct {
 	Kind           string    `json:"kind"`
 	ModuleID       string    `json:"sha256"`
 	Size           int       `json:"size_bytes"`
+	Fields         []string  `json:"fields,omitempty"`
 	Status         string    `json:"status"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-// Active is the version a tenant's kind runs, with its run of failures.
+// Active is the version a tenant's kind runs, with its run of failures and
+// the versions that ran before it, most recent last, for rollback. The
+// shadow pointer has the same shape.
 type Active struct {
 	Name     string    `json:"name"`
 	Version  int       `json:"version"`
 	ModuleID string    `json:"sha256"`
+	Fields   []string  `json:"fields,omitempty"`
 	Failures int       `json:"consecutive_failures"`
 	Since    time.Time `json:"since"`
+	History  []Ref     `json:"history,omitempty"`
 }
+
+// Ref names a version.
+type Ref struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+}
+
+// maxHistory is how many activations back a rollback can go.
+const maxHistory = 20
 
 // Failure is one failed call, kept for FailureRetention.
 type Failure struct {
@@ -55,9 +71,12 @@ type Failure struct {
 // FailureRetention is how long failures are kept.
 const FailureRetention = 30 * 24 * time.Hour
 
-// Events of a plugin's life.
+// Events of a plugin's life; each has a schema in schemas/events/.
 const (
-	EventDisabled = "plugin.disabled"
+	EventUploaded   = "plugin.version_uploaded"
+	EventActivated  = "plugin.activated"
+	EventRolledBack = "plugin.rolled_back"
+	EventDisabled   = "plugin.disabled"
 )
 
 // Keys. Every key begins with the tenant, as in core/crm (KEYS.md).
@@ -72,6 +91,13 @@ func versionKey(tenant, name string, n int) store.Key {
 func activeKey(tenant, kind string) store.Key {
 	return store.Key{PK: "T#" + tenant + "#plugin-active#" + kind, SK: "#"}
 }
+
+func shadowKey(tenant, kind string) store.Key {
+	return store.Key{PK: "T#" + tenant + "#plugin-shadow#" + kind, SK: "#"}
+}
+
+// indexPK lists a tenant's plugins, one item per name.
+func indexPK(tenant string) string { return "T#" + tenant + "#plugins" }
 
 func failuresPK(tenant, name string) string { return pluginPK(tenant, name) + "#failures" }
 
@@ -95,14 +121,20 @@ func NewRegistry(s store.Store, now func() time.Time) *Registry {
 
 const maxRetries = 5
 
-// Add records a validated module as the next version of name.
-func (r *Registry) Add(ctx context.Context, tenant, name, kind, moduleID string, size int) (Version, error) {
+// Add records a validated module as the next version of name, with the
+// input fields it asked for, and plugin.version_uploaded with it.
+func (r *Registry) Add(ctx context.Context, tenant, name, kind, moduleID string, size int, fields []string) (Version, error) {
 	var p core.Problems
 	if !ValidName(name) {
 		p.Add("name", "must be 1-63 lower-case letters, digits, dashes or underscores")
 	}
 	if !ValidKind(kind) {
 		p.Add("kind", "must be score, route or campaign")
+	}
+	for i, f := range fields {
+		if !fieldPattern.MatchString(f) {
+			p.Add(fmt.Sprintf("fields[%d]", i), "must be contact or company, or a path within one, such as contact.emails")
+		}
 	}
 	if err := p.Err(); err != nil {
 		return Version{}, err
@@ -118,8 +150,9 @@ func (r *Registry) Add(ctx context.Context, tenant, name, kind, moduleID string,
 				Fields: []core.FieldError{{Path: "kind", Message: "must stay " + h.Kind + " for every version of a plugin", Value: kind}}}
 		}
 		h = head{Name: name, Kind: kind, Latest: h.Latest + 1}
-		v := Version{Name: name, Number: h.Latest, Kind: kind, ModuleID: moduleID, Size: size,
-			Status: StatusReady, CreatedAt: r.now().UTC()}
+		now := r.now().UTC()
+		v := Version{Name: name, Number: h.Latest, Kind: kind, ModuleID: moduleID, Size: size, Fields: fields,
+			Status: StatusReady, CreatedAt: now}
 		hw, err := putJSON(headKey(tenant, name), hv, h)
 		if err != nil {
 			return v, err
@@ -128,7 +161,19 @@ func (r *Registry) Add(ctx context.Context, tenant, name, kind, moduleID string,
 		if err != nil {
 			return v, err
 		}
-		err = r.store.Transact(ctx, []store.Write{hw, vw})
+		ev, err := r.event(ctx, tenant, EventUploaded, now, v, 0)
+		if err != nil {
+			return v, err
+		}
+		writes := []store.Write{hw, vw, ev}
+		if hv == 0 {
+			iw, err := putJSON(store.Key{PK: indexPK(tenant), SK: name}, 0, map[string]string{"name": name, "kind": kind})
+			if err != nil {
+				return v, err
+			}
+			writes = append(writes, iw)
+		}
+		err = r.store.Transact(ctx, writes)
 		if isRace(err) && attempt < maxRetries {
 			continue
 		}
@@ -139,16 +184,30 @@ func (r *Registry) Add(ctx context.Context, tenant, name, kind, moduleID string,
 	}
 }
 
+// fieldPattern is a manifest's field path: contact or company, and a path
+// within it (see Project).
+var fieldPattern = regexp.MustCompile(`^(contact|company)(\.[a-z0-9_]+){0,3}$`)
+
 // Get returns a version, with its status as of now.
 func (r *Registry) Get(ctx context.Context, tenant, name string, number int) (Version, error) {
 	v, _, err := r.version(ctx, tenant, name, number)
 	if err != nil {
 		return v, err
 	}
-	if a, _, err := r.Active(ctx, tenant, v.Kind); err == nil && a.Name == name && a.Version == number {
-		v.Status = StatusActive
+	return r.withStatus(ctx, tenant, v), nil
+}
+
+// withStatus marks v active or shadow from its kind's pointers.
+func (r *Registry) withStatus(ctx context.Context, tenant string, v Version) Version {
+	if v.Status == StatusDisabled {
+		return v
 	}
-	return v, nil
+	if a, _, err := r.Active(ctx, tenant, v.Kind); err == nil && a.Name == v.Name && a.Version == v.Number {
+		v.Status = StatusActive
+	} else if s, _, err := r.Shadow(ctx, tenant, v.Kind); err == nil && s.Name == v.Name && s.Version == v.Number {
+		v.Status = StatusShadow
+	}
+	return v
 }
 
 func (r *Registry) version(ctx context.Context, tenant, name string, number int) (Version, int64, error) {
@@ -172,19 +231,61 @@ func (r *Registry) Active(ctx context.Context, tenant, kind string) (Active, int
 }
 
 // Activate makes a version the one its kind runs, with no failures, and
-// re-enables it if it was disabled.
+// re-enables it if it was disabled; plugin.activated records it.
 func (r *Registry) Activate(ctx context.Context, tenant, name string, number int) (Version, error) {
+	return r.activate(ctx, tenant, name, number, EventActivated, nil)
+}
+
+// Rollback makes the version that was active before name's active version
+// the active one again, and records plugin.rolled_back. Versions deleted
+// since are passed over.
+func (r *Registry) Rollback(ctx context.Context, tenant, name string) (Version, error) {
+	h, err := r.head(ctx, tenant, name)
+	if err != nil {
+		return Version{}, err
+	}
+	a, _, err := r.Active(ctx, tenant, h.Kind)
+	if err != nil || a.Name != name {
+		return Version{}, core.Errorf(core.CodeConflict, "plugin %s is not the active %s plugin: nothing to roll back", name, h.Kind)
+	}
+	for i := len(a.History) - 1; i >= 0; i-- {
+		prev := a.History[i]
+		if _, _, err := r.version(ctx, tenant, prev.Name, prev.Version); core.ErrorCode(err) == core.CodeNotFound {
+			continue
+		} else if err != nil {
+			return Version{}, err
+		}
+		return r.activate(ctx, tenant, prev.Name, prev.Version, EventRolledBack, a.History[:i])
+	}
+	return Version{}, core.Errorf(core.CodeConflict, "no version of a %s plugin was active before %s version %d", h.Kind, name, a.Version)
+}
+
+// activate points kind at a version. history is the pointer's history
+// afterwards; nil appends the version being replaced to it.
+func (r *Registry) activate(ctx context.Context, tenant, name string, number int, what string, history []Ref) (Version, error) {
 	for attempt := 0; ; attempt++ {
 		v, vv, err := r.version(ctx, tenant, name, number)
 		if err != nil {
 			return v, err
 		}
-		_, av, err := r.Active(ctx, tenant, v.Kind)
+		cur, av, err := r.Active(ctx, tenant, v.Kind)
 		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
 			return v, err
 		}
+		hist := history
+		if hist == nil {
+			hist = cur.History
+			if av > 0 && (cur.Name != name || cur.Version != number) {
+				hist = append(hist, Ref{Name: cur.Name, Version: cur.Version})
+			}
+			if len(hist) > maxHistory {
+				hist = hist[len(hist)-maxHistory:]
+			}
+		}
+		now := r.now().UTC()
 		v.Status, v.DisabledReason = StatusReady, ""
-		aw, err := putJSON(activeKey(tenant, v.Kind), av, Active{Name: name, Version: number, ModuleID: v.ModuleID, Since: r.now().UTC()})
+		aw, err := putJSON(activeKey(tenant, v.Kind), av, Active{Name: name, Version: number, ModuleID: v.ModuleID,
+			Fields: v.Fields, Since: now, History: hist})
 		if err != nil {
 			return v, err
 		}
@@ -192,16 +293,207 @@ func (r *Registry) Activate(ctx context.Context, tenant, name string, number int
 		if err != nil {
 			return v, err
 		}
-		err = r.store.Transact(ctx, []store.Write{aw, vw})
+		v.Status = StatusActive
+		prev := 0
+		if av > 0 && cur.Name == name {
+			prev = cur.Version
+		}
+		ev, err := r.event(ctx, tenant, what, now, v, prev)
+		if err != nil {
+			return v, err
+		}
+		writes := []store.Write{aw, vw, ev}
+		// A version cannot shadow itself.
+		if s, sv, err := r.Shadow(ctx, tenant, v.Kind); err == nil && s.Name == name && s.Version == number {
+			writes = append(writes, store.Write{Op: store.OpDelete, Key: shadowKey(tenant, v.Kind), Cond: store.Cond{Version: sv}})
+		}
+		err = r.store.Transact(ctx, writes)
 		if isRace(err) && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
 			return v, fmt.Errorf("activate plugin %s version %d: %w", name, number, storeErr(err))
 		}
-		v.Status = StatusActive
 		return v, nil
 	}
+}
+
+// Shadow returns the version of kind that runs beside the active one.
+func (r *Registry) Shadow(ctx context.Context, tenant, kind string) (Active, int64, error) {
+	var a Active
+	iv, err := r.getJSON(ctx, shadowKey(tenant, kind), &a)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, 0, core.Errorf(core.CodeNotFound, "no %s plugin in shadow", kind)
+	}
+	return a, iv, err
+}
+
+// StartShadow runs a version beside its kind's active one on live calls,
+// with its answers recorded and compared, never applied.
+func (r *Registry) StartShadow(ctx context.Context, tenant, name string, number int) (Version, error) {
+	v, _, err := r.version(ctx, tenant, name, number)
+	if err != nil {
+		return v, err
+	}
+	if v.Status == StatusDisabled {
+		return v, core.Errorf(core.CodeConflict, "plugin %s version %d is disabled", name, number)
+	}
+	if a, _, err := r.Active(ctx, tenant, v.Kind); err == nil && a.Name == name && a.Version == number {
+		return v, core.Errorf(core.CodeConflict, "plugin %s version %d is the active one: it cannot shadow itself", name, number)
+	}
+	_, sv, err := r.Shadow(ctx, tenant, v.Kind)
+	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+		return v, err
+	}
+	w, err := putJSON(shadowKey(tenant, v.Kind), sv, Active{Name: name, Version: number, ModuleID: v.ModuleID, Fields: v.Fields, Since: r.now().UTC()})
+	if err != nil {
+		return v, err
+	}
+	if err := r.store.Transact(ctx, []store.Write{w}); err != nil {
+		if isRace(err) {
+			return v, core.Errorf(core.CodeConflict, "the %s shadow changed meanwhile; retry", v.Kind)
+		}
+		return v, fmt.Errorf("shadow plugin %s version %d: %w", name, number, storeErr(err))
+	}
+	v.Status = StatusShadow
+	return v, nil
+}
+
+// StopShadow ends name's shadow run, if it has one.
+func (r *Registry) StopShadow(ctx context.Context, tenant, name string) error {
+	h, err := r.head(ctx, tenant, name)
+	if err != nil {
+		return err
+	}
+	s, sv, err := r.Shadow(ctx, tenant, h.Kind)
+	if err != nil || s.Name != name {
+		return core.Errorf(core.CodeNotFound, "plugin %s has no version in shadow", name)
+	}
+	err = r.store.Delete(ctx, shadowKey(tenant, h.Kind), store.Cond{Version: sv})
+	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		return fmt.Errorf("stop shadow of plugin %s: %w", name, storeErr(err))
+	}
+	return nil
+}
+
+// Delete removes a version that is neither active nor in shadow. It
+// answers whether another version of the tenant still uses the module, so
+// the caller knows whether its bytes may go.
+func (r *Registry) Delete(ctx context.Context, tenant, name string, number int) (moduleInUse bool, err error) {
+	v, vv, err := r.version(ctx, tenant, name, number)
+	if err != nil {
+		return false, err
+	}
+	if v = r.withStatus(ctx, tenant, v); v.Status == StatusActive || v.Status == StatusShadow {
+		return false, core.Errorf(core.CodeConflict, "plugin %s version %d is %s: activate another or stop the shadow first", name, number, v.Status)
+	}
+	if err := r.store.Delete(ctx, versionKey(tenant, name, number), store.Cond{Version: vv}); err != nil {
+		if errors.Is(err, store.ErrConditionFailed) {
+			return false, core.Errorf(core.CodeConflict, "plugin %s version %d changed meanwhile; retry", name, number)
+		}
+		return false, fmt.Errorf("delete plugin %s version %d: %w", name, number, storeErr(err))
+	}
+	plugins, err := r.List(ctx, tenant)
+	if err != nil {
+		return true, err // when in doubt, keep the bytes
+	}
+	for _, p := range plugins {
+		vs, err := r.Versions(ctx, tenant, p.Name)
+		if err != nil {
+			return true, err
+		}
+		for _, o := range vs {
+			if o.ModuleID == v.ModuleID {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// Plugin is a tenant's plugin: its kind, newest version, and which of its
+// versions are active and in shadow (0 for none).
+type Plugin struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Latest int    `json:"latest_version"`
+	Active int    `json:"active_version,omitempty"`
+	Shadow int    `json:"shadow_version,omitempty"`
+}
+
+// List returns a tenant's plugins by name.
+func (r *Registry) List(ctx context.Context, tenant string) ([]Plugin, error) {
+	var out []Plugin
+	cursor := ""
+	for {
+		page, err := r.store.Query(ctx, store.Query{PK: indexPK(tenant), Cursor: cursor, Limit: 100})
+		if err != nil {
+			return nil, fmt.Errorf("list plugins: %w", storeErr(err))
+		}
+		for _, it := range page.Items {
+			h, err := r.head(ctx, tenant, it.Key.SK)
+			if err != nil {
+				return nil, err
+			}
+			p := Plugin{Name: h.Name, Kind: h.Kind, Latest: h.Latest}
+			if a, _, err := r.Active(ctx, tenant, h.Kind); err == nil && a.Name == h.Name {
+				p.Active = a.Version
+			}
+			if s, _, err := r.Shadow(ctx, tenant, h.Kind); err == nil && s.Name == h.Name {
+				p.Shadow = s.Version
+			}
+			out = append(out, p)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// Versions returns a plugin's versions, oldest first, with their status.
+func (r *Registry) Versions(ctx context.Context, tenant, name string) ([]Version, error) {
+	h, err := r.head(ctx, tenant, name)
+	if err != nil {
+		return nil, err
+	}
+	active, _, _ := r.Active(ctx, tenant, h.Kind)
+	shadow, _, _ := r.Shadow(ctx, tenant, h.Kind)
+	var out []Version
+	cursor := ""
+	for {
+		page, err := r.store.Query(ctx, store.Query{PK: pluginPK(tenant, name), Prefix: "v#", Cursor: cursor, Limit: 100})
+		if err != nil {
+			return nil, fmt.Errorf("list versions of plugin %s: %w", name, storeErr(err))
+		}
+		for _, it := range page.Items {
+			var v Version
+			if err := json.Unmarshal(it.Data, &v); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", it.Key, err)
+			}
+			switch {
+			case v.Status == StatusDisabled:
+			case active.Name == name && active.Version == v.Number:
+				v.Status = StatusActive
+			case shadow.Name == name && shadow.Version == v.Number:
+				v.Status = StatusShadow
+			}
+			out = append(out, v)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		cursor = page.Next
+	}
+}
+
+func (r *Registry) head(ctx context.Context, tenant, name string) (head, error) {
+	var h head
+	_, err := r.getJSON(ctx, headKey(tenant, name), &h)
+	if errors.Is(err, store.ErrNotFound) {
+		return h, core.Errorf(core.CodeNotFound, "no plugin %s", name)
+	}
+	return h, err
 }
 
 // Failures lists a plugin's recent failures, newest first.
@@ -261,7 +553,7 @@ func (r *Registry) recordFailure(ctx context.Context, tenant, kind string, a Act
 			if err != nil {
 				return false, err
 			}
-			ev, err := r.event(ctx, tenant, EventDisabled, now, v)
+			ev, err := r.event(ctx, tenant, EventDisabled, now, v, 0)
 			if err != nil {
 				return false, err
 			}
@@ -292,9 +584,12 @@ func (r *Registry) resetFailures(ctx context.Context, tenant, kind string, a Act
 	return storeErr(err)
 }
 
-func (r *Registry) event(ctx context.Context, tenant, detailType string, at time.Time, v Version) (store.Write, error) {
+func (r *Registry) event(ctx context.Context, tenant, detailType string, at time.Time, v Version, previous int) (store.Write, error) {
 	c := events.CauseFrom(ctx)
-	data, err := json.Marshal(v)
+	data, err := json.Marshal(struct {
+		Version
+		Previous int `json:"previous_version,omitempty"`
+	}{v, previous})
 	if err != nil {
 		return store.Write{}, err
 	}

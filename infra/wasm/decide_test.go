@@ -65,11 +65,11 @@ func (s *moduleShelf) put(tenant string, m *Module) {
 	s.m[tenant+"/"+m.ID] = m
 }
 
-func (s *moduleShelf) load(_ context.Context, tenant, id string) (*Module, error) {
+func (s *moduleShelf) load(_ context.Context, tenant, id string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m := s.m[tenant+"/"+id]; m != nil {
-		return m, nil
+		return m.Code, nil
 	}
 	return nil, fmt.Errorf("tenant %s has no module %s", tenant, id)
 }
@@ -119,7 +119,7 @@ func TestDecideFallsBackAndDisables(t *testing.T) {
 			if got, o := decide("acme"); o.Plugin != nil || got[0].Score != 1 {
 				t.Fatalf("with no plugin: %+v %+v", got, o)
 			}
-			v1, err := reg.Add(ctx, "acme", "leads", "score", good.ID, len(good.Code))
+			v1, err := reg.Add(ctx, "acme", "leads", "score", good.ID, len(good.Code), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +135,7 @@ func TestDecideFallsBackAndDisables(t *testing.T) {
 				t.Fatalf("globex ran %+v: %+v", o.Plugin, got)
 			}
 
-			v2, err := reg.Add(ctx, "acme", "leads", "score", bad.ID, len(bad.Code))
+			v2, err := reg.Add(ctx, "acme", "leads", "score", bad.ID, len(bad.Code), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,13 +173,13 @@ func TestDecideFallsBackAndDisables(t *testing.T) {
 			for _, it := range page.Items {
 				raw, _ := json.Marshal(mustDecode(t, it))
 				ev := mustDecode(t, it)
+				if err := schemas.ValidateEvent(raw); err != nil {
+					t.Errorf("%s breaks its schema: %v", ev.DetailType, err)
+				}
 				if ev.DetailType != plugins.EventDisabled {
 					continue
 				}
 				disabled++
-				if err := schemas.ValidateEvent(raw); err != nil {
-					t.Errorf("plugin.disabled breaks its schema: %v", err)
-				}
 				if ev.Detail.Entity.ID != "leads" {
 					t.Errorf("event about %q", ev.Detail.Entity.ID)
 				}
