@@ -35,6 +35,7 @@ import (
 	"github.com/fedele-crm/fedele/infra/embedded"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
 	"github.com/fedele-crm/fedele/infra/httpapi"
+	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
 const usage = `usage:
@@ -45,6 +46,8 @@ const usage = `usage:
   fedele openapi`
 
 func main() {
+	// Plugin uploads compile in a child process: this same binary.
+	wasm.RunCompilerIfChild()
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "fedele:", err)
 		os.Exit(1)
@@ -163,12 +166,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	background.Go(func() { relay.Run(relayCtx) })
 	defer func() { stopRelay(); background.Wait() }() // runs before the store closes
 
+	pluginSvc, runner, closePlugins, err := pluginRuntime(st, sf.data, log)
+	if err != nil {
+		return err
+	}
+	defer closePlugins()
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Store: st, Logger: log}),
+		Handler:           httpapi.New(httpapi.Config{Store: st, Logger: log, Plugins: pluginSvc, Runner: runner}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -16,6 +16,8 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -27,6 +29,12 @@ type Config struct {
 	Store  store.Store
 	Logger *slog.Logger     // JSON logs; slog.Default() when nil
 	Now    func() time.Time // time.Now when nil
+	// Plugins is the plugin lifecycle; nil answers 503 to what would run
+	// or store a module.
+	Plugins *plugins.Service
+	// Runner asks tenants' active plugins for decisions (scoring); nil
+	// leaves every decision to the built-ins.
+	Runner *plugins.Runner
 }
 
 // Server is the HTTP API as an http.Handler.
@@ -42,6 +50,8 @@ type Server struct {
 	keys        *crm.APIKeys
 	events      *crm.Events
 	idempotency *crm.Idempotency
+	plugins     *plugins.Service
+	scorer      *scoring.Scorer
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -67,7 +77,12 @@ func New(cfg Config) *Server {
 		keys:        crm.NewAPIKeys(cfg.Store, now),
 		events:      crm.NewEvents(cfg.Store, now),
 		idempotency: crm.NewIdempotency(cfg.Store, now),
+		plugins:     cfg.Plugins,
 	}
+	if s.plugins == nil {
+		s.plugins = plugins.NewService(plugins.NewRegistry(cfg.Store, now), noRuntime{}, noRuntime{}, noRuntime{})
+	}
+	s.scorer = scoring.NewScorer(s.contacts, s.companies, cfg.Runner)
 
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("Fedele CRM API", "1.0.0")
@@ -96,6 +111,7 @@ func New(cfg Config) *Server {
 	s.registerCompanies()
 	s.registerTenant()
 	s.registerEvents()
+	s.registerPlugins()
 
 	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(mux))))
 	return s

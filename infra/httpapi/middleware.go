@@ -135,14 +135,19 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses bodies over MaxBodyBytes before anything reads them.
+// limitBody refuses bodies over MaxBodyBytes (MaxModuleBytes for a plugin
+// upload) before anything reads them.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBodyBytes {
-			writeProblem(w, newProblem(http.StatusRequestEntityTooLarge, "request body is over 1 MiB"))
+		limit, what := int64(MaxBodyBytes), "1 MiB"
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/plugins/") && strings.HasSuffix(r.URL.Path, "/versions") {
+			limit, what = MaxModuleBytes, "20 MiB"
+		}
+		if r.ContentLength > limit {
+			writeProblem(w, newProblem(http.StatusRequestEntityTooLarge, "request body is over "+what))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }
