@@ -21,6 +21,7 @@ import (
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
 	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/infra/wasm"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
@@ -41,7 +42,9 @@ var engines = map[string]func(t testing.TB) store.Store{
 }
 
 func TestMain(m *testing.M) {
+	wasm.RunCompilerIfChild() // plugin uploads compile in a child: this binary
 	code := m.Run()
+	closePluginHost()
 	dynamolocal.StopShared()
 	os.Exit(code)
 }
@@ -66,10 +69,17 @@ func (e *env) now() time.Time { return time.Now().Add(time.Duration(e.offset.Loa
 // advance moves the server's clock forward, for what waits on time.
 func (e *env) advance(d time.Duration) { e.offset.Add(int64(d)) }
 
-func newEnv(t testing.TB, st store.Store) *env {
+func newEnv(t testing.TB, st store.Store) *env { return newEnvWith(t, st, nil) }
+
+// newEnvWith is newEnv with the API's configuration changed by configure.
+func newEnvWith(t testing.TB, st store.Store, configure func(e *env, c *httpapi.Config)) *env {
 	t.Helper()
 	e := &env{store: st}
-	api := httpapi.New(httpapi.Config{Store: st, Logger: slog.New(slog.DiscardHandler), Now: e.now})
+	cfg := httpapi.Config{Store: st, Logger: slog.New(slog.DiscardHandler), Now: e.now}
+	if configure != nil {
+		configure(e, &cfg)
+	}
+	api := httpapi.New(cfg)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
