@@ -21,8 +21,8 @@ import (
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
 	"github.com/fedele-crm/fedele/infra/embedded"
-	"github.com/fedele-crm/fedele/infra/wasm"
 	"github.com/fedele-crm/fedele/infra/httpapi"
+	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
 // engines are the stores every end-to-end test runs on.

@@ -3,9 +3,9 @@ package pdk
 import (
 	"errors"
 	"strconv"
-	"unsafe"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // A small JSON reader and writer without reflection. Inside a Go-built
