@@ -4,6 +4,7 @@
 //	fedele serve --store dynamodb [--dynamodb-endpoint URL] [--table fedele] [--create-table]
 //	fedele serve [--event-bus NAME [--eventbridge-endpoint URL]]
 //	fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--data DIR]
+//	fedele plugin init <kind> <dir> | build <dir> | test <module.wasm> --kind K | push <module.wasm> --name N --kind K
 //	fedele openapi
 //
 // It only wires core and infra together; it must hold no business rules.
@@ -43,6 +44,7 @@ const usage = `usage:
   fedele serve --store dynamodb [--dynamodb-endpoint http://127.0.0.1:8000] [--table fedele] [--create-table]
   fedele serve [--event-bus fedele [--eventbridge-endpoint URL]]
   fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR | --store dynamodb …]
+  fedele plugin init|build|test|push …   (fedele plugin for details)
   fedele openapi`
 
 func main() {
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New(usage)
 		}
 		return createKey(ctx, args[2:], stdout)
+	case "plugin":
+		return pluginCommand(ctx, args[1:], stdout)
 	case "openapi":
 		spec, err := json.MarshalIndent(httpapi.New(httpapi.Config{}).OpenAPI(), "", "  ")
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
+	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
 // lockedBuffer lets the test read what the server prints while it runs.
@@ -187,6 +188,7 @@ func TestKeysCreateOnDynamoDB(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	wasm.RunCompilerIfChild() // plugin uploads compile in a child: this binary
 	code := m.Run()
 	dynamolocal.StopShared()
 	os.Exit(code)
