@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -19,6 +21,7 @@ import (
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
+	"github.com/fedele-crm/fedele/infra/s3blob/fakes3"
 )
 
 var tableSeq atomic.Int64
@@ -263,5 +266,43 @@ func TestSchedulerFunctionRedrivesMissedEvents(t *testing.T) {
 	}
 	if inv := r.invoke(tick); inv.errBody != nil || len(bus.EventIDs()) != 2 {
 		t.Errorf("second tick resent events (%d) or failed: %s", len(bus.EventIDs()), inv.errBody)
+	}
+}
+
+// The api function runs plugins as the local server does: an upload goes
+// through S3 (a local endpoint speaking S3's REST protocol: there is no S3
+// emulator here) and compiles in a child process of the Lambda binary, and
+// the activated version scores a contact.
+func TestAPIFunctionRunsPlugins(t *testing.T) {
+	name, endpoint, secret, _ := table(t)
+	bucket := fakes3.New(t, "plugins")
+	r := newRuntime(t)
+	r.start("api", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint, "PLUGIN_BUCKET=plugins", "S3_ENDPOINT="+bucket.URL)
+	auth := map[string]string{"authorization": "Bearer " + secret, "content-type": "application/json"}
+
+	module, err := os.ReadFile(filepath.Join("..", "testdata", "plugins", "flatscore.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httpEvent("POST", "/v1/plugins/flat/versions?kind=score", base64.StdEncoding.EncodeToString(module),
+		map[string]string{"authorization": auth["authorization"], "content-type": "application/wasm"})
+	up.QueryStringParameters, up.IsBase64Encoded = map[string]string{"kind": "score"}, true
+	if res := response(t, r.invoke(up)); res.StatusCode != 201 {
+		t.Fatalf("upload: %d %s", res.StatusCode, res.Body)
+	}
+	if len(bucket.Puts()) != 1 {
+		t.Fatalf("%d objects put in S3, want the module", len(bucket.Puts()))
+	}
+	if res := response(t, r.invoke(httpEvent("POST", "/v1/plugins/flat/versions/1/activate", "", auth))); res.StatusCode != 200 {
+		t.Fatalf("activate: %d %s", res.StatusCode, res.Body)
+	}
+	res := response(t, r.invoke(httpEvent("POST", "/v1/contacts", `{"first_name":"Plug"}`, auth)))
+	var c core.Contact
+	if res.StatusCode != 201 || json.Unmarshal([]byte(res.Body), &c) != nil {
+		t.Fatalf("create: %d %s", res.StatusCode, res.Body)
+	}
+	res = response(t, r.invoke(httpEvent("POST", "/v1/contacts/"+c.ID+"/score", "", auth)))
+	if res.StatusCode != 200 || !strings.Contains(res.Body, `"score":50`) || !strings.Contains(res.Body, `"decided_by":"plugin"`) {
+		t.Fatalf("score: %d %s", res.StatusCode, res.Body)
 	}
 }

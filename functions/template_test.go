@@ -179,7 +179,8 @@ func TestTemplateRulesNameKnownEvents(t *testing.T) {
 // needs is what each function does with AWS, from its code: nothing more
 // may be granted (least privilege), nothing less (it would fail).
 var needs = map[string][]string{
-	"ApiFunction":       {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+	"ApiFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+		"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"},
 	"RelayFunction":     {"dynamodb:PutItem", "events:PutEvents", "sqs:SendMessage"},
 	"WorkerFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 	"SchedulerFunction": {"dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"},

@@ -170,7 +170,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	background.Go(func() { relay.Run(relayCtx) })
 	defer func() { stopRelay(); background.Wait() }() // runs before the store closes
 
-	pluginSvc, runner, closePlugins, err := pluginRuntime(st, sf.data, log)
+	plugRT, closePlugins, err := pluginRuntime(st, sf.data, log)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Store: st, Logger: log, Plugins: pluginSvc, Runner: runner}),
+		Handler:           httpapi.New(httpapi.Config{Store: st, Logger: log, Plugins: plugRT.Service, Runner: plugRT.Runner}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

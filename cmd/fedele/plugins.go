@@ -5,38 +5,26 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"time"
 
-	"github.com/fedele-crm/fedele/core/crm"
-	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/blobfs"
 	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
-// pluginRuntime wires the plugin lifecycle and runner of the local server:
-// modules in a folder of the data folder, compiled code cached beside them.
-func pluginRuntime(st store.Store, data string, log *slog.Logger) (*plugins.Service, *plugins.Runner, func(), error) {
-	host, err := wasm.New(wasm.Config{CacheDir: filepath.Join(data, "wasm-cache")})
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("plugin host: %w", err)
-	}
+// pluginRuntime wires the plugin lifecycle of the local server: modules in
+// a folder of the data folder, compiled code cached beside them.
+func pluginRuntime(st store.Store, data string, log *slog.Logger) (*wasm.Runtime, func(), error) {
 	blobs, err := blobfs.New(filepath.Join(data, "plugins"))
 	if err != nil {
-		_ = host.Close(context.Background())
-		return nil, nil, nil, fmt.Errorf("plugin folder: %w", err)
+		return nil, nil, fmt.Errorf("plugin folder: %w", err)
 	}
-	now := func() time.Time { return time.Now().UTC() }
-	reg := plugins.NewRegistry(st, now)
-	engine := wasm.NewEngine(host, wasm.BlobLoader(blobs))
-	tenants := crm.NewTenants(st, now)
-	runner := plugins.NewRunner(reg, engine, func(ctx context.Context, tenant string) (int, error) {
-		t, err := tenants.Get(ctx, tenant)
-		return t.FailureLimit(), err
-	}, log)
-	closeAll := func() {
-		_ = host.Close(context.Background())
+	rt, err := wasm.NewRuntime(st, blobs, wasm.Config{CacheDir: filepath.Join(data, "wasm-cache")}, log)
+	if err != nil {
 		_ = blobs.Close()
+		return nil, nil, fmt.Errorf("plugin host: %w", err)
 	}
-	return plugins.NewService(reg, blobs, host, engine), runner, closeAll, nil
+	return rt, func() {
+		_ = rt.Host.Close(context.Background())
+		_ = blobs.Close()
+	}, nil
 }

@@ -1,5 +1,6 @@
 // Command api is the HTTP API Lambda function (API Gateway HTTP API,
-// payload v2): the same handler as `fedele serve`, on DynamoDB.
+// payload v2): the same handler as `fedele serve`, on DynamoDB, with
+// plugins' modules in S3 and their compiled code cached in /tmp.
 package main
 
 import (
@@ -13,21 +14,41 @@ import (
 	"github.com/fedele-crm/fedele/infra/httpapi"
 	"github.com/fedele-crm/fedele/infra/lambdaapi"
 	"github.com/fedele-crm/fedele/infra/lambdaenv"
+	"github.com/fedele-crm/fedele/infra/s3blob"
+	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
 func main() {
+	// Plugin uploads compile in a child process: this same binary.
+	wasm.RunCompilerIfChild()
 	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
 	var env lambdaenv.Env
 	table := env.Required("TABLE_NAME")
 	endpoint := env.Optional("DYNAMODB_ENDPOINT", "")
+	bucket := env.Optional("PLUGIN_BUCKET", "")
+	s3Endpoint := env.Optional("S3_ENDPOINT", "")
 	claims := lambdaapi.Claims{Tenant: env.Optional("JWT_TENANT_CLAIM", "custom:tenant"), Scopes: env.Optional("JWT_SCOPES_CLAIM", "scope")}
 	if err := env.Err(); err != nil {
 		lambdaenv.Fatal(log, "api", err)
 	}
-	client, err := dynamo.Connect(context.Background(), endpoint)
+	ctx := context.Background()
+	client, err := dynamo.Connect(ctx, endpoint)
 	if err != nil {
 		lambdaenv.Fatal(log, "api", err)
 	}
-	api := httpapi.New(httpapi.Config{Store: dynamo.New(client, table), Logger: log})
-	lambda.Start(lambdaapi.Handler(api, claims))
+	cfg := httpapi.Config{Store: dynamo.New(client, table), Logger: log}
+	if bucket != "" { // without a bucket, plugin uploads and runs answer 503
+		s3c, err := s3blob.Connect(ctx, s3Endpoint)
+		if err != nil {
+			lambdaenv.Fatal(log, "api", err)
+		}
+		// /tmp outlives one invocation: a warm instance, or a new one on the
+		// same disk, loads compiled modules instead of compiling them.
+		rt, err := wasm.NewRuntime(cfg.Store, s3blob.New(s3c, bucket, "modules"), wasm.Config{CacheDir: "/tmp/fedele-wasm"}, log)
+		if err != nil {
+			lambdaenv.Fatal(log, "api", err)
+		}
+		cfg.Plugins, cfg.Runner = rt.Service, rt.Runner
+	}
+	lambda.Start(lambdaapi.Handler(httpapi.New(cfg), claims))
 }
