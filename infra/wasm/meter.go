@@ -74,6 +74,9 @@ func (entryListener) Before(ctx context.Context, mod api.Module, _ api.FunctionD
 	}
 	tank, ok := mod.ExportedGlobal(wasmbin.ExportName).(api.MutableGlobal)
 	if !ok {
+		if st.guest == nil {
+			st.guest = mod // an unmetered module, which only the metering benchmark runs
+		}
 		return
 	}
 	st.depth++
