@@ -69,8 +69,11 @@ func parseUTC(s string) (time.Time, bool) {
 }
 
 func (r *reader) contact(c *Contact) {
-	r.object(func(k []byte) {
-		switch string(k) {
+	if !r.open('{') {
+		return
+	}
+	for n := 0; r.more('}', &n); {
+		switch string(r.key()) {
 		case "id":
 			c.ID = r.str()
 		case "first_name":
@@ -78,37 +81,45 @@ func (r *reader) contact(c *Contact) {
 		case "last_name":
 			c.LastName = r.str()
 		case "emails":
-			r.array(func() {
-				var e Email
-				r.object(func(k []byte) {
-					switch string(k) {
-					case "address":
-						e.Address = r.str()
-					case "primary":
-						e.Primary = r.bool()
-					case "label":
-						e.Label = r.str()
-					default:
-						r.skip()
+			if r.open('[') {
+				for m := 0; r.more(']', &m); {
+					var e Email
+					if r.open('{') {
+						for k := 0; r.more('}', &k); {
+							switch string(r.key()) {
+							case "address":
+								e.Address = r.str()
+							case "primary":
+								e.Primary = r.bool()
+							case "label":
+								e.Label = r.str()
+							default:
+								r.skip()
+							}
+						}
 					}
-				})
-				c.Emails = append(c.Emails, e)
-			})
+					c.Emails = append(c.Emails, e)
+				}
+			}
 		case "phones":
-			r.array(func() {
-				var p Phone
-				r.object(func(k []byte) {
-					switch string(k) {
-					case "number":
-						p.Number = r.str()
-					case "label":
-						p.Label = r.str()
-					default:
-						r.skip()
+			if r.open('[') {
+				for m := 0; r.more(']', &m); {
+					var p Phone
+					if r.open('{') {
+						for k := 0; r.more('}', &k); {
+							switch string(r.key()) {
+							case "number":
+								p.Number = r.str()
+							case "label":
+								p.Label = r.str()
+							default:
+								r.skip()
+							}
+						}
 					}
-				})
-				c.Phones = append(c.Phones, p)
-			})
+					c.Phones = append(c.Phones, p)
+				}
+			}
 		case "company_id":
 			c.CompanyID = r.str()
 		case "owner_id":
@@ -128,16 +139,16 @@ func (r *reader) contact(c *Contact) {
 		default:
 			r.skip()
 		}
-	})
+	}
 }
 
 func (r *reader) company() *Company {
-	if r.null() {
+	if !r.open('{') {
 		return nil
 	}
 	c := &Company{}
-	r.object(func(k []byte) {
-		switch string(k) {
+	for n := 0; r.more('}', &n); {
+		switch string(r.key()) {
 		case "id":
 			c.ID = r.str()
 		case "name":
@@ -153,13 +164,16 @@ func (r *reader) company() *Company {
 		default:
 			r.skip()
 		}
-	})
+	}
 	return c
 }
 
 func (r *reader) orders(o *Orders) {
-	r.object(func(k []byte) {
-		switch string(k) {
+	if !r.open('{') {
+		return
+	}
+	for n := 0; r.more('}', &n); {
+		switch string(r.key()) {
 		case "count":
 			o.Count = r.int()
 		case "total_minor":
@@ -171,46 +185,57 @@ func (r *reader) orders(o *Orders) {
 		default:
 			r.skip()
 		}
-	})
+	}
 }
 
-// DecodeScore reads a score batch.
+// DecodeScore reads a score batch. Its strings alias input.
 func DecodeScore(input []byte) ([]ScoreRecord, error) {
 	r := &reader{b: input}
 	var out []ScoreRecord
-	r.array(func() {
-		var rec ScoreRecord
-		r.object(func(k []byte) {
-			switch string(k) {
+	if !r.open('[') {
+		r.fail()
+	}
+	for n := 0; r.more(']', &n); {
+		out = append(out, ScoreRecord{})
+		rec := &out[len(out)-1]
+		if !r.open('{') {
+			r.fail()
+			break
+		}
+		for m := 0; r.more('}', &m); {
+			switch string(r.key()) {
 			case "contact":
 				r.contact(&rec.Contact)
 			case "company":
 				rec.Company = r.company()
 			case "activities":
-				r.array(func() {
-					var a Activity
-					r.object(func(k []byte) {
-						switch string(k) {
-						case "type":
-							a.Type = r.str()
-						case "channel":
-							a.Channel = r.str()
-						case "at":
-							a.At = r.time()
-						default:
-							r.skip()
+				if r.open('[') {
+					for k := 0; r.more(']', &k); {
+						var a Activity
+						if r.open('{') {
+							for j := 0; r.more('}', &j); {
+								switch string(r.key()) {
+								case "type":
+									a.Type = r.str()
+								case "channel":
+									a.Channel = r.str()
+								case "at":
+									a.At = r.time()
+								default:
+									r.skip()
+								}
+							}
 						}
-					})
-					rec.Activities = append(rec.Activities, a)
-				})
+						rec.Activities = append(rec.Activities, a)
+					}
+				}
 			case "orders":
 				r.orders(&rec.Orders)
 			default:
 				r.skip()
 			}
-		})
-		out = append(out, rec)
-	})
+		}
+	}
 	return out, r.end()
 }
 
@@ -252,56 +277,69 @@ func EncodeScore(results []ScoreResult) []byte {
 	return w.b
 }
 
-// DecodeRoute reads a route batch.
+// DecodeRoute reads a route batch. Its strings alias input.
 func DecodeRoute(input []byte) ([]RouteRecord, error) {
 	r := &reader{b: input}
 	var out []RouteRecord
-	r.array(func() {
-		var rec RouteRecord
-		r.object(func(k []byte) {
-			switch string(k) {
+	if !r.open('[') {
+		r.fail()
+	}
+	for n := 0; r.more(']', &n); {
+		out = append(out, RouteRecord{})
+		rec := &out[len(out)-1]
+		if !r.open('{') {
+			r.fail()
+			break
+		}
+		for m := 0; r.more('}', &m); {
+			switch string(r.key()) {
 			case "item":
-				r.object(func(k []byte) {
-					switch string(k) {
-					case "type":
-						rec.Item.Type = r.str()
-					case "id":
-						rec.Item.ID = r.str()
-					case "fields":
-						rec.Item.Fields = r.fields()
-					default:
-						r.skip()
-					}
-				})
-			case "candidates":
-				r.array(func() {
-					var c Candidate
-					r.object(func(k []byte) {
-						switch string(k) {
+				if r.open('{') {
+					for k := 0; r.more('}', &k); {
+						switch string(r.key()) {
+						case "type":
+							rec.Item.Type = r.str()
 						case "id":
-							c.ID = r.str()
-						case "skills":
-							c.Skills = r.strings()
-						case "territory":
-							c.Territory = r.str()
-						case "load":
-							c.Load = r.int()
-						case "capacity":
-							c.Capacity = r.int()
-						case "available":
-							c.Available = r.bool()
+							rec.Item.ID = r.str()
+						case "fields":
+							rec.Item.Fields = r.fields()
 						default:
 							r.skip()
 						}
-					})
-					rec.Candidates = append(rec.Candidates, c)
-				})
+					}
+				}
+			case "candidates":
+				if r.open('[') {
+					for k := 0; r.more(']', &k); {
+						var c Candidate
+						if r.open('{') {
+							for j := 0; r.more('}', &j); {
+								switch string(r.key()) {
+								case "id":
+									c.ID = r.str()
+								case "skills":
+									c.Skills = r.strings()
+								case "territory":
+									c.Territory = r.str()
+								case "load":
+									c.Load = r.int()
+								case "capacity":
+									c.Capacity = r.int()
+								case "available":
+									c.Available = r.bool()
+								default:
+									r.skip()
+								}
+							}
+						}
+						rec.Candidates = append(rec.Candidates, c)
+					}
+				}
 			default:
 				r.skip()
 			}
-		})
-		out = append(out, rec)
-	})
+		}
+	}
 	return out, r.end()
 }
 
@@ -339,50 +377,61 @@ func EncodeRoute(results []RouteResult) []byte {
 	return w.b
 }
 
-// DecodeCampaign reads a campaign batch.
+// DecodeCampaign reads a campaign batch. Its strings alias input.
 func DecodeCampaign(input []byte) ([]CampaignRecord, error) {
 	r := &reader{b: input}
 	var out []CampaignRecord
-	r.array(func() {
-		var rec CampaignRecord
-		r.object(func(k []byte) {
-			switch string(k) {
+	if !r.open('[') {
+		r.fail()
+	}
+	for n := 0; r.more(']', &n); {
+		out = append(out, CampaignRecord{})
+		rec := &out[len(out)-1]
+		if !r.open('{') {
+			r.fail()
+			break
+		}
+		for m := 0; r.more('}', &m); {
+			switch string(r.key()) {
 			case "contact":
 				r.contact(&rec.Contact)
-			case "trigger":
-				r.object(func(k []byte) {
-					switch string(k) {
-					case "detail_type":
-						rec.Trigger.DetailType = r.str()
-					case "time":
-						rec.Trigger.Time = r.time()
-					case "data":
-						rec.Trigger.Data = r.fields()
-					default:
-						r.skip()
-					}
-				})
 			case "orders":
 				r.orders(&rec.Orders)
-			case "campaign":
-				r.object(func(k []byte) {
-					switch string(k) {
-					case "id":
-						rec.Campaign.ID = r.str()
-					case "name":
-						rec.Campaign.Name = r.str()
-					case "variants":
-						rec.Campaign.Variants = r.strings()
-					default:
-						r.skip()
+			case "trigger":
+				if r.open('{') {
+					for k := 0; r.more('}', &k); {
+						switch string(r.key()) {
+						case "detail_type":
+							rec.Trigger.DetailType = r.str()
+						case "time":
+							rec.Trigger.Time = r.time()
+						case "data":
+							rec.Trigger.Data = r.fields()
+						default:
+							r.skip()
+						}
 					}
-				})
+				}
+			case "campaign":
+				if r.open('{') {
+					for k := 0; r.more('}', &k); {
+						switch string(r.key()) {
+						case "id":
+							rec.Campaign.ID = r.str()
+						case "name":
+							rec.Campaign.Name = r.str()
+						case "variants":
+							rec.Campaign.Variants = r.strings()
+						default:
+							r.skip()
+						}
+					}
+				}
 			default:
 				r.skip()
 			}
-		})
-		out = append(out, rec)
-	})
+		}
+	}
 	return out, r.end()
 }
 

@@ -65,62 +65,57 @@ func (r *reader) null() bool {
 	return false
 }
 
-// object calls field for every key, with the reader at the key's value;
-// field must consume the value (or call skip).
-func (r *reader) object(field func(key []byte)) {
+// Objects and arrays are read with loops, not callbacks: inside a Go-built
+// module a closure call is an indirect call through Go's resumable stack,
+// and decoding a batch makes thousands of them.
+//
+//	if r.open('{') {
+//		for n := 0; r.more('}', &n); {
+//			switch string(r.key()) { … }
+//		}
+//	}
+
+// open consumes the opening c of an object or array and reports whether
+// there is one; null is an absent one, anything else an error.
+func (r *reader) open(c byte) bool {
 	if r.null() {
-		return
+		return false
 	}
-	r.expect('{')
-	if r.peek() == '}' {
-		r.i++
-		return
+	if r.peek() != c {
+		r.fail()
+		return false
 	}
-	for r.err == nil {
-		key := r.rawString()
-		r.expect(':')
-		if r.err != nil {
-			return
-		}
-		field(key)
-		switch r.peek() {
-		case ',':
-			r.i++
-		case '}':
-			r.i++
-			return
-		default:
-			r.fail()
-		}
-	}
+	r.i++
+	return true
 }
 
-// array calls elem for every element, with the reader at it.
-func (r *reader) array(elem func()) {
-	if r.null() {
-		return
+// more reports whether another element or key follows, consuming the
+// separator before it or the closing byte after the last; n counts them.
+func (r *reader) more(closing byte, n *int) bool {
+	if r.err != nil {
+		return false
 	}
-	r.expect('[')
-	if r.peek() == ']' {
+	c := r.peek()
+	if c == closing {
 		r.i++
-		return
+		return false
 	}
-	for r.err == nil {
-		start := r.i
-		elem()
-		if r.i == start && r.err == nil {
-			r.fail() // elem consumed nothing: no progress, no loop
-		}
-		switch r.peek() {
-		case ',':
-			r.i++
-		case ']':
-			r.i++
-			return
-		default:
+	if *n > 0 {
+		if c != ',' {
 			r.fail()
+			return false
 		}
+		r.i++
 	}
+	*n++
+	return true
+}
+
+// key reads an object's key and its colon.
+func (r *reader) key() []byte {
+	k := r.rawString()
+	r.expect(':')
+	return k
 }
 
 // rawString reads a string; the result aliases the input when it has no
@@ -319,7 +314,11 @@ func (r *reader) bool() bool {
 
 func (r *reader) strings() []string {
 	var out []string
-	r.array(func() { out = append(out, r.str()) })
+	if r.open('[') {
+		for n := 0; r.more(']', &n); {
+			out = append(out, r.str())
+		}
+	}
 	return out
 }
 
@@ -335,11 +334,18 @@ func (r *reader) any(depth int) any {
 		return r.str()
 	case c == '{':
 		m := map[string]any{}
-		r.object(func(k []byte) { m[string(k)] = r.any(depth + 1) })
+		r.open('{')
+		for n := 0; r.more('}', &n); {
+			k := string(r.key())
+			m[k] = r.any(depth + 1)
+		}
 		return m
 	case c == '[':
 		var a []any
-		r.array(func() { a = append(a, r.any(depth+1)) })
+		r.open('[')
+		for n := 0; r.more(']', &n); {
+			a = append(a, r.any(depth+1))
+		}
 		return a
 	case c == 't' || c == 'f':
 		return r.bool()
