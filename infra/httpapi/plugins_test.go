@@ -193,13 +193,31 @@ func TestPluginLifecycle(t *testing.T) {
 
 			var list struct{ Items []plugins.Plugin }
 			e.a.do("GET", "/v1/plugins", nil).want(t, 200, &list)
-			if len(list.Items) != 1 || list.Items[0].Active != 1 || list.Items[0].Latest != 2 {
+			if len(list.Items) != 1 || list.Items[0].Active != 1 || list.Items[0].Latest != 2 || list.Items[0].Kind != "score" {
 				t.Fatalf("plugins %+v", list.Items)
 			}
 			var stats plugins.Stats
 			e.a.do("GET", "/v1/plugins/leads/versions/1/stats", nil).want(t, 200, &stats)
 			if stats.Calls != 4 || stats.Records != 4 || stats.FuelUsed <= 0 || stats.P50Ms <= 0 || stats.P99Ms < stats.P50Ms {
 				t.Fatalf("stats %+v", stats)
+			}
+
+			// The route and campaign examples go the same way.
+			for _, ex := range []struct{ name, kind, wants string }{
+				{"roundrobin", "route", `"assignee":"01JFIXTUREUSER00000000001"`},
+				{"winback", "campaign", `"enrol":true,"variant":"b"`},
+			} {
+				upload(e.a, ex.name, ex.kind, module(t, "plugins", ex.name+".wasm"), "").want(t, 201, nil)
+				in, _, err := wasm.Fixture(ex.kind)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var dry plugins.DryRun
+				e.a.do("POST", "/v1/plugins/"+ex.name+"/versions/1/dry-run", in).want(t, 200, &dry)
+				if dry.Error != nil || !strings.Contains(string(dry.Output), ex.wants) {
+					t.Errorf("%s dry run: %s %+v", ex.name, dry.Output, dry.Error)
+				}
+				e.a.do("POST", "/v1/plugins/"+ex.name+"/versions/1/activate", nil).want(t, 200, nil)
 			}
 
 			// Every step left its event, each true to its schema.
@@ -214,7 +232,7 @@ func TestPluginLifecycle(t *testing.T) {
 				}
 				seen[ev.DetailType]++
 			}
-			for typ, n := range map[string]int{plugins.EventUploaded: 2, plugins.EventActivated: 2, plugins.EventRolledBack: 1} {
+			for typ, n := range map[string]int{plugins.EventUploaded: 4, plugins.EventActivated: 4, plugins.EventRolledBack: 1} {
 				if seen[typ] != n {
 					t.Errorf("%d %s events, want %d (all: %v)", seen[typ], typ, n, seen)
 				}
