@@ -97,20 +97,27 @@ func (r *Registry) Stats(ctx context.Context, tenant, name string, number int) (
 	return s, nil
 }
 
-// recordCall adds a call to a version's stats. Stats are best effort: a
-// write that keeps losing races to concurrent calls is dropped.
+// recordCall adds a call to a version's stats.
 func (r *Registry) recordCall(ctx context.Context, tenant string, ref Ref, records int, d time.Duration, fuel int64, class string) error {
-	k := statsKey(tenant, ref.Name, ref.Version)
-	for attempt := 0; attempt <= maxRetries; attempt++ {
-		var s Stats
-		v, err := r.getJSON(ctx, k, &s)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+	return update(ctx, r, statsKey(tenant, ref.Name, ref.Version), func(s *Stats) {
 		s.record(records, d, fuel, class)
 		s.Updated = r.now().UTC()
 		s.Bounds, s.P50Ms, s.P99Ms = nil, 0, 0
-		w, err := putJSON(k, v, s)
+	})
+}
+
+// update is a read-modify-write of the document at k under a version
+// condition. Stats and comparisons are best effort: a write that keeps
+// losing races to concurrent calls is dropped.
+func update[T any](ctx context.Context, r *Registry, k store.Key, change func(*T)) error {
+	for attempt := 0; attempt <= maxRetries; attempt++ {
+		var doc T
+		v, err := r.getJSON(ctx, k, &doc)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		change(&doc)
+		w, err := putJSON(k, v, doc)
 		if err != nil {
 			return err
 		}
@@ -120,7 +127,7 @@ func (r *Registry) recordCall(ctx context.Context, tenant string, ref Ref, recor
 		}
 		return storeErr(err)
 	}
-	return errors.New("stats: too many concurrent writers")
+	return fmt.Errorf("update %s: too many concurrent writers", k)
 }
 
 // Comparison is how a shadow version's answers compare with what was
@@ -161,27 +168,11 @@ func (r *Registry) Comparison(ctx context.Context, tenant, name string, number i
 }
 
 func (r *Registry) recordComparison(ctx context.Context, tenant string, ref Ref, change func(*Comparison)) error {
-	k := comparisonKey(tenant, ref.Name, ref.Version)
-	for attempt := 0; attempt <= maxRetries; attempt++ {
-		var c Comparison
-		v, err := r.getJSON(ctx, k, &c)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		change(&c)
+	return update(ctx, r, comparisonKey(tenant, ref.Name, ref.Version), func(c *Comparison) {
+		change(c)
 		if len(c.Samples) > maxSamples {
 			c.Samples = c.Samples[len(c.Samples)-maxSamples:]
 		}
 		c.Updated = r.now().UTC()
-		w, err := putJSON(k, v, c)
-		if err != nil {
-			return err
-		}
-		err = r.store.Transact(ctx, []store.Write{w})
-		if isRace(err) {
-			continue
-		}
-		return storeErr(err)
-	}
-	return errors.New("shadow comparison: too many concurrent writers")
+	})
 }

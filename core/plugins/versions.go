@@ -222,10 +222,14 @@ func (r *Registry) version(ctx context.Context, tenant, name string, number int)
 // Active returns the active version of kind, with its item's version for
 // a conditional write; a kind with none is not found.
 func (r *Registry) Active(ctx context.Context, tenant, kind string) (Active, int64, error) {
+	return r.pointer(ctx, activeKey(tenant, kind), "no active %s plugin", kind)
+}
+
+func (r *Registry) pointer(ctx context.Context, k store.Key, missing, kind string) (Active, int64, error) {
 	var a Active
-	iv, err := r.getJSON(ctx, activeKey(tenant, kind), &a)
+	iv, err := r.getJSON(ctx, k, &a)
 	if errors.Is(err, store.ErrNotFound) {
-		return a, 0, core.Errorf(core.CodeNotFound, "no active %s plugin", kind)
+		return a, 0, core.Errorf(core.CodeNotFound, missing, kind)
 	}
 	return a, iv, err
 }
@@ -320,12 +324,7 @@ func (r *Registry) activate(ctx context.Context, tenant, name string, number int
 
 // Shadow returns the version of kind that runs beside the active one.
 func (r *Registry) Shadow(ctx context.Context, tenant, kind string) (Active, int64, error) {
-	var a Active
-	iv, err := r.getJSON(ctx, shadowKey(tenant, kind), &a)
-	if errors.Is(err, store.ErrNotFound) {
-		return a, 0, core.Errorf(core.CodeNotFound, "no %s plugin in shadow", kind)
-	}
-	return a, iv, err
+	return r.pointer(ctx, shadowKey(tenant, kind), "no %s plugin in shadow", kind)
 }
 
 // StartShadow runs a version beside its kind's active one on live calls,

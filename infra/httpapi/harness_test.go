@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,27 +18,13 @@ import (
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
-	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/infra/enginetest"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
 // engines are the stores every end-to-end test runs on.
-var engines = map[string]func(t testing.TB) store.Store{
-	"embedded": func(t testing.TB) store.Store {
-		st, err := embedded.Open(filepath.Join(t.TempDir(), "fedele.db"))
-		if err != nil {
-			t.Fatalf("open embedded store: %v", err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	},
-	"dynamodb": func(t testing.TB) store.Store {
-		st, _ := dynamotest.OpenTable(t)
-		return st
-	},
-}
+var engines = enginetest.Engines
 
 func TestMain(m *testing.M) {
 	wasm.RunCompilerIfChild() // plugin uploads compile in a child: this binary

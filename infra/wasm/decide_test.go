@@ -14,25 +14,11 @@ import (
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
-	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/infra/enginetest"
 	"github.com/fedele-crm/fedele/schemas"
 )
 
-var engines = map[string]func(t testing.TB) store.Store{
-	"embedded": func(t testing.TB) store.Store {
-		st, err := embedded.Open(filepath.Join(t.TempDir(), "fedele.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	},
-	"dynamodb": func(t testing.TB) store.Store {
-		st, _ := dynamotest.OpenTable(t)
-		return st
-	},
-}
+var engines = enginetest.Engines
 
 type scoreRecord struct {
 	Contact struct {
