@@ -82,9 +82,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CompileTimeout <= 0 {
 		c.CompileTimeout = 20 * time.Second
+		if raceBuild {
+			c.CompileTimeout *= 20
+		}
 	}
 	if c.CompileMemory == 0 {
 		c.CompileMemory = 1 << 30
+		if raceBuild {
+			c.CompileMemory *= 8
+		}
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Second

@@ -1,0 +1,8 @@
+//go:build race
+
+package wasm
+
+// raceBuild is true in a binary built with -race: the compiler child is
+// this binary, and the race detector makes it compile about twenty times
+// slower and use several times the memory.
+const raceBuild = true
