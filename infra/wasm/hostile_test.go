@@ -3,6 +3,9 @@ package wasm
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"sort"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,13 +204,28 @@ func TestHostileCorpusUpToDate(t *testing.T) {
 	}
 }
 
-// The example plugins' modules are what their sources build to.
+// The example plugins' modules are what their sources build to: the
+// sources' digest must be the one build.sh recorded, and with the Go that
+// built them the bytes must be the same too.
 func TestExamplePluginsUpToDate(t *testing.T) {
+	root := filepath.Join("..", "..")
+	dir := filepath.Join(root, "testdata", "plugins")
+	recorded, err := os.ReadFile(filepath.Join(dir, "SOURCES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pluginSourcesDigest(t, root); got != strings.TrimSpace(string(recorded)) {
+		t.Fatalf("plugins/ changed since testdata/plugins was built (sources %s, built from %s): run testdata/plugins/build.sh", got, recorded)
+	}
+	goVersion, _ := os.ReadFile(filepath.Join(dir, "GOVERSION"))
+	out, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil || strings.TrimSpace(string(out)) != strings.TrimSpace(string(goVersion)) {
+		t.Skipf("built with %s, testing with %s: only the sources can be compared", strings.TrimSpace(string(goVersion)), strings.TrimSpace(string(out)))
+	}
 	if testing.Short() {
 		t.Skip("builds every example for wasip1")
 	}
 	tmp := t.TempDir()
-	dir := filepath.Join("..", "..", "testdata", "plugins")
 	if out, err := exec.Command("sh", filepath.Join(dir, "build.sh"), tmp).CombinedOutput(); err != nil {
 		t.Fatalf("build.sh: %v\n%s", err, out)
 	}
@@ -222,4 +240,31 @@ func TestExamplePluginsUpToDate(t *testing.T) {
 			t.Errorf("testdata/plugins/%s is not what its source builds to: run testdata/plugins/build.sh", filepath.Base(b))
 		}
 	}
+}
+
+// pluginSourcesDigest is what build.sh records: sha256sum of sha256sum's
+// lines for every non-test Go file under plugins/, in byte order.
+func pluginSourcesDigest(t *testing.T, root string) string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(filepath.Join(root, "plugins"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			rel, _ := filepath.Rel(root, path)
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	var lines bytes.Buffer
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&lines, "%x  %s\n", sha256.Sum256(b), f)
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(lines.Bytes()))
 }

@@ -10,6 +10,12 @@ out="${1:-$here}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 cd "$here/../.."
+# What the modules were built from, for TestExamplePluginsUpToDate: the Go
+# version, and a digest of every non-test Go source under plugins/ (a
+# source changed without a rebuild fails the test whatever Go runs it).
+go env GOVERSION > "$out/GOVERSION"
+find plugins -name '*.go' ! -name '*_test.go' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1 > "$out/SOURCES"
+
 # plugin/ is each example's module; jsonplugin/, where there is one, the
 # same logic on encoding/json, for the benchmarks.
 for dir in plugins/examples/*/plugin plugins/examples/*/jsonplugin; do
