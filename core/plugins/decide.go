@@ -254,6 +254,9 @@ func (r *Runner) failed(ctx context.Context, tenant, kind string, a Active, err 
 	}
 	if disabled {
 		r.log.WarnContext(ctx, "plugin disabled after consecutive failures", attrs...)
+		if f, ok := r.engine.(Forgetter); ok {
+			f.Forget(ctx, tenant, a.ModuleID)
+		}
 		return
 	}
 	r.log.InfoContext(ctx, "plugin failed; the built-in decides", attrs...)

@@ -40,6 +40,12 @@ type Engine interface {
 	Run(ctx context.Context, r Request) (Response, error)
 }
 
+// Forgetter is an Engine that keeps modules ready (compiled code, warm
+// instances) and can let one go when its version is deleted or disabled.
+type Forgetter interface {
+	Forget(ctx context.Context, tenant, moduleID string)
+}
+
 // Request is one call of a plugin on a batch.
 type Request struct {
 	Tenant   string

@@ -136,6 +136,9 @@ func (s *Service) Delete(ctx context.Context, tenant, name string, number int) e
 	if err != nil || inUse {
 		return err
 	}
+	if f, ok := s.engine.(Forgetter); ok {
+		f.Forget(ctx, tenant, v.ModuleID)
+	}
 	if err := s.blobs.Delete(ctx, ModuleKey(tenant, v.ModuleID)); err != nil {
 		// The version is gone; an orphaned blob only costs space.
 		return fmt.Errorf("delete module %s: %w", v.ModuleID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/fedele-crm/fedele/core/plugins"
@@ -72,6 +73,23 @@ func (e *Engine) module(ctx context.Context, tenant, id, kind string) (*Module, 
 	e.mu.Unlock()
 	return m, nil
 }
+
+// Forget drops a tenant's module: its bytes here, and the host's compiled
+// code and instances of it (shared bytes of other tenants compile again
+// from the on-disk cache on their next call).
+func (e *Engine) Forget(ctx context.Context, tenant, moduleID string) {
+	prefix := tenant + "\x00" + moduleID + "\x00"
+	e.mu.Lock()
+	for k := range e.modules {
+		if strings.HasPrefix(k, prefix) {
+			delete(e.modules, k)
+		}
+	}
+	e.mu.Unlock()
+	e.host.Forget(ctx, moduleID)
+}
+
+var _ plugins.Forgetter = (*Engine)(nil)
 
 // Validate is Prepare for core/plugins: a refusal is a *plugins.RunError
 // naming its class.
