@@ -151,6 +151,12 @@ type compiledEntry struct {
 	once sync.Once
 	cp   *extism.CompiledPlugin
 	err  error
+
+	// Closing compiled code while a call runs it would pull the code from
+	// under the call: Forget only marks the entry, and the last call out
+	// closes it. Both fields are guarded by Host.mu.
+	inflight  int
+	forgotten bool
 }
 
 // New returns a host with cfg's caps.
@@ -193,24 +199,42 @@ func (h *Host) Close(ctx context.Context) error {
 }
 
 // Forget drops the compiled module and every pooled instance of id, as when
-// a version is deleted or disabled.
+// a version is deleted or disabled. Calls running it finish first.
 func (h *Host) Forget(ctx context.Context, id string) {
 	h.mu.Lock()
 	var drop []*pool
 	for k, p := range h.pools {
 		if k.module == id {
+			p.forgotten.Store(true) // instances in use are closed on release
 			drop = append(drop, p)
 			delete(h.pools, k)
 		}
 	}
 	e := h.compiled[id]
 	delete(h.compiled, id)
+	closeNow := false
+	if e != nil {
+		e.forgotten = true
+		closeNow = e.inflight == 0
+	}
 	h.mu.Unlock()
 	for _, p := range drop {
 		p.drain(ctx)
 	}
-	if e != nil && e.cp != nil {
+	if closeNow && e.cp != nil {
 		_ = e.cp.Close(ctx)
+	}
+}
+
+// done ends a call's hold on compiled code, closing it if it was forgotten
+// meanwhile.
+func (h *Host) done(ctx context.Context, e *compiledEntry) {
+	h.mu.Lock()
+	e.inflight--
+	closeNow := e.forgotten && e.inflight == 0
+	h.mu.Unlock()
+	if closeNow && e.cp != nil {
+		_ = e.cp.Close(context.WithoutCancel(ctx))
 	}
 }
 
@@ -222,6 +246,19 @@ func (h *Host) runtimeConfig() wazero.RuntimeConfig {
 
 // compile returns the compiled form of m, compiling it once per ID.
 func (h *Host) compile(ctx context.Context, m *Module) (*extism.CompiledPlugin, error) {
+	e, err := h.hold(ctx, m)
+	if e != nil {
+		h.done(ctx, e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.cp, nil
+}
+
+// hold compiles m once per ID and holds its compiled code for a call; the
+// caller hands it back with done.
+func (h *Host) hold(ctx context.Context, m *Module) (*compiledEntry, error) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -232,6 +269,7 @@ func (h *Host) compile(ctx context.Context, m *Module) (*extism.CompiledPlugin, 
 		e = &compiledEntry{}
 		h.compiled[m.ID] = e
 	}
+	e.inflight++
 	h.mu.Unlock()
 	e.once.Do(func() {
 		if !wasmbin.Metered(m.Code) && !h.allowUnmetered {
@@ -265,7 +303,7 @@ func (h *Host) compile(ctx context.Context, m *Module) (*extism.CompiledPlugin, 
 		}
 		h.mu.Unlock()
 	}
-	return e.cp, e.err
+	return e, e.err
 }
 
 // Run calls c.Module's function for its kind on c.Input.
@@ -275,11 +313,14 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 	if c.Module == nil || !validKind(c.Module.Kind) {
 		return res, fail(ClassMissingExport, nil, "no module, or no such kind")
 	}
-	cp, err := h.compile(ctx, c.Module)
+	e, err := h.hold(ctx, c.Module)
+	if e != nil {
+		defer h.done(ctx, e)
+	}
 	if err != nil {
 		return res, err
 	}
-	p, err := h.pool(poolKey{tenant: c.Tenant, module: c.Module.ID}, cp)
+	p, err := h.pool(poolKey{tenant: c.Tenant, module: c.Module.ID}, e.cp)
 	if err != nil {
 		return res, err
 	}

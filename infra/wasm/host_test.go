@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -227,5 +228,36 @@ func TestHostileMemoryIsReturned(t *testing.T) {
 	capBytes := uint64(h.Config().MemoryPages) * pageSize
 	if after > before+capBytes {
 		t.Errorf("heap grew from %d MiB to %d MiB over 10 calls that each reached the %d MiB cap", before>>20, after>>20, capBytes>>20)
+	}
+}
+
+// Forgetting a module while a call runs it lets the call finish on its
+// code, and the next call compiles it again.
+func TestForgetWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CompileInProcess: true, FuelBase: 3_000_000_000})
+	m := metered(t, "score", readFile(t, "testdata", "hostile", "infinite_loop.wasm"))
+	fixture, n, _ := Fixture("score")
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Run(ctx, Call{Tenant: "t", Module: m, Input: fixture, Records: n})
+		done <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for busy, _ := h.inUse("t"); busy == 0; busy, _ = h.inUse("t") {
+		if time.Now().After(deadline) {
+			t.Fatal("the call never started")
+		}
+		runtime.Gosched()
+	}
+	h.Forget(ctx, m.ID)
+	if err := <-done; ClassOf(err) != ClassFuel {
+		t.Fatalf("the running call: %v", err)
+	}
+	if busy, idle := h.inUse("t"); busy+idle != 0 {
+		t.Errorf("%d busy, %d idle after Forget", busy, idle)
+	}
+	if _, err := h.Run(ctx, Call{Tenant: "t", Module: m, Input: fixture, Records: n}); ClassOf(err) != ClassFuel {
+		t.Fatalf("after Forget: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	extism "github.com/extism/go-sdk"
@@ -23,6 +24,8 @@ type pool struct {
 
 	mu   sync.Mutex
 	idle []*instance
+
+	forgotten atomic.Bool // Host.Forget took it out of the host
 }
 
 type instance struct {
@@ -71,7 +74,7 @@ func (p *pool) acquire(ctx context.Context) (*instance, error) {
 // away: after a trap its memory and globals are whatever the failure left.
 func (p *pool) release(ctx context.Context, inst *instance, healthy bool) {
 	defer func() { <-p.slots }()
-	if healthy && int(p.h.idle.Load()) < p.h.cfg.MaxIdle {
+	if healthy && !p.forgotten.Load() && int(p.h.idle.Load()) < p.h.cfg.MaxIdle {
 		p.mu.Lock()
 		p.idle = append(p.idle, inst)
 		p.mu.Unlock()
