@@ -36,6 +36,14 @@ func companyDomainKey(tenant, domain string) store.Key {
 	return store.Key{PK: companiesPK(tenant) + "-domain#" + domain, SK: markerSK}
 }
 
+func usersPK(tenant string) string { return tenantPK(tenant) + "#user" }
+
+func userKey(tenant, id string) store.Key { return store.Key{PK: usersPK(tenant), SK: id} }
+
+func userEmailKey(tenant, email string) store.Key {
+	return store.Key{PK: usersPK(tenant) + "-email#" + email, SK: markerSK}
+}
+
 func apiKeyKey(hash string) store.Key { return store.Key{PK: "APIKEY#" + hash, SK: markerSK} }
 
 func idempotencyKey(tenant, key string) store.Key {

@@ -47,6 +47,7 @@ type Server struct {
 	tenants     *crm.Tenants
 	contacts    *crm.Contacts
 	companies   *crm.Companies
+	users       *crm.Users
 	keys        *crm.APIKeys
 	events      *crm.Events
 	idempotency *crm.Idempotency
@@ -55,7 +56,7 @@ type Server struct {
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
-	checkContact, checkCompany core.DocumentCheck
+	checkContact, checkCompany, checkUser core.DocumentCheck
 }
 
 // New builds the API on cfg.Store.
@@ -74,6 +75,7 @@ func New(cfg Config) *Server {
 		tenants:     tenants,
 		contacts:    crm.NewContacts(cfg.Store, tenants, now),
 		companies:   crm.NewCompanies(cfg.Store, tenants, now),
+		users:       crm.NewUsers(cfg.Store, now),
 		keys:        crm.NewAPIKeys(cfg.Store, now),
 		events:      crm.NewEvents(cfg.Store, now),
 		idempotency: crm.NewIdempotency(cfg.Store, now),
@@ -107,8 +109,10 @@ func New(cfg Config) *Server {
 	})
 
 	s.checkContact, s.checkCompany = s.schemaCheck(core.ContactFields{}), s.schemaCheck(core.CompanyFields{})
+	s.checkUser = s.schemaCheck(core.UserFields{})
 	s.registerContacts()
 	s.registerCompanies()
+	s.registerUsers()
 	s.registerTenant()
 	s.registerEvents()
 	s.registerPlugins()
