@@ -44,6 +44,20 @@ func userEmailKey(tenant, email string) store.Key {
 	return store.Key{PK: usersPK(tenant) + "-email#" + email, SK: markerSK}
 }
 
+func activitiesPK(tenant string) string { return tenantPK(tenant) + "#activity" }
+
+func activityKey(tenant, id string) store.Key { return store.Key{PK: activitiesPK(tenant), SK: id} }
+
+func activityContactPK(tenant, contact string) string {
+	return activitiesPK(tenant) + "-contact#" + contact
+}
+func activityCompanyPK(tenant, company string) string {
+	return activitiesPK(tenant) + "-company#" + company
+}
+
+// openTasksPK holds an owner's open tasks with a due date, by due date.
+func openTasksPK(tenant, owner string) string { return activitiesPK(tenant) + "-open-task#" + owner }
+
 func apiKeyKey(hash string) store.Key { return store.Key{PK: "APIKEY#" + hash, SK: markerSK} }
 
 func idempotencyKey(tenant, key string) store.Key {

@@ -31,6 +31,12 @@ type kind[T any] struct {
 	entries func(tenant string, v *T) []store.Key
 	// refs are other records that must exist when the value is set.
 	refs func(tenant string, v *T) []ref
+	// verbs rename the events of a kind ("created" → "logged"); nil keeps
+	// created, updated and deleted.
+	verbs map[string]string
+	// timeline, when set, names the record whose timeline shows the
+	// kind's events instead of its own (type "" for its own).
+	timeline func(v *T) (typ, id string)
 }
 
 type marker struct {
@@ -190,6 +196,9 @@ func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, r
 	if corr == "" {
 		corr = id
 	}
+	if v, ok := k.verbs[what]; ok {
+		what = v
+	}
 	ev := events.Envelope{Source: events.Source, DetailType: k.name + "." + what, Detail: events.Detail{
 		EventID: id, Tenant: tenant, Time: at.UTC(), Actor: c.Actor,
 		CausationID: c.CausationID, CorrelationID: corr, Depth: c.Depth,
@@ -197,6 +206,11 @@ func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, r
 	}}
 	if prev != nil {
 		ev.Detail.Changed = changedFields(prev, rec)
+	}
+	if k.timeline != nil {
+		if typ, id := k.timeline(rec); typ != "" {
+			ev.Timeline = &events.Entity{Type: typ, ID: id}
+		}
 	}
 	return ev
 }

@@ -32,6 +32,10 @@ type Envelope struct {
 	Source     string `json:"source"`
 	DetailType string `json:"detail-type"`
 	Detail     Detail `json:"detail"`
+	// Timeline names the record whose timeline shows the event when that is
+	// not the event's own entity: an activity shows on its contact's. It is
+	// where the outbox indexes the event, not part of the event.
+	Timeline *Entity `json:"-"`
 }
 
 // Actor is who or what caused a change.

@@ -55,11 +55,15 @@ func OutboxWrite(ev Envelope) (store.Write, error) {
 		return store.Write{}, fmt.Errorf("encode event %s: %w", ev.Detail.EventID, err)
 	}
 	d := ev.Detail
+	tl := d.Entity
+	if ev.Timeline != nil {
+		tl = *ev.Timeline
+	}
 	return store.Write{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{
 		Key: store.Key{PK: eventsPK(d.Tenant), SK: d.EventID},
 		IndexKeys: map[store.Index]store.Key{
 			PendingIndex:  {PK: PendingPK(pendingShard(d.Tenant)), SK: d.EventID},
-			TimelineIndex: {PK: TimelinePK(d.Tenant, d.Entity.Type, d.Entity.ID), SK: d.EventID},
+			TimelineIndex: {PK: TimelinePK(d.Tenant, tl.Type, tl.ID), SK: d.EventID},
 		},
 		Version:   1,
 		ExpiresAt: d.Time.Add(Retention),

@@ -48,6 +48,8 @@ type Server struct {
 	contacts    *crm.Contacts
 	companies   *crm.Companies
 	users       *crm.Users
+	activities  *crm.Activities
+	now         func() time.Time
 	keys        *crm.APIKeys
 	events      *crm.Events
 	idempotency *crm.Idempotency
@@ -56,7 +58,7 @@ type Server struct {
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
-	checkContact, checkCompany, checkUser core.DocumentCheck
+	checkContact, checkCompany, checkUser, checkActivity core.DocumentCheck
 }
 
 // New builds the API on cfg.Store.
@@ -76,6 +78,8 @@ func New(cfg Config) *Server {
 		contacts:    crm.NewContacts(cfg.Store, tenants, now),
 		companies:   crm.NewCompanies(cfg.Store, tenants, now),
 		users:       crm.NewUsers(cfg.Store, now),
+		activities:  crm.NewActivities(cfg.Store, now),
+		now:         now,
 		keys:        crm.NewAPIKeys(cfg.Store, now),
 		events:      crm.NewEvents(cfg.Store, now),
 		idempotency: crm.NewIdempotency(cfg.Store, now),
@@ -109,10 +113,11 @@ func New(cfg Config) *Server {
 	})
 
 	s.checkContact, s.checkCompany = s.schemaCheck(core.ContactFields{}), s.schemaCheck(core.CompanyFields{})
-	s.checkUser = s.schemaCheck(core.UserFields{})
+	s.checkUser, s.checkActivity = s.schemaCheck(core.UserFields{}), s.schemaCheck(core.ActivityFields{})
 	s.registerContacts()
 	s.registerCompanies()
 	s.registerUsers()
+	s.registerActivities()
 	s.registerTenant()
 	s.registerEvents()
 	s.registerPlugins()
