@@ -58,6 +58,16 @@ func activityCompanyPK(tenant, company string) string {
 // openTasksPK holds an owner's open tasks with a due date, by due date.
 func openTasksPK(tenant, owner string) string { return activitiesPK(tenant) + "-open-task#" + owner }
 
+func pipelinesPK(tenant string) string { return tenantPK(tenant) + "#pipeline" }
+
+func pipelineKey(tenant, id string) store.Key { return store.Key{PK: pipelinesPK(tenant), SK: id} }
+
+func dealsPK(tenant string) string { return tenantPK(tenant) + "#deal" }
+
+func dealKey(tenant, id string) store.Key { return store.Key{PK: dealsPK(tenant), SK: id} }
+
+func dealPipelinePK(tenant, pipeline string) string { return dealsPK(tenant) + "-pipeline#" + pipeline }
+
 func apiKeyKey(hash string) store.Key { return store.Key{PK: "APIKEY#" + hash, SK: markerSK} }
 
 func idempotencyKey(tenant, key string) store.Key {

@@ -37,6 +37,9 @@ type kind[T any] struct {
 	// timeline, when set, names the record whose timeline shows the
 	// kind's events instead of its own (type "" for its own).
 	timeline func(v *T) (typ, id string)
+	// also names further events a change carries beside created or
+	// updated (a deal's stage_changed, won, lost); prev is nil on create.
+	also func(prev, next *T) []string
 }
 
 type marker struct {
@@ -99,6 +102,9 @@ func (k kind[T]) create(ctx context.Context, s store.Store, tenant string, now t
 	if err := w.record(k.event(ctx, tenant, "created", now, v, nil)); err != nil {
 		return err
 	}
+	if err := k.recordAlso(ctx, &w, tenant, now, nil, v); err != nil {
+		return err
+	}
 	if err := s.Transact(ctx, w.writes); err != nil {
 		return w.explain(err, k.name, m.ID)
 	}
@@ -138,6 +144,9 @@ func (k kind[T]) update(ctx context.Context, s store.Store, tenant, id string, i
 			return cur, err
 		}
 		if err := w.record(k.event(ctx, tenant, "updated", nm.UpdatedAt, &next, &cur)); err != nil {
+			return cur, err
+		}
+		if err := k.recordAlso(ctx, &w, tenant, nm.UpdatedAt, &cur, &next); err != nil {
 			return cur, err
 		}
 		err = s.Transact(ctx, w.writes)
@@ -213,6 +222,19 @@ func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, r
 		}
 	}
 	return ev
+}
+
+// recordAlso adds the events k.also names for a change.
+func (k kind[T]) recordAlso(ctx context.Context, w *txn, tenant string, at time.Time, prev, next *T) error {
+	if k.also == nil {
+		return nil
+	}
+	for _, what := range k.also(prev, next) {
+		if err := w.record(k.event(ctx, tenant, what, at, next, prev)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // changedFields lists the top-level JSON fields whose values differ, less

@@ -49,6 +49,8 @@ type Server struct {
 	companies   *crm.Companies
 	users       *crm.Users
 	activities  *crm.Activities
+	pipelines   *crm.Pipelines
+	deals       *crm.Deals
 	now         func() time.Time
 	keys        *crm.APIKeys
 	events      *crm.Events
@@ -58,7 +60,7 @@ type Server struct {
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
-	checkContact, checkCompany, checkUser, checkActivity core.DocumentCheck
+	checkContact, checkCompany, checkUser, checkActivity, checkPipeline, checkDeal core.DocumentCheck
 }
 
 // New builds the API on cfg.Store.
@@ -79,6 +81,7 @@ func New(cfg Config) *Server {
 		companies:   crm.NewCompanies(cfg.Store, tenants, now),
 		users:       crm.NewUsers(cfg.Store, now),
 		activities:  crm.NewActivities(cfg.Store, now),
+		pipelines:   crm.NewPipelines(cfg.Store, now),
 		now:         now,
 		keys:        crm.NewAPIKeys(cfg.Store, now),
 		events:      crm.NewEvents(cfg.Store, now),
@@ -88,6 +91,7 @@ func New(cfg Config) *Server {
 	if s.plugins == nil {
 		s.plugins = plugins.NewService(plugins.NewRegistry(cfg.Store, now), noRuntime{}, noRuntime{}, noRuntime{})
 	}
+	s.deals = crm.NewDeals(cfg.Store, s.pipelines, now)
 	s.scorer = scoring.NewScorer(s.contacts, s.companies, cfg.Runner)
 
 	mux := http.NewServeMux()
@@ -114,10 +118,13 @@ func New(cfg Config) *Server {
 
 	s.checkContact, s.checkCompany = s.schemaCheck(core.ContactFields{}), s.schemaCheck(core.CompanyFields{})
 	s.checkUser, s.checkActivity = s.schemaCheck(core.UserFields{}), s.schemaCheck(core.ActivityFields{})
+	s.checkPipeline, s.checkDeal = s.schemaCheck(core.PipelineFields{}), s.schemaCheck(core.DealFields{})
 	s.registerContacts()
 	s.registerCompanies()
 	s.registerUsers()
 	s.registerActivities()
+	s.registerDeals()
+	s.registerReports()
 	s.registerTenant()
 	s.registerEvents()
 	s.registerPlugins()

@@ -1,0 +1,210 @@
+package crm
+
+import (
+	"context"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// Pipelines is the repository of a tenant's sales pipelines.
+type Pipelines struct {
+	store store.Store
+	now   func() time.Time
+}
+
+// NewPipelines returns the pipelines of every tenant in s.
+func NewPipelines(s store.Store, now func() time.Time) *Pipelines {
+	return &Pipelines{store: s, now: now}
+}
+
+var pipelineKind = kind[core.Pipeline]{
+	name:      "pipeline",
+	key:       pipelineKey,
+	meta:      func(p *core.Pipeline) *core.Meta { return &p.Meta },
+	indexKeys: func(string, *core.Pipeline) map[store.Index]store.Key { return nil },
+	markers:   func(string, *core.Pipeline) []marker { return nil },
+	entries:   func(string, *core.Pipeline) []store.Key { return nil },
+	refs:      func(string, *core.Pipeline) []ref { return nil },
+}
+
+// Get returns one pipeline.
+func (ps *Pipelines) Get(ctx context.Context, tenant, id string) (core.Pipeline, error) {
+	return pipelineKind.get(ctx, ps.store, tenant, id)
+}
+
+// Create validates and stores a pipeline.
+func (ps *Pipelines) Create(ctx context.Context, tenant string, f core.PipelineFields) (core.Pipeline, error) {
+	if err := f.Normalize(); err != nil {
+		return core.Pipeline{}, err
+	}
+	p := core.Pipeline{PipelineFields: f}
+	if err := pipelineKind.create(ctx, ps.store, tenant, ps.now(), &p); err != nil {
+		return core.Pipeline{}, err
+	}
+	return p, nil
+}
+
+// List returns a page of a tenant's pipelines, oldest first.
+func (ps *Pipelines) List(ctx context.Context, tenant string, limit int, cursor string) ([]core.Pipeline, string, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, "", err
+	}
+	return scan(ctx, ps.store, tenant, pipelineKind, listPlan{q: store.Query{PK: pipelinesPK(tenant)}}, "pipelines", limit, cursor,
+		func(*core.Pipeline) bool { return true })
+}
+
+// Deals is the repository of deals.
+type Deals struct {
+	store     store.Store
+	pipelines *Pipelines
+	now       func() time.Time
+}
+
+// NewDeals returns the deals of every tenant in s.
+func NewDeals(s store.Store, pipelines *Pipelines, now func() time.Time) *Deals {
+	return &Deals{store: s, pipelines: pipelines, now: now}
+}
+
+var dealKind = kind[core.Deal]{
+	name: "deal",
+	key:  dealKey,
+	meta: func(d *core.Deal) *core.Meta { return &d.Meta },
+	indexKeys: func(tenant string, d *core.Deal) map[store.Index]store.Key {
+		return map[store.Index]store.Key{store.GSI1: {PK: dealPipelinePK(tenant, d.PipelineID), SK: d.ID}}
+	},
+	markers: func(string, *core.Deal) []marker { return nil },
+	entries: func(string, *core.Deal) []store.Key { return nil },
+	refs: func(tenant string, d *core.Deal) []ref {
+		refs := []ref{{key: pipelineKey(tenant, d.PipelineID), path: "pipeline_id", what: "pipeline"}}
+		if d.OwnerID != "" {
+			refs = append(refs, ref{key: userKey(tenant, d.OwnerID), path: "owner_id", what: "user"})
+		}
+		if d.ContactID != "" {
+			refs = append(refs, ref{key: contactKey(tenant, d.ContactID), path: "contact_id", what: "contact"})
+		}
+		if d.CompanyID != "" {
+			refs = append(refs, ref{key: companyKey(tenant, d.CompanyID), path: "company_id", what: "company"})
+		}
+		return refs
+	},
+	// Beside deal.created and deal.updated: deal.stage_changed on every
+	// move, and deal.won or deal.lost when it closes.
+	also: func(prev, next *core.Deal) []string {
+		var out []string
+		if prev != nil && prev.Stage != next.Stage {
+			out = append(out, "stage_changed")
+		}
+		if next.Status != core.StageOpen && (prev == nil || prev.Status != next.Status) {
+			out = append(out, next.Status)
+		}
+		return out
+	},
+}
+
+// Get returns one deal.
+func (ds *Deals) Get(ctx context.Context, tenant, id string) (core.Deal, error) {
+	return dealKind.get(ctx, ds.store, tenant, id)
+}
+
+// pipeline loads a deal's pipeline; a missing one is the deal's fault.
+func (ds *Deals) pipeline(ctx context.Context, tenant, id string) (core.Pipeline, error) {
+	if !core.ValidID(id) {
+		return core.Pipeline{}, &core.Error{Code: core.CodeInvalid, Message: "validation failed",
+			Fields: []core.FieldError{{Path: "pipeline_id", Message: "must be an id of one of your pipelines", Value: id}}}
+	}
+	p, err := ds.pipelines.Get(ctx, tenant, id)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return p, &core.Error{Code: core.CodeInvalid, Message: "validation failed",
+			Fields: []core.FieldError{{Path: "pipeline_id", Message: "no such pipeline", Value: id}}}
+	}
+	return p, err
+}
+
+// Create validates and stores a deal in its pipeline's stage.
+func (ds *Deals) Create(ctx context.Context, tenant string, f core.DealFields) (core.Deal, error) {
+	pl, err := ds.pipeline(ctx, tenant, f.PipelineID)
+	if err != nil {
+		return core.Deal{}, err
+	}
+	if err := f.Normalize(&pl.PipelineFields); err != nil {
+		return core.Deal{}, err
+	}
+	now := ds.now().UTC()
+	stage, _, _ := pl.Stage(f.Stage)
+	d := core.Deal{DealFields: f, Status: stage.Kind,
+		History: []core.StageChange{{To: f.Stage, At: now, By: events.CauseFrom(ctx).Actor.ID}}}
+	if err := dealKind.create(ctx, ds.store, tenant, now, &d); err != nil {
+		return core.Deal{}, err
+	}
+	return d, nil
+}
+
+// Patch applies a JSON merge patch to a deal. A new stage is recorded in
+// its history with how long the deal was in the one before.
+func (ds *Deals) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte, check core.DocumentCheck) (core.Deal, error) {
+	return dealKind.update(ctx, ds.store, tenant, id, ifVersion, ds.now, func(cur core.Deal) (core.Deal, error) {
+		var f core.DealFields
+		if err := core.PatchFields(&cur.DealFields, patch, &f, check); err != nil {
+			return cur, err
+		}
+		if f.PipelineID != cur.PipelineID {
+			return cur, &core.Error{Code: core.CodeInvalid, Message: "validation failed",
+				Fields: []core.FieldError{{Path: "pipeline_id", Message: "a deal stays in its pipeline", Value: f.PipelineID}}}
+		}
+		pl, err := ds.pipeline(ctx, tenant, f.PipelineID)
+		if err != nil {
+			return cur, err
+		}
+		if err := f.Normalize(&pl.PipelineFields); err != nil {
+			return cur, err
+		}
+		next := core.Deal{Meta: cur.Meta, DealFields: f, Status: cur.Status, History: cur.History}
+		if f.Stage != cur.Stage {
+			now := ds.now().UTC()
+			stage, _, _ := pl.Stage(f.Stage)
+			next.Status = stage.Kind
+			var since time.Time
+			if n := len(cur.History); n > 0 {
+				since = cur.History[n-1].At
+			}
+			change := core.StageChange{From: cur.Stage, To: f.Stage, At: now, By: events.CauseFrom(ctx).Actor.ID}
+			if !since.IsZero() {
+				change.SecondsInFrom = int64(now.Sub(since) / time.Second)
+			}
+			next.History = append(append([]core.StageChange(nil), cur.History...), change)
+			if len(next.History) > core.MaxStageHistory {
+				next.History = next.History[len(next.History)-core.MaxStageHistory:]
+			}
+		}
+		return next, nil
+	})
+}
+
+// Delete removes a deal.
+func (ds *Deals) Delete(ctx context.Context, tenant, id string, ifVersion int64) (core.Deal, error) {
+	return dealKind.remove(ctx, ds.store, tenant, id, ifVersion, ds.now)
+}
+
+// DealFilter narrows a list of deals.
+type DealFilter struct {
+	PipelineID, Status, OwnerID string
+}
+
+// List returns a page of deals, oldest first.
+func (ds *Deals) List(ctx context.Context, tenant string, f DealFilter, limit int, cursor string) ([]core.Deal, string, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, "", err
+	}
+	plan := listPlan{q: store.Query{PK: dealsPK(tenant)}}
+	if f.PipelineID != "" {
+		plan.q = store.Query{Index: store.GSI1, PK: dealPipelinePK(tenant, f.PipelineID)}
+	}
+	plan.postFilter = f.Status != "" || f.OwnerID != ""
+	match := func(d *core.Deal) bool {
+		return (f.Status == "" || d.Status == f.Status) && (f.OwnerID == "" || d.OwnerID == f.OwnerID)
+	}
+	return scan(ctx, ds.store, tenant, dealKind, plan, filterKey("deal", f.PipelineID, f.Status, f.OwnerID), limit, cursor, match)
+}

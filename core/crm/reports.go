@@ -1,0 +1,182 @@
+package crm
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/fedele-crm/fedele/core"
+)
+
+// Forecast is the weighted value of open deals — amount × win probability —
+// in one currency, by month of expected close ("none" without a date),
+// owner ("none" without one) and pipeline.
+type Forecast struct {
+	Currency   string           `json:"currency"`
+	Total      int64            `json:"weighted_minor"`
+	ByMonth    map[string]int64 `json:"by_month"`
+	ByOwner    map[string]int64 `json:"by_owner"`
+	ByPipeline map[string]int64 `json:"by_pipeline"`
+	Deals      int              `json:"open_deals"`
+}
+
+// StageReport is how deals moved through one stage.
+type StageReport struct {
+	Stage string `json:"stage"`
+	// Entered counts deals that were ever in the stage; MovedOn those of
+	// them that later reached a stage further down the pipeline (won
+	// included, lost not).
+	Entered    int     `json:"entered"`
+	MovedOn    int     `json:"moved_on"`
+	Conversion float64 `json:"conversion" doc:"moved_on / entered, 0 when none entered."`
+	// AvgDays is the mean time deals spent in the stage before leaving it.
+	AvgDays float64 `json:"avg_days_in_stage"`
+}
+
+// PipelineReport is a pipeline's conversion, time per stage and win rate.
+type PipelineReport struct {
+	PipelineID string        `json:"pipeline_id"`
+	Stages     []StageReport `json:"stages"`
+	Won        int           `json:"won"`
+	Lost       int           `json:"lost"`
+	Open       int           `json:"open"`
+	WinRate    float64       `json:"win_rate" doc:"won / (won + lost), 0 when none closed."`
+}
+
+// all reads every deal of a pipeline (or of the tenant, for an empty id).
+func (ds *Deals) all(ctx context.Context, tenant, pipeline string) ([]core.Deal, error) {
+	var out []core.Deal
+	cursor := ""
+	for {
+		page, next, err := ds.List(ctx, tenant, DealFilter{PipelineID: pipeline}, 200, cursor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
+// Forecasts returns one forecast per currency of the tenant's open deals.
+func (ds *Deals) Forecasts(ctx context.Context, tenant string) ([]Forecast, error) {
+	deals, err := ds.all(ctx, tenant, "")
+	if err != nil {
+		return nil, err
+	}
+	pipelines := map[string]*core.Pipeline{}
+	byCurrency := map[string]*Forecast{}
+	for i := range deals {
+		d := &deals[i]
+		if d.Status != core.StageOpen {
+			continue
+		}
+		pl, ok := pipelines[d.PipelineID]
+		if !ok {
+			p, err := ds.pipelines.Get(ctx, tenant, d.PipelineID)
+			if err != nil {
+				return nil, fmt.Errorf("pipeline of deal %s: %w", d.ID, err)
+			}
+			pl = &p
+			pipelines[d.PipelineID] = pl
+		}
+		f := byCurrency[d.Currency]
+		if f == nil {
+			f = &Forecast{Currency: d.Currency, ByMonth: map[string]int64{}, ByOwner: map[string]int64{}, ByPipeline: map[string]int64{}}
+			byCurrency[d.Currency] = f
+		}
+		// Minor units stay integers: the weighted value is rounded half
+		// away from zero, once per deal.
+		w := int64(math.Round(float64(d.AmountMinor) * float64(d.WinProbability(&pl.PipelineFields)) / 100))
+		month, owner := "none", "none"
+		if len(d.ExpectedClose) >= 7 {
+			month = d.ExpectedClose[:7]
+		}
+		if d.OwnerID != "" {
+			owner = d.OwnerID
+		}
+		f.Total += w
+		f.ByMonth[month] += w
+		f.ByOwner[owner] += w
+		f.ByPipeline[d.PipelineID] += w
+		f.Deals++
+	}
+	out := make([]Forecast, 0, len(byCurrency))
+	for _, f := range byCurrency {
+		out = append(out, *f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
+	return out, nil
+}
+
+// Report returns a pipeline's conversion and time per stage and win rate,
+// from its deals' stage histories.
+func (ds *Deals) Report(ctx context.Context, tenant, pipelineID string) (PipelineReport, error) {
+	pl, err := ds.pipelines.Get(ctx, tenant, pipelineID)
+	if err != nil {
+		return PipelineReport{}, err
+	}
+	deals, err := ds.all(ctx, tenant, pipelineID)
+	if err != nil {
+		return PipelineReport{}, err
+	}
+	r := PipelineReport{PipelineID: pipelineID}
+	index := map[string]int{}
+	for i, s := range pl.Stages {
+		index[s.ID] = i
+	}
+	entered := make([]int, len(pl.Stages))
+	movedOn := make([]int, len(pl.Stages))
+	seconds := make([]int64, len(pl.Stages))
+	left := make([]int, len(pl.Stages))
+	for _, d := range deals {
+		switch d.Status {
+		case core.StageWon:
+			r.Won++
+		case core.StageLost:
+			r.Lost++
+		default:
+			r.Open++
+		}
+		seen := map[int]bool{}
+		furthest := -1 // the furthest stage reached that is not a lost one
+		for _, c := range d.History {
+			i, ok := index[c.To]
+			if !ok {
+				continue // a stage since removed
+			}
+			seen[i] = true
+			if pl.Stages[i].Kind != core.StageLost {
+				furthest = max(furthest, i)
+			}
+			if j, ok := index[c.From]; ok && c.From != "" {
+				seconds[j] += c.SecondsInFrom
+				left[j]++
+			}
+		}
+		for i := range seen {
+			entered[i]++
+			if furthest > i {
+				movedOn[i]++
+			}
+		}
+	}
+	for i, s := range pl.Stages {
+		sr := StageReport{Stage: s.ID, Entered: entered[i], MovedOn: movedOn[i]}
+		if entered[i] > 0 {
+			sr.Conversion = float64(movedOn[i]) / float64(entered[i])
+		}
+		if left[i] > 0 {
+			sr.AvgDays = float64(seconds[i]) / float64(left[i]) / 86400
+		}
+		r.Stages = append(r.Stages, sr)
+	}
+	if r.Won+r.Lost > 0 {
+		r.WinRate = float64(r.Won) / float64(r.Won+r.Lost)
+	}
+	return r, nil
+}
+

@@ -1,0 +1,243 @@
+package core
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Stage kinds: a deal in an open stage is in the forecast; won and lost
+// stages close it.
+const (
+	StageOpen = "open"
+	StageWon  = "won"
+	StageLost = "lost"
+)
+
+// PipelineStage is one step of a pipeline.
+type PipelineStage struct {
+	ID          string `json:"id" pattern:"^[a-z0-9][a-z0-9_-]{0,62}$" doc:"Stable within the pipeline; deals name their stage by it."`
+	Name        string `json:"name" minLength:"1" maxLength:"100"`
+	Probability int    `json:"probability" minimum:"0" maximum:"100" doc:"Default win probability of a deal in this stage, in percent."`
+	Kind        string `json:"kind,omitempty" enum:"open,won,lost" doc:"open when absent."`
+}
+
+// PipelineFields is the part of a pipeline its writers set.
+type PipelineFields struct {
+	Name   string          `json:"name" minLength:"1" maxLength:"200"`
+	Stages []PipelineStage `json:"stages" minItems:"2" maxItems:"30" doc:"In order; at least one won and one lost stage."`
+}
+
+// Pipeline is an ordered sequence of stages deals move through.
+type Pipeline struct {
+	Meta
+	PipelineFields
+}
+
+var stageIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Normalize validates a pipeline: stage ids unique, probabilities 0-100,
+// won stages at 100, lost at 0, and at least one of each.
+func (f *PipelineFields) Normalize() error {
+	var p Problems
+	f.Name = strings.TrimSpace(f.Name)
+	if f.Name == "" {
+		p.Add("name", "is required")
+	}
+	checkText(&p, "name", f.Name, 200)
+	if len(f.Stages) < 2 || len(f.Stages) > 30 {
+		p.Add("stages", "a pipeline has 2 to 30 stages")
+	}
+	seen := map[string]bool{}
+	won, lost := 0, 0
+	for i := range f.Stages {
+		s := &f.Stages[i]
+		at := fmt.Sprintf("stages[%d]", i)
+		if !stageIDPattern.MatchString(s.ID) {
+			p = append(p, FieldError{Path: at + ".id", Message: "must be 1-63 lower-case letters, digits, dashes or underscores", Value: s.ID})
+		} else if seen[s.ID] {
+			p = append(p, FieldError{Path: at + ".id", Message: "is used by an earlier stage", Value: s.ID})
+		}
+		seen[s.ID] = true
+		s.Name = strings.TrimSpace(s.Name)
+		if s.Name == "" {
+			p.Add(at+".name", "is required")
+		}
+		checkText(&p, at+".name", s.Name, 100)
+		if s.Kind == "" {
+			s.Kind = StageOpen
+		}
+		switch s.Kind {
+		case StageWon:
+			won++
+			if s.Probability != 100 {
+				p = append(p, FieldError{Path: at + ".probability", Message: "a won stage is 100", Value: s.Probability})
+			}
+		case StageLost:
+			lost++
+			if s.Probability != 0 {
+				p = append(p, FieldError{Path: at + ".probability", Message: "a lost stage is 0", Value: s.Probability})
+			}
+		case StageOpen:
+			if s.Probability < 0 || s.Probability > 100 {
+				p = append(p, FieldError{Path: at + ".probability", Message: "must be between 0 and 100", Value: s.Probability})
+			}
+		default:
+			p = append(p, FieldError{Path: at + ".kind", Message: "must be open, won or lost", Value: s.Kind})
+		}
+	}
+	if len(f.Stages) >= 2 && (won == 0 || lost == 0) {
+		p.Add("stages", "needs at least one won and one lost stage")
+	}
+	return p.Err()
+}
+
+// Stage returns the stage with id.
+func (f *PipelineFields) Stage(id string) (PipelineStage, int, bool) {
+	i := slices.IndexFunc(f.Stages, func(s PipelineStage) bool { return s.ID == id })
+	if i < 0 {
+		return PipelineStage{}, -1, false
+	}
+	return f.Stages[i], i, true
+}
+
+// LineItem is a product on a deal.
+type LineItem struct {
+	Product        string `json:"product" minLength:"1" maxLength:"200"`
+	Quantity       int64  `json:"quantity" minimum:"1" maximum:"1000000"`
+	UnitPriceMinor int64  `json:"unit_price_minor" minimum:"0" doc:"In minor units of currency."`
+	DiscountMinor  int64  `json:"discount_minor,omitempty" minimum:"0" doc:"Off the line's total, in minor units."`
+	Currency       string `json:"currency" pattern:"^[A-Z]{3}$" doc:"ISO 4217; the deal's."`
+}
+
+// Total is the line's amount after its discount.
+func (l LineItem) Total() int64 { return l.Quantity*l.UnitPriceMinor - l.DiscountMinor }
+
+// DealFields is the part of a deal its writers set.
+type DealFields struct {
+	Name          string     `json:"name" minLength:"1" maxLength:"200"`
+	PipelineID    string     `json:"pipeline_id" doc:"A pipeline of the same tenant."`
+	Stage         string     `json:"stage" doc:"The id of one of the pipeline's stages."`
+	AmountMinor   int64      `json:"amount_minor" required:"false" minimum:"0" doc:"In minor units; the sum of the line items when there are any (absent: computed from them)."`
+	Currency      string     `json:"currency" pattern:"^[A-Z]{3}$" doc:"ISO 4217."`
+	Probability   *int       `json:"probability,omitempty" minimum:"0" maximum:"100" doc:"Overrides the stage's default win probability."`
+	ExpectedClose string     `json:"expected_close,omitempty" format:"date" doc:"YYYY-MM-DD"`
+	CloseDate     string     `json:"close_date,omitempty" format:"date" doc:"YYYY-MM-DD; required in a won or lost stage."`
+	LostReason    string     `json:"lost_reason,omitempty" maxLength:"500" doc:"Required in a lost stage."`
+	OwnerID       string     `json:"owner_id,omitempty" doc:"A user of the team."`
+	ContactID     string     `json:"contact_id,omitempty" doc:"A contact of the same tenant."`
+	CompanyID     string     `json:"company_id,omitempty" doc:"A company of the same tenant."`
+	LineItems     []LineItem `json:"line_items,omitempty" maxItems:"100"`
+}
+
+// StageChange is one move of a deal between stages.
+type StageChange struct {
+	From          string    `json:"from,omitempty" doc:"Empty for the stage it was created in."`
+	To            string    `json:"to"`
+	At            time.Time `json:"at"`
+	By            string    `json:"by,omitempty" doc:"Who moved it: the key, subject or automation."`
+	SecondsInFrom int64     `json:"seconds_in_from,omitempty" doc:"How long it had been in From."`
+}
+
+// Deal is an opportunity moving through a pipeline.
+type Deal struct {
+	Meta
+	DealFields
+	// Status follows the stage's kind: open, won or lost.
+	Status  string        `json:"status" enum:"open,won,lost"`
+	History []StageChange `json:"stage_history" doc:"Every stage it has been in, oldest first."`
+}
+
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// MaxStageHistory bounds a deal's recorded stage changes.
+const MaxStageHistory = 200
+
+// Normalize validates a deal against its pipeline: a known stage, the
+// closing rules of won and lost stages, and line items in the deal's
+// currency that sum to its amount.
+func (f *DealFields) Normalize(pl *PipelineFields) error {
+	var p Problems
+	f.Name = strings.TrimSpace(f.Name)
+	if f.Name == "" {
+		p.Add("name", "is required")
+	}
+	checkText(&p, "name", f.Name, 200)
+	stage, _, ok := pl.Stage(f.Stage)
+	if !ok {
+		ids := make([]string, len(pl.Stages))
+		for i, s := range pl.Stages {
+			ids[i] = s.ID
+		}
+		p = append(p, FieldError{Path: "stage", Message: "must be one of the pipeline's stages: " + strings.Join(ids, ", "), Value: f.Stage})
+	}
+	if !currencyPattern.MatchString(f.Currency) {
+		p = append(p, FieldError{Path: "currency", Message: "must be an ISO 4217 code such as EUR", Value: f.Currency})
+	}
+	if f.AmountMinor < 0 {
+		p = append(p, FieldError{Path: "amount_minor", Message: "must not be negative", Value: f.AmountMinor})
+	}
+	if f.Probability != nil && (*f.Probability < 0 || *f.Probability > 100) {
+		p = append(p, FieldError{Path: "probability", Message: "must be between 0 and 100", Value: *f.Probability})
+	}
+	for path, d := range map[string]string{"expected_close": f.ExpectedClose, "close_date": f.CloseDate} {
+		if d != "" {
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				p = append(p, FieldError{Path: path, Message: "must be a date, YYYY-MM-DD", Value: d})
+			}
+		}
+	}
+	if ok && stage.Kind != StageOpen && f.CloseDate == "" {
+		p.Add("close_date", "a %s deal needs its close date", stage.Kind)
+	}
+	f.LostReason = strings.TrimSpace(f.LostReason)
+	if ok && stage.Kind == StageLost && f.LostReason == "" {
+		p.Add("lost_reason", "a lost deal needs a reason")
+	}
+	checkText(&p, "lost_reason", f.LostReason, 500)
+	for path, id := range map[string]string{"owner_id": f.OwnerID, "contact_id": f.ContactID, "company_id": f.CompanyID, "pipeline_id": f.PipelineID} {
+		if id != "" && !ValidID(id) {
+			p = append(p, FieldError{Path: path, Message: "must be an id (ULID)", Value: id})
+		}
+	}
+	if len(f.LineItems) > 0 {
+		var total int64
+		for i, l := range f.LineItems {
+			at := fmt.Sprintf("line_items[%d]", i)
+			l.Product = strings.TrimSpace(l.Product)
+			f.LineItems[i].Product = l.Product
+			if l.Product == "" {
+				p.Add(at+".product", "is required")
+			}
+			if l.Quantity < 1 {
+				p = append(p, FieldError{Path: at + ".quantity", Message: "must be at least 1", Value: l.Quantity})
+			}
+			if l.UnitPriceMinor < 0 || l.DiscountMinor < 0 {
+				p.Add(at, "prices and discounts must not be negative")
+			} else if l.Total() < 0 {
+				p.Add(at+".discount_minor", "is more than the line's total")
+			}
+			if l.Currency != f.Currency {
+				p = append(p, FieldError{Path: at + ".currency", Message: "must be the deal's currency, " + f.Currency, Value: l.Currency})
+			}
+			total += l.Total()
+		}
+		if f.AmountMinor == 0 {
+			f.AmountMinor = total
+		} else if f.AmountMinor != total {
+			p = append(p, FieldError{Path: "amount_minor", Message: fmt.Sprintf("must be the line items' total, %d, or absent", total), Value: f.AmountMinor})
+		}
+	}
+	return p.Err()
+}
+
+// WinProbability is the deal's override, or its stage's default.
+func (d *Deal) WinProbability(pl *PipelineFields) int {
+	if d.Probability != nil {
+		return *d.Probability
+	}
+	s, _, _ := pl.Stage(d.Stage)
+	return s.Probability
+}
