@@ -179,4 +179,3 @@ func (ds *Deals) Report(ctx context.Context, tenant, pipelineID string) (Pipelin
 	}
 	return r, nil
 }
-
