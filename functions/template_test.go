@@ -181,8 +181,9 @@ func TestTemplateRulesNameKnownEvents(t *testing.T) {
 var needs = map[string][]string{
 	"ApiFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
 		"s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"},
-	"RelayFunction":     {"dynamodb:PutItem", "events:PutEvents", "sqs:SendMessage"},
-	"WorkerFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+	"RelayFunction": {"dynamodb:PutItem", "events:PutEvents", "sqs:SendMessage"},
+	"WorkerFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
+		"s3:GetObject", "s3:ListBucket"},
 	"SchedulerFunction": {"dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"},
 }
 

@@ -154,8 +154,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The local relay: outbox → in-process consumers (later issues register
 	// scoring, routing and campaigns here). In AWS the stream and
 	// EventBridge do this instead.
+	plugRT, closePlugins, err := pluginRuntime(st, sf.data, log)
+	if err != nil {
+		return err
+	}
+	defer closePlugins()
+
 	consumers := events.NewConsumers(st, log, time.Now)
 	consumers.Register(crm.StatsConsumer(st))
+	consumers.Register(scorer(st, plugRT.Runner).Consumer())
 	publishers := events.Fanout{consumers}
 	if *bus != "" {
 		client, err := eventbridge.Connect(ctx, *busEndpoint)
@@ -169,12 +176,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var background sync.WaitGroup
 	background.Go(func() { relay.Run(relayCtx) })
 	defer func() { stopRelay(); background.Wait() }() // runs before the store closes
-
-	plugRT, closePlugins, err := pluginRuntime(st, sf.data, log)
-	if err != nil {
-		return err
-	}
-	defer closePlugins()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -5,11 +5,23 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
+
+	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/scoring"
 
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/blobfs"
 	"github.com/fedele-crm/fedele/infra/wasm"
 )
+
+// scorer scores contacts on the local server's events.
+func scorer(st store.Store, runner *plugins.Runner) *scoring.Scorer {
+	now := func() time.Time { return time.Now().UTC() }
+	tenants := crm.NewTenants(st, now)
+	return scoring.NewScorer(st, crm.NewContacts(st, tenants, now), crm.NewCompanies(st, tenants, now), crm.NewActivities(st, now), runner, now)
+}
 
 // pluginRuntime wires the plugin lifecycle of the local server: modules in
 // a folder of the data folder, compiled code cached beside them.

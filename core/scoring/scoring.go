@@ -1,27 +1,42 @@
 // Package scoring scores contacts: the tenant's active score plugin decides
 // when it has one, and the built-in scorer when it has none or the plugin
-// fails. It builds the score contract's records from the CRM's own data,
-// so a plugin sees a contact exactly as the API returns it.
+// fails. It builds the score contract's records from the CRM's own data —
+// the contact as the API returns it, its company, its latest activities —
+// and keeps each contact's current score and its history, re-scoring on
+// the events that can change a score.
 //
-// It must never let a plugin's failure fail a caller: plugins.Decide
-// always answers.
+// It must never let a plugin's failure fail a caller (plugins.Decide
+// always answers), and never react to its own contact.scored events.
 package scoring
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/store"
 )
 
 // Record is one contact as the score contract sends it
 // (schemas/plugins/score.input.json).
 type Record struct {
-	Contact core.Contact  `json:"contact"`
-	Company *core.Company `json:"company"`
+	Contact    core.Contact  `json:"contact"`
+	Company    *core.Company `json:"company"`
+	Activities []Activity    `json:"activities,omitempty"`
+}
+
+// Activity is an activity as the score contract sends it.
+type Activity struct {
+	Type    string    `json:"type"`
+	Channel string    `json:"channel,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // Result is a score as the score contract answers it.
@@ -33,8 +48,9 @@ type Result struct {
 
 // Builtin is the scorer of a tenant without a score plugin, and the
 // fallback of one whose plugin fails: fit from the contact's reachability,
-// lifecycle stage and company size.
-func Builtin(r Record) Result {
+// lifecycle stage and company size, plus engagement from its activities,
+// each weighing half as much after a month.
+func Builtin(r Record, now time.Time) Result {
 	var res Result
 	c := r.Contact
 	if len(c.Emails) > 0 {
@@ -63,20 +79,43 @@ func Builtin(r Record) Result {
 			res.Score += 15
 		}
 	}
-	res.Score = min(res.Score, 100)
+	engagement := 0.0
+	for _, a := range r.Activities {
+		w := 1.0
+		if age := now.Sub(a.At).Hours() / 24; age > 0 {
+			w = 30 / (30 + age)
+		}
+		switch a.Type {
+		case "meeting":
+			engagement += 10 * w
+		case "call":
+			engagement += 6 * w
+		case "email":
+			engagement += 3 * w
+		default:
+			engagement += 2 * w
+		}
+	}
+	if engagement >= 10 {
+		res.Reasons = append(res.Reasons, "engaged")
+	}
+	res.Score = min(res.Score+int(min(engagement, 30)), 100)
 	return res
 }
 
 // Scorer scores a tenant's contacts.
 type Scorer struct {
-	contacts  *crm.Contacts
-	companies *crm.Companies
-	runner    *plugins.Runner
+	store      store.Store
+	contacts   *crm.Contacts
+	companies  *crm.Companies
+	activities *crm.Activities
+	runner     *plugins.Runner
+	now        func() time.Time
 }
 
 // NewScorer returns a scorer; runner may be nil for a host without plugins.
-func NewScorer(contacts *crm.Contacts, companies *crm.Companies, runner *plugins.Runner) *Scorer {
-	return &Scorer{contacts: contacts, companies: companies, runner: runner}
+func NewScorer(s store.Store, contacts *crm.Contacts, companies *crm.Companies, activities *crm.Activities, runner *plugins.Runner, now func() time.Time) *Scorer {
+	return &Scorer{store: s, contacts: contacts, companies: companies, activities: activities, runner: runner, now: now}
 }
 
 // Scored is a contact's score and who decided it.
@@ -86,30 +125,52 @@ type Scored struct {
 	DecidedBy string              `json:"decided_by" enum:"plugin,builtin"`
 	Plugin    *plugins.Ref        `json:"plugin,omitempty" doc:"The active score plugin that ran, if one did."`
 	Failure   *plugins.RunFailure `json:"plugin_failure,omitempty" doc:"Why the plugin's answer was not used, if it was not."`
+	At        time.Time           `json:"at"`
 }
 
-// Score scores one contact now.
-func (s *Scorer) Score(ctx context.Context, tenant, contactID string) (Scored, error) {
+// maxActivities is how many of a contact's latest activities a score reads.
+const maxActivities = 50
+
+// record builds a contact's score record from the store.
+func (s *Scorer) record(ctx context.Context, tenant, contactID string) (Record, error) {
 	c, err := s.contacts.Get(ctx, tenant, contactID)
 	if err != nil {
-		return Scored{}, err
+		return Record{}, err
 	}
 	rec := Record{Contact: c}
 	if c.CompanyID != "" {
 		co, err := s.companies.Get(ctx, tenant, c.CompanyID)
 		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
-			return Scored{}, fmt.Errorf("load company of contact %s: %w", contactID, err)
+			return rec, fmt.Errorf("load company of contact %s: %w", contactID, err)
 		}
 		if err == nil {
 			rec.Company = &co
 		}
 	}
-	out := Scored{ContactID: c.ID, DecidedBy: "builtin"}
+	acts, _, err := s.activities.List(ctx, tenant, crm.ActivityFilter{ContactID: c.ID}, maxActivities, "")
+	if err != nil {
+		return rec, fmt.Errorf("load activities of contact %s: %w", contactID, err)
+	}
+	for _, a := range acts {
+		rec.Activities = append(rec.Activities, Activity{Type: a.Type, Channel: a.Channel, At: a.At})
+	}
+	return rec, nil
+}
+
+// Score scores one contact now, storing nothing.
+func (s *Scorer) Score(ctx context.Context, tenant, contactID string) (Scored, error) {
+	rec, err := s.record(ctx, tenant, contactID)
+	if err != nil {
+		return Scored{}, err
+	}
+	now := s.now().UTC()
+	builtin := func(r Record) Result { return Builtin(r, now) }
+	out := Scored{ContactID: rec.Contact.ID, DecidedBy: "builtin", At: now}
 	if s.runner == nil {
-		out.Result = Builtin(rec)
+		out.Result = builtin(rec)
 		return out, nil
 	}
-	results, o := plugins.Decide(ctx, s.runner, tenant, plugins.KindScore, []Record{rec}, Builtin)
+	results, o := plugins.Decide(ctx, s.runner, tenant, plugins.KindScore, []Record{rec}, builtin)
 	out.Result = results[0]
 	if o.Plugin != nil {
 		out.Plugin = &plugins.Ref{Name: o.Plugin.Name, Version: o.Plugin.Version}
@@ -121,4 +182,110 @@ func (s *Scorer) Score(ctx context.Context, tenant, contactID string) (Scored, e
 		out.Failure = &plugins.RunFailure{Class: f.Class, Message: f.Message, PluginError: f.PluginError}
 	}
 	return out, nil
+}
+
+// EventScored is written when a contact's score changes.
+const EventScored = "contact.scored"
+
+func scorePK(tenant, contactID string) string { return "T#" + tenant + "#contact-score#" + contactID }
+
+// Current returns a contact's stored score; a contact never scored is not
+// found.
+func (s *Scorer) Current(ctx context.Context, tenant, contactID string) (Scored, int64, error) {
+	var sc Scored
+	it, err := s.store.Get(ctx, store.Key{PK: scorePK(tenant, contactID), SK: "#"})
+	if errors.Is(err, store.ErrNotFound) {
+		return sc, 0, core.Errorf(core.CodeNotFound, "contact %s has no score yet", contactID)
+	}
+	if err != nil {
+		return sc, 0, fmt.Errorf("load score of contact %s: %w", contactID, err)
+	}
+	return sc, it.Version, json.Unmarshal(it.Data, &sc)
+}
+
+// History returns a contact's scores, newest first.
+func (s *Scorer) History(ctx context.Context, tenant, contactID string, limit int) ([]Scored, error) {
+	page, err := s.store.Query(ctx, store.Query{PK: scorePK(tenant, contactID), Prefix: "h#", Desc: true, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("score history of contact %s: %w", contactID, err)
+	}
+	out := make([]Scored, 0, len(page.Items))
+	for _, it := range page.Items {
+		var sc Scored
+		if err := json.Unmarshal(it.Data, &sc); err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// Rescore scores a contact and returns the writes that keep the result —
+// current score, history, contact.scored — or none when it has not
+// changed. They are a consumer's effect, committed with its marker.
+func (s *Scorer) Rescore(ctx context.Context, tenant, contactID string) ([]store.Write, error) {
+	sc, err := s.Score(ctx, tenant, contactID)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return nil, nil // deleted meanwhile: nothing to score
+	}
+	if err != nil {
+		return nil, err
+	}
+	cur, version, err := s.Current(ctx, tenant, contactID)
+	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+		return nil, err
+	}
+	if version > 0 && cur.Score == sc.Score && slices.Equal(cur.Reasons, sc.Reasons) && slices.Equal(cur.Tags, sc.Tags) &&
+		cur.DecidedBy == sc.DecidedBy && cur.Plugin == nil == (sc.Plugin == nil) {
+		return nil, nil
+	}
+	data, err := json.Marshal(sc)
+	if err != nil {
+		return nil, err
+	}
+	cond := store.Cond{MustNotExist: true}
+	if version > 0 {
+		cond = store.Cond{Version: version}
+	}
+	id := core.NewID(sc.At)
+	writes := []store.Write{
+		{Op: store.OpPut, Cond: cond, Item: store.Item{Key: store.Key{PK: scorePK(tenant, contactID), SK: "#"}, Version: version + 1, Data: data}},
+		{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: store.Key{PK: scorePK(tenant, contactID),
+			SK: "h#" + sc.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + id}, Version: 1, Data: data}},
+	}
+	c := events.CauseFrom(ctx)
+	corr := c.CorrelationID
+	if corr == "" {
+		corr = id
+	}
+	ev, err := events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: EventScored, Detail: events.Detail{
+		EventID: id, Tenant: tenant, Time: sc.At, Actor: c.Actor, CausationID: c.CausationID, CorrelationID: corr, Depth: c.Depth,
+		Entity: events.Entity{Type: "contact", ID: contactID, Data: data}}})
+	if err != nil {
+		return nil, err
+	}
+	return append(writes, ev), nil
+}
+
+// Consumer re-scores a contact on the events that can change its score:
+// its creation and changes, and activities logged on it. It never sees
+// contact.scored: a score does not change a score.
+func (s *Scorer) Consumer() events.Handler {
+	return events.Handler{
+		Name:  "scoring",
+		Types: []string{events.ContactCreated, events.ContactUpdated, "activity.logged"},
+		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
+			contactID := ev.Detail.Entity.ID
+			if ev.DetailType == "activity.logged" {
+				var a struct {
+					ContactID string `json:"contact_id"`
+				}
+				if err := json.Unmarshal(ev.Detail.Entity.Data, &a); err != nil || a.ContactID == "" {
+					return nil, nil // a company's activity scores no contact
+				}
+				contactID = a.ContactID
+			}
+			return s.Rescore(ctx, ev.Detail.Tenant, contactID)
+		},
+	}
 }

@@ -1,5 +1,7 @@
 // Command worker is the Lambda function behind the EventBridge rules: each
-// event goes to the registered consumers, idempotently.
+// event goes to the registered consumers, idempotently — the daily stats,
+// and scoring (by the tenant's active score plugin, modules from S3, when
+// PLUGIN_BUCKET is set; by the built-in scorer otherwise).
 package main
 
 import (
@@ -12,8 +14,12 @@ import (
 
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/lambdaenv"
+	"github.com/fedele-crm/fedele/infra/s3blob"
+	"github.com/fedele-crm/fedele/infra/wasm"
 	"github.com/fedele-crm/fedele/infra/worker"
 )
 
@@ -22,15 +28,34 @@ func main() {
 	var env lambdaenv.Env
 	table := env.Required("TABLE_NAME")
 	endpoint := env.Optional("DYNAMODB_ENDPOINT", "")
+	bucket := env.Optional("PLUGIN_BUCKET", "")
+	s3Endpoint := env.Optional("S3_ENDPOINT", "")
 	if err := env.Err(); err != nil {
 		lambdaenv.Fatal(log, "worker", err)
 	}
-	client, err := dynamo.Connect(context.Background(), endpoint)
+	ctx := context.Background()
+	client, err := dynamo.Connect(ctx, endpoint)
 	if err != nil {
 		lambdaenv.Fatal(log, "worker", err)
 	}
 	st := dynamo.New(client, table)
+	var runner *plugins.Runner
+	if bucket != "" {
+		s3c, err := s3blob.Connect(ctx, s3Endpoint)
+		if err != nil {
+			lambdaenv.Fatal(log, "worker", err)
+		}
+		rt, err := wasm.NewRuntime(st, s3blob.New(s3c, bucket, "modules"), wasm.Config{CacheDir: "/tmp/fedele-wasm"}, log)
+		if err != nil {
+			lambdaenv.Fatal(log, "worker", err)
+		}
+		runner = rt.Runner
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	tenants := crm.NewTenants(st, now)
+	scorer := scoring.NewScorer(st, crm.NewContacts(st, tenants, now), crm.NewCompanies(st, tenants, now), crm.NewActivities(st, now), runner, now)
 	consumers := events.NewConsumers(st, log, time.Now)
 	consumers.Register(crm.StatsConsumer(st))
+	consumers.Register(scorer.Consumer())
 	lambda.Start(worker.Handler(consumers))
 }

@@ -92,7 +92,7 @@ func New(cfg Config) *Server {
 		s.plugins = plugins.NewService(plugins.NewRegistry(cfg.Store, now), noRuntime{}, noRuntime{}, noRuntime{})
 	}
 	s.deals = crm.NewDeals(cfg.Store, s.pipelines, now)
-	s.scorer = scoring.NewScorer(s.contacts, s.companies, cfg.Runner)
+	s.scorer = scoring.NewScorer(cfg.Store, s.contacts, s.companies, s.activities, cfg.Runner, now)
 
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("Fedele CRM API", "1.0.0")

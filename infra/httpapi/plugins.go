@@ -40,8 +40,43 @@ type versionsOutput struct {
 }
 
 func (s *Server) registerPlugins() {
+	huma.Register(s.api, operation("get-contact-score", http.MethodGet, "/v1/contacts/{id}/score",
+		"A contact's score, its reasons, who decided it, and its history (newest first)", core.ScopeRead, "Contacts"),
+		func(ctx context.Context, in *struct {
+			ContactPath
+			History int `query:"history" minimum:"0" maximum:"100" default:"20" doc:"How many past scores to return."`
+		}) (*struct {
+			Body struct {
+				Current scoring.Scored   `json:"current"`
+				History []scoring.Scored `json:"history"`
+			}
+		}, error) {
+			if _, err := s.contacts.Get(ctx, tenantOf(ctx), in.ID); err != nil {
+				return nil, s.problem(ctx, err, "path")
+			}
+			cur, _, err := s.scorer.Current(ctx, tenantOf(ctx), in.ID)
+			if err != nil {
+				return nil, s.problem(ctx, err, "path")
+			}
+			out := &struct {
+				Body struct {
+					Current scoring.Scored   `json:"current"`
+					History []scoring.Scored `json:"history"`
+				}
+			}{}
+			out.Body.Current, out.Body.History = cur, []scoring.Scored{}
+			if in.History > 0 {
+				h, err := s.scorer.History(ctx, tenantOf(ctx), in.ID, in.History)
+				if err != nil {
+					return nil, s.problem(ctx, err, "")
+				}
+				out.Body.History = h
+			}
+			return out, nil
+		})
+
 	huma.Register(s.api, operation("score-contact", http.MethodPost, "/v1/contacts/{id}/score",
-		"Score a contact now: the active score plugin decides, the built-in scorer when there is none or it fails", core.ScopeRead, "Contacts"),
+		"Score a contact now, storing nothing: the active score plugin decides, the built-in scorer when there is none or it fails", core.ScopeRead, "Contacts"),
 		func(ctx context.Context, in *ContactPath) (*struct{ Body scoring.Scored }, error) {
 			sc, err := s.scorer.Score(ctx, tenantOf(ctx), in.ID)
 			if err != nil {

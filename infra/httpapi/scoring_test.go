@@ -1,0 +1,111 @@
+package httpapi_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/scoring"
+)
+
+type scoreView struct {
+	Current scoring.Scored   `json:"current"`
+	History []scoring.Scored `json:"history"`
+}
+
+// scoringRelay delivers the outbox to the scoring consumer, as the local
+// server's relay does (EventBridge and the worker in AWS).
+func scoringRelay(e *env, runner *plugins.Runner) *events.Relay {
+	tenants := crm.NewTenants(e.store, e.now)
+	sc := scoring.NewScorer(e.store, crm.NewContacts(e.store, tenants, e.now), crm.NewCompanies(e.store, tenants, e.now),
+		crm.NewActivities(e.store, e.now), runner, e.now)
+	cons := events.NewConsumers(e.store, slog.New(slog.DiscardHandler), e.now)
+	cons.Register(sc.Consumer())
+	return &events.Relay{Store: e.store, Publisher: cons, Log: slog.New(slog.DiscardHandler), Interval: time.Millisecond}
+}
+
+// Contacts are scored on the events that can change a score — created,
+// updated, an activity logged — with the history kept and contact.scored
+// written, which scoring never reacts to.
+func TestScoringOnEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		relay := scoringRelay(e, nil)
+		var c core.Contact
+		e.a.do("POST", "/v1/contacts", map[string]any{"first_name": "Ada", "emails": []map[string]any{{"address": "ada@example.com"}}}).want(t, 201, &c)
+		e.a.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 404, nil) // not yet delivered
+		drain(t, relay)
+		var v scoreView
+		e.a.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 200, &v)
+		if v.Current.Score != 15 || v.Current.DecidedBy != "builtin" || len(v.History) != 1 {
+			t.Fatalf("after creation: %+v", v)
+		}
+		// A meeting now (10) and a call a month ago (6 × 30/60 = 3, a hair
+		// less by the time it is scored): 15 + 12. Both are in the store when
+		// the first event is delivered, so the second finds the score as is.
+		e.a.do("POST", "/v1/activities", map[string]any{"type": "meeting", "contact_id": c.ID}).want(t, 201, nil)
+		e.a.do("POST", "/v1/activities", map[string]any{"type": "call", "contact_id": c.ID, "at": e.now().Add(-30 * 24 * time.Hour)}).want(t, 201, nil)
+		drain(t, relay)
+		e.a.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 200, &v)
+		if v.Current.Score != 27 || len(v.History) != 2 || v.History[0].Score != 27 || v.History[1].Score != 15 {
+			t.Fatalf("after two activities: %+v", v)
+		}
+		if v.Current.Reasons == nil || v.Current.Reasons[len(v.Current.Reasons)-1] != "engaged" {
+			t.Errorf("reasons %v", v.Current.Reasons)
+		}
+		// A change that does not move the score leaves no new history.
+		e.a.do("PATCH", "/v1/contacts/"+c.ID, `{"last_name":"Lovelace"}`).want(t, 200, nil)
+		drain(t, relay)
+		e.a.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 200, &v)
+		if len(v.History) != 2 {
+			t.Errorf("an unchanged score was recorded again: %d", len(v.History))
+		}
+		scored := 0
+		for _, ev := range outbox(t, e.store, "acme") {
+			if ev.DetailType == scoring.EventScored {
+				scored++
+				if ev.Detail.Actor.ID != "scoring" || ev.Detail.CausationID == "" {
+					t.Errorf("contact.scored by %+v caused by %q", ev.Detail.Actor, ev.Detail.CausationID)
+				}
+			}
+		}
+		if scored != 2 {
+			t.Errorf("%d contact.scored events, want 2", scored)
+		}
+		if n, err := relay.Drain(context.Background()); n != 0 || err != nil {
+			t.Errorf("contact.scored set off more: %d, %v", n, err)
+		}
+		e.b.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 404, nil)
+	})
+}
+
+// With an active score plugin the plugin decides; when it fails, the
+// built-in does and the write that set it off is kept.
+func TestScoringWithAPlugin(t *testing.T) {
+	pe := newPluginEnv(t, "embedded")
+	relay := scoringRelay(pe.env, pe.runner)
+	upload(pe.a, "leads", "score", module(t, "plugins", "leadscore.wasm"), "").want(t, 201, nil)
+	pe.a.do("POST", "/v1/plugins/leads/versions/1/activate", nil).want(t, 200, nil)
+	var c core.Contact
+	pe.a.do("POST", "/v1/contacts", map[string]any{"first_name": "Ada", "emails": []map[string]any{{"address": "ada@example.com"}},
+		"tags": []string{"decision-maker"}}).want(t, 201, &c)
+	drain(t, relay)
+	var v scoreView
+	pe.a.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 200, &v)
+	if v.Current.DecidedBy != "plugin" || v.Current.Score != 30 || v.Current.Plugin == nil {
+		t.Fatalf("leadscore's score: %+v", v.Current)
+	}
+	// A new version decides from its activation on.
+	upload(pe.a, "leads", "score", module(t, "plugins", "flatscore.wasm"), "").want(t, 201, nil)
+	pe.a.do("POST", "/v1/plugins/leads/versions/2/activate", nil).want(t, 200, nil)
+	pe.a.do("PATCH", "/v1/contacts/"+c.ID, `{"phones":[{"number":"+390212345678"}]}`).want(t, 200, nil)
+	drain(t, relay)
+	pe.a.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 200, &v)
+	if v.Current.DecidedBy != "plugin" || v.Current.Score != 60 || v.Current.Plugin.Version != 2 {
+		t.Fatalf("flatscore's score: %+v", v.Current)
+	}
+}
