@@ -163,6 +163,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	consumers := events.NewConsumers(st, log, time.Now)
 	consumers.Register(crm.StatsConsumer(st))
 	consumers.Register(scorer(st, plugRT.Runner).Consumer())
+	consumers.Register(router(st, plugRT.Runner).Consumer())
 	publishers := events.Fanout{consumers}
 	if *bus != "" {
 		client, err := eventbridge.Connect(ctx, *busEndpoint)

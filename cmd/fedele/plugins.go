@@ -9,6 +9,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/routing"
 	"github.com/fedele-crm/fedele/core/scoring"
 
 	"github.com/fedele-crm/fedele/core/store"
@@ -21,6 +22,13 @@ func scorer(st store.Store, runner *plugins.Runner) *scoring.Scorer {
 	now := func() time.Time { return time.Now().UTC() }
 	tenants := crm.NewTenants(st, now)
 	return scoring.NewScorer(st, crm.NewContacts(st, tenants, now), crm.NewCompanies(st, tenants, now), crm.NewActivities(st, now), runner, now)
+}
+
+// router assigns the local server's new leads.
+func router(st store.Store, runner *plugins.Runner) *routing.Router {
+	now := func() time.Time { return time.Now().UTC() }
+	tenants := crm.NewTenants(st, now)
+	return routing.NewRouter(st, crm.NewContacts(st, tenants, now), crm.NewUsers(st, now), runner, now)
 }
 
 // pluginRuntime wires the plugin lifecycle of the local server: modules in

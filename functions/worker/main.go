@@ -1,6 +1,6 @@
 // Command worker is the Lambda function behind the EventBridge rules: each
 // event goes to the registered consumers, idempotently — the daily stats,
-// and scoring (by the tenant's active score plugin, modules from S3, when
+// routing of new leads, and scoring (by the tenant's active score plugin, modules from S3, when
 // PLUGIN_BUCKET is set; by the built-in scorer otherwise).
 package main
 
@@ -15,6 +15,7 @@ import (
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/routing"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/lambdaenv"
@@ -57,5 +58,6 @@ func main() {
 	consumers := events.NewConsumers(st, log, time.Now)
 	consumers.Register(crm.StatsConsumer(st))
 	consumers.Register(scorer.Consumer())
+	consumers.Register(routing.NewRouter(st, crm.NewContacts(st, tenants, now), crm.NewUsers(st, now), runner, now).Consumer())
 	lambda.Start(worker.Handler(consumers))
 }
