@@ -183,7 +183,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Store: st, Logger: log, Plugins: plugRT.Service, Runner: plugRT.Runner}),
+		Handler: httpapi.New(httpapi.Config{Store: st, Logger: log, Plugins: plugRT.Service, Runner: plugRT.Runner,
+			Background: func(job func(context.Context)) { background.Go(func() { job(relayCtx) }) }}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

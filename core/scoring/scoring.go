@@ -163,25 +163,38 @@ func (s *Scorer) Score(ctx context.Context, tenant, contactID string) (Scored, e
 	if err != nil {
 		return Scored{}, err
 	}
+	return s.scoreBatch(ctx, tenant, []Record{rec})[0], nil
+}
+
+// scoreBatch scores records with one plugin call: the contract is
+// batch-first so that re-scoring a tenant costs a call per batch.
+func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) []Scored {
 	now := s.now().UTC()
 	builtin := func(r Record) Result { return Builtin(r, now) }
-	out := Scored{ContactID: rec.Contact.ID, DecidedBy: "builtin", At: now}
+	out := make([]Scored, len(recs))
+	for i, r := range recs {
+		out[i] = Scored{ContactID: r.Contact.ID, DecidedBy: "builtin", At: now}
+	}
 	if s.runner == nil {
-		out.Result = builtin(rec)
-		return out, nil
+		for i, r := range recs {
+			out[i].Result = builtin(r)
+		}
+		return out
 	}
-	results, o := plugins.Decide(ctx, s.runner, tenant, plugins.KindScore, []Record{rec}, builtin)
-	out.Result = results[0]
-	if o.Plugin != nil {
-		out.Plugin = &plugins.Ref{Name: o.Plugin.Name, Version: o.Plugin.Version}
+	results, o := plugins.Decide(ctx, s.runner, tenant, plugins.KindScore, recs, builtin)
+	for i := range recs {
+		out[i].Result = results[i]
+		if o.Plugin != nil {
+			out[i].Plugin = &plugins.Ref{Name: o.Plugin.Name, Version: o.Plugin.Version}
+		}
+		if o.ByPlugin[i] {
+			out[i].DecidedBy = "plugin"
+		}
+		if f := o.Failure; f != nil {
+			out[i].Failure = &plugins.RunFailure{Class: f.Class, Message: f.Message, PluginError: f.PluginError}
+		}
 	}
-	if o.ByPlugin[0] {
-		out.DecidedBy = "plugin"
-	}
-	if f := o.Failure; f != nil {
-		out.Failure = &plugins.RunFailure{Class: f.Class, Message: f.Message, PluginError: f.PluginError}
-	}
-	return out, nil
+	return out
 }
 
 // EventScored is written when a contact's score changes.
@@ -231,12 +244,19 @@ func (s *Scorer) Rescore(ctx context.Context, tenant, contactID string) ([]store
 	if err != nil {
 		return nil, err
 	}
+	return s.keep(ctx, tenant, sc)
+}
+
+// keep returns the writes that store sc, or none when the contact's
+// current score is the same.
+func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Write, error) {
+	contactID := sc.ContactID
 	cur, version, err := s.Current(ctx, tenant, contactID)
 	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
 		return nil, err
 	}
 	if version > 0 && cur.Score == sc.Score && slices.Equal(cur.Reasons, sc.Reasons) && slices.Equal(cur.Tags, sc.Tags) &&
-		cur.DecidedBy == sc.DecidedBy && cur.Plugin == nil == (sc.Plugin == nil) {
+		cur.DecidedBy == sc.DecidedBy && (cur.Plugin == nil) == (sc.Plugin == nil) {
 		return nil, nil
 	}
 	data, err := json.Marshal(sc)
