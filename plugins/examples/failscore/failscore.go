@@ -1,0 +1,23 @@
+// Package failscore is a score plugin that works until it meets a contact
+// tagged "boom", and then loops until its fuel runs out: the tests' plugin
+// that passes upload and fails in production. Not an example to follow.
+package failscore
+
+import (
+	"slices"
+	"time"
+
+	"github.com/fedele-crm/fedele/plugins/pdk"
+)
+
+var sink int
+
+// Decide scores 42, or never returns for a contact tagged "boom".
+func Decide(r *pdk.ScoreRecord, _ time.Time) pdk.ScoreResult {
+	if slices.Contains(r.Contact.Tags, "boom") {
+		for {
+			sink++
+		}
+	}
+	return pdk.ScoreResult{Score: 42}
+}
