@@ -18,9 +18,60 @@ type Tenant struct {
 	CustomFields []FieldDef `json:"custom_fields,omitempty"`
 	// PluginFailureLimit is how many consecutive failed calls disable a
 	// plugin version; zero means DefaultPluginFailureLimit.
-	PluginFailureLimit int       `json:"plugin_failure_limit,omitempty"`
-	Version            int64     `json:"version"`
-	CreatedAt          time.Time `json:"created_at"`
+	PluginFailureLimit int `json:"plugin_failure_limit,omitempty"`
+	// ScoringWeights tune the built-in scorer; nil keeps the defaults.
+	ScoringWeights *ScoringWeights `json:"scoring_weights,omitempty"`
+	Version        int64           `json:"version"`
+	CreatedAt      time.Time       `json:"created_at"`
+}
+
+// ScoringWeights are the points the built-in scorer gives. Fit: a contact
+// with an e-mail address, a phone number, in a stage, at a company of a
+// size. Engagement: each activity by type, weighing half as much after
+// HalfLifeDays, up to EngagementCap in all.
+type ScoringWeights struct {
+	Email         int `json:"email" minimum:"0" maximum:"100"`
+	Phone         int `json:"phone" minimum:"0" maximum:"100"`
+	MQL           int `json:"mql" minimum:"0" maximum:"100"`
+	SQL           int `json:"sql" minimum:"0" maximum:"100"`
+	Customer      int `json:"customer" minimum:"0" maximum:"100"`
+	Enterprise    int `json:"enterprise" minimum:"0" maximum:"100" doc:"Companies of over 1000 employees."`
+	MidSize       int `json:"mid_size" minimum:"0" maximum:"100" doc:"Companies of 11 to 1000 employees."`
+	Meeting       int `json:"meeting" minimum:"0" maximum:"100"`
+	Call          int `json:"call" minimum:"0" maximum:"100"`
+	EmailActivity int `json:"email_activity" minimum:"0" maximum:"100"`
+	OtherActivity int `json:"other_activity" minimum:"0" maximum:"100"`
+	EngagementCap int `json:"engagement_cap" minimum:"0" maximum:"100"`
+	HalfLifeDays  int `json:"half_life_days" minimum:"1" maximum:"3650"`
+}
+
+// DefaultScoringWeights are the built-in scorer's weights of a tenant that
+// set none.
+var DefaultScoringWeights = ScoringWeights{Email: 15, Phone: 10, MQL: 20, SQL: 30, Customer: 25, Enterprise: 30, MidSize: 15,
+	Meeting: 10, Call: 6, EmailActivity: 3, OtherActivity: 2, EngagementCap: 30, HalfLifeDays: 30}
+
+// Weights is the tenant's ScoringWeights with the defaults.
+func (t Tenant) Weights() ScoringWeights {
+	if t.ScoringWeights == nil {
+		return DefaultScoringWeights
+	}
+	return *t.ScoringWeights
+}
+
+// Check validates weights, reporting every one at fault.
+func (w ScoringWeights) Check() error {
+	var p Problems
+	for name, v := range map[string]int{"email": w.Email, "phone": w.Phone, "mql": w.MQL, "sql": w.SQL, "customer": w.Customer,
+		"enterprise": w.Enterprise, "mid_size": w.MidSize, "meeting": w.Meeting, "call": w.Call, "email_activity": w.EmailActivity,
+		"other_activity": w.OtherActivity, "engagement_cap": w.EngagementCap} {
+		if v < 0 || v > 100 {
+			p.Add("scoring_weights."+name, "must be between 0 and 100")
+		}
+	}
+	if w.HalfLifeDays < 1 || w.HalfLifeDays > 3650 {
+		p.Add("scoring_weights.half_life_days", "must be between 1 and 3650")
+	}
+	return p.Err()
 }
 
 // DefaultPluginFailureLimit is the PluginFailureLimit of a tenant that set

@@ -105,6 +105,7 @@ func (ts *Tenants) SetRegion(ctx context.Context, id, region string) (core.Tenan
 type Settings struct {
 	DefaultRegion      *string
 	PluginFailureLimit *int
+	ScoringWeights     *core.ScoringWeights
 }
 
 // SetSettings changes the settings s names, all or none.
@@ -121,10 +122,22 @@ func (ts *Tenants) SetSettings(ctx context.Context, id string, s Settings) (core
 	if l := s.PluginFailureLimit; l != nil && (*l < 1 || *l > core.MaxPluginFailureLimit) {
 		p.Add("plugin_failure_limit", "must be between 1 and %d", core.MaxPluginFailureLimit)
 	}
+	if w := s.ScoringWeights; w != nil {
+		if err := w.Check(); err != nil {
+			var ce *core.Error
+			if errors.As(err, &ce) {
+				p = append(p, ce.Fields...)
+			}
+		}
+	}
 	if err := p.Err(); err != nil {
 		return core.Tenant{}, err
 	}
 	return ts.Update(ctx, id, func(t *core.Tenant) error {
+		if s.ScoringWeights != nil {
+			w := *s.ScoringWeights
+			t.ScoringWeights = &w
+		}
 		if s.DefaultRegion != nil {
 			t.DefaultRegion = region
 		}

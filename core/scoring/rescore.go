@@ -113,7 +113,11 @@ func (s *Scorer) rescorePage(ctx context.Context, tenant string, page []core.Con
 		writes = writes[:0]
 		return err
 	}
-	for _, sc := range s.scoreBatch(ctx, tenant, recs) {
+	scored, err := s.scoreBatch(ctx, tenant, recs)
+	if err != nil {
+		return err
+	}
+	for _, sc := range scored {
 		ws, err := s.keep(ctx, tenant, sc)
 		if err != nil {
 			return err

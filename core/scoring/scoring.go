@@ -49,63 +49,66 @@ type Result struct {
 // Builtin is the scorer of a tenant without a score plugin, and the
 // fallback of one whose plugin fails: fit from the contact's reachability,
 // lifecycle stage and company size, plus engagement from its activities,
-// each weighing half as much after a month.
-func Builtin(r Record, now time.Time) Result {
+// each weighing half as much after the half-life — all in the tenant's
+// weights.
+func Builtin(r Record, now time.Time, w core.ScoringWeights) Result {
 	var res Result
 	c := r.Contact
 	if len(c.Emails) > 0 {
-		res.Score += 15
+		res.Score += w.Email
 	}
 	if len(c.Phones) > 0 {
-		res.Score += 10
+		res.Score += w.Phone
 	}
 	switch c.LifecycleStage {
 	case core.StageMQL:
-		res.Score += 20
+		res.Score += w.MQL
 		res.Reasons = append(res.Reasons, "marketing qualified")
 	case core.StageSQL:
-		res.Score += 30
+		res.Score += w.SQL
 		res.Reasons = append(res.Reasons, "sales qualified")
 	case core.StageCustomer:
-		res.Score += 25
+		res.Score += w.Customer
 		res.Tags = append(res.Tags, "customer")
 	}
 	if co := r.Company; co != nil {
 		switch {
 		case slices.Contains([]string{"1001-5000", "5001-10000", "10001+"}, co.Size):
-			res.Score += 30
+			res.Score += w.Enterprise
 			res.Tags = append(res.Tags, "enterprise")
 		case co.Size != "" && co.Size != "1-10":
-			res.Score += 15
+			res.Score += w.MidSize
 		}
 	}
+	half := float64(max(w.HalfLifeDays, 1))
 	engagement := 0.0
 	for _, a := range r.Activities {
-		w := 1.0
+		weight := 1.0
 		if age := now.Sub(a.At).Hours() / 24; age > 0 {
-			w = 30 / (30 + age)
+			weight = half / (half + age)
 		}
 		switch a.Type {
 		case "meeting":
-			engagement += 10 * w
+			engagement += float64(w.Meeting) * weight
 		case "call":
-			engagement += 6 * w
+			engagement += float64(w.Call) * weight
 		case "email":
-			engagement += 3 * w
+			engagement += float64(w.EmailActivity) * weight
 		default:
-			engagement += 2 * w
+			engagement += float64(w.OtherActivity) * weight
 		}
 	}
 	if engagement >= 10 {
 		res.Reasons = append(res.Reasons, "engaged")
 	}
-	res.Score = min(res.Score+int(min(engagement, 30)), 100)
+	res.Score = min(max(res.Score+int(min(engagement, float64(w.EngagementCap))), 0), 100)
 	return res
 }
 
 // Scorer scores a tenant's contacts.
 type Scorer struct {
 	store      store.Store
+	tenants    *crm.Tenants
 	contacts   *crm.Contacts
 	companies  *crm.Companies
 	activities *crm.Activities
@@ -115,7 +118,7 @@ type Scorer struct {
 
 // NewScorer returns a scorer; runner may be nil for a host without plugins.
 func NewScorer(s store.Store, contacts *crm.Contacts, companies *crm.Companies, activities *crm.Activities, runner *plugins.Runner, now func() time.Time) *Scorer {
-	return &Scorer{store: s, contacts: contacts, companies: companies, activities: activities, runner: runner, now: now}
+	return &Scorer{store: s, tenants: crm.NewTenants(s, now), contacts: contacts, companies: companies, activities: activities, runner: runner, now: now}
 }
 
 // Scored is a contact's score and who decided it.
@@ -163,14 +166,22 @@ func (s *Scorer) Score(ctx context.Context, tenant, contactID string) (Scored, e
 	if err != nil {
 		return Scored{}, err
 	}
-	return s.scoreBatch(ctx, tenant, []Record{rec})[0], nil
+	out, err := s.scoreBatch(ctx, tenant, []Record{rec})
+	if err != nil {
+		return Scored{}, err
+	}
+	return out[0], nil
 }
 
 // scoreBatch scores records with one plugin call: the contract is
 // batch-first so that re-scoring a tenant costs a call per batch.
-func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) []Scored {
-	now := s.now().UTC()
-	builtin := func(r Record) Result { return Builtin(r, now) }
+func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) ([]Scored, error) {
+	t, err := s.tenants.Get(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	now, weights := s.now().UTC(), t.Weights()
+	builtin := func(r Record) Result { return Builtin(r, now, weights) }
 	out := make([]Scored, len(recs))
 	for i, r := range recs {
 		out[i] = Scored{ContactID: r.Contact.ID, DecidedBy: "builtin", At: now}
@@ -179,7 +190,7 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) [
 		for i, r := range recs {
 			out[i].Result = builtin(r)
 		}
-		return out
+		return out, nil
 	}
 	results, o := plugins.Decide(ctx, s.runner, tenant, plugins.KindScore, recs, builtin)
 	for i := range recs {
@@ -194,7 +205,7 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) [
 			out[i].Failure = &plugins.RunFailure{Class: f.Class, Message: f.Message, PluginError: f.PluginError}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // EventScored is written when a contact's score changes.

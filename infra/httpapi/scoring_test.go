@@ -109,3 +109,31 @@ func TestScoringWithAPlugin(t *testing.T) {
 		t.Fatalf("flatscore's score: %+v", v.Current)
 	}
 }
+
+// A tenant's weights tune the built-in scorer; other tenants keep theirs.
+func TestScoringWeights(t *testing.T) {
+	e := newEnv(t, engines["embedded"](t))
+	relay := scoringRelay(e, nil)
+	w := map[string]any{"email": 50, "phone": 10, "mql": 20, "sql": 30, "customer": 25, "enterprise": 30, "mid_size": 15,
+		"meeting": 10, "call": 6, "email_activity": 3, "other_activity": 2, "engagement_cap": 30, "half_life_days": 7}
+	e.a.do("PATCH", "/v1/tenant", map[string]any{"scoring_weights": w}).want(t, 200, nil)
+	for _, cl := range []*client{e.a, e.b} {
+		var c core.Contact
+		cl.do("POST", "/v1/contacts", map[string]any{"first_name": "Ada", "emails": []map[string]any{{"address": "ada@example.com"}}}).want(t, 201, &c)
+		drain(t, relay)
+		var v scoreView
+		cl.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 200, &v)
+		want := 50
+		if cl == e.b {
+			want = 15 // the default
+		}
+		if v.Current.Score != want {
+			t.Errorf("score %d, want %d", v.Current.Score, want)
+		}
+	}
+	w["email"] = 500
+	p := e.a.do("PATCH", "/v1/tenant", map[string]any{"scoring_weights": w}).want(t, 422, nil).problem(t)
+	if len(p.locations()) == 0 || p.locations()[0] != "body.scoring_weights.email" {
+		t.Errorf("bad weight at %v", p.locations())
+	}
+}

@@ -35,11 +35,13 @@ func (s *Server) registerTenant() {
 	huma.Register(s.api, operation("update-tenant", http.MethodPatch, "/v1/tenant", "Change the tenant's settings", core.ScopeAdmin, tag),
 		func(ctx context.Context, in *struct {
 			Body struct {
-				DefaultRegion      *string `json:"default_region,omitempty" doc:"ISO 3166-1 alpha-2 region for phone numbers without an international prefix." minLength:"2" maxLength:"2"`
-				PluginFailureLimit *int    `json:"plugin_failure_limit,omitempty" doc:"Consecutive failed calls that disable a plugin version (default 5)." minimum:"1" maximum:"1000"`
+				DefaultRegion      *string              `json:"default_region,omitempty" doc:"ISO 3166-1 alpha-2 region for phone numbers without an international prefix." minLength:"2" maxLength:"2"`
+				PluginFailureLimit *int                 `json:"plugin_failure_limit,omitempty" doc:"Consecutive failed calls that disable a plugin version (default 5)." minimum:"1" maximum:"1000"`
+				ScoringWeights     *core.ScoringWeights `json:"scoring_weights,omitempty" doc:"The built-in scorer's weights, all of them."`
 			}
 		}) (*tenantOutput, error) {
-			t, err := s.tenants.SetSettings(ctx, tenantOf(ctx), crm.Settings{DefaultRegion: in.Body.DefaultRegion, PluginFailureLimit: in.Body.PluginFailureLimit})
+			t, err := s.tenants.SetSettings(ctx, tenantOf(ctx), crm.Settings{DefaultRegion: in.Body.DefaultRegion,
+				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights})
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")
 			}

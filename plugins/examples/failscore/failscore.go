@@ -15,7 +15,7 @@ var sink int
 // Decide scores 42, or never returns for a contact tagged "boom".
 func Decide(r *pdk.ScoreRecord, _ time.Time) pdk.ScoreResult {
 	if slices.Contains(r.Contact.Tags, "boom") {
-		for {
+		for sink >= 0 { // 2^63 steps: as good as forever, under any fuel budget
 			sink++
 		}
 	}
