@@ -21,6 +21,7 @@ type ActivityFields struct {
 	At        time.Time `json:"at,omitzero" doc:"When it happened (for a task: when it was set); the time of the write when absent."`
 	ContactID string    `json:"contact_id,omitempty" doc:"A contact of the same tenant; an activity names a contact, a company, or both."`
 	CompanyID string    `json:"company_id,omitempty" doc:"A company of the same tenant."`
+	DealID    string    `json:"deal_id,omitempty" doc:"A deal of the same tenant."`
 	OwnerID   string    `json:"owner_id,omitempty" doc:"The user (of the team) it belongs to."`
 	DueAt     time.Time `json:"due_at,omitzero" doc:"Tasks only: when it is due."`
 	Done      bool      `json:"done,omitempty" doc:"Tasks only."`
@@ -28,7 +29,7 @@ type ActivityFields struct {
 	DurationMinutes int `json:"duration_minutes,omitempty" minimum:"0" maximum:"10080"`
 }
 
-// Activity is an interaction with a contact or company — a call, an e-mail,
+// Activity is an interaction with a contact, company or deal — a call, an e-mail,
 // a meeting, a note — or a task to do.
 type Activity struct {
 	Meta
@@ -54,10 +55,10 @@ func (f *ActivityFields) Normalize(now time.Time) error {
 		f.At = now
 	}
 	f.At = f.At.UTC()
-	if f.ContactID == "" && f.CompanyID == "" {
-		p.Add("contact_id", "an activity names a contact, a company or both")
+	if f.ContactID == "" && f.CompanyID == "" && f.DealID == "" {
+		p.Add("contact_id", "an activity names a contact, a company or a deal")
 	}
-	for path, id := range map[string]string{"contact_id": f.ContactID, "company_id": f.CompanyID, "owner_id": f.OwnerID} {
+	for path, id := range map[string]string{"contact_id": f.ContactID, "company_id": f.CompanyID, "deal_id": f.DealID, "owner_id": f.OwnerID} {
 		if id != "" && !ValidID(id) {
 			p = append(p, FieldError{Path: path, Message: "must be an id (ULID)", Value: id})
 		}

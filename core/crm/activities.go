@@ -36,6 +36,9 @@ var activityKind = kind[core.Activity]{
 		if a.CompanyID != "" {
 			keys[store.GSI3] = store.Key{PK: activityCompanyPK(tenant, a.CompanyID), SK: sortTime(a.At) + "#" + a.ID}
 		}
+		if a.DealID != "" {
+			keys[store.GSI4] = store.Key{PK: activityDealPK(tenant, a.DealID), SK: sortTime(a.At) + "#" + a.ID}
+		}
 		if a.Type == "task" && !a.Done && !a.DueAt.IsZero() && a.OwnerID != "" {
 			keys[store.GSI1] = store.Key{PK: openTasksPK(tenant, a.OwnerID), SK: sortTime(a.DueAt) + "#" + a.ID}
 		}
@@ -51,6 +54,9 @@ var activityKind = kind[core.Activity]{
 		if a.CompanyID != "" {
 			refs = append(refs, ref{key: companyKey(tenant, a.CompanyID), path: "company_id", what: "company"})
 		}
+		if a.DealID != "" {
+			refs = append(refs, ref{key: dealKey(tenant, a.DealID), path: "deal_id", what: "deal"})
+		}
 		if a.OwnerID != "" {
 			refs = append(refs, ref{key: userKey(tenant, a.OwnerID), path: "owner_id", what: "user"})
 		}
@@ -58,10 +64,13 @@ var activityKind = kind[core.Activity]{
 	},
 	verbs: map[string]string{"created": "logged"},
 	timeline: func(a *core.Activity) (string, string) {
-		if a.ContactID != "" {
+		switch {
+		case a.ContactID != "":
 			return "contact", a.ContactID
+		case a.CompanyID != "":
+			return "company", a.CompanyID
 		}
-		return "company", a.CompanyID
+		return "deal", a.DealID
 	},
 }
 
@@ -107,7 +116,7 @@ func (as *Activities) Delete(ctx context.Context, tenant, id string, ifVersion i
 // ActivityFilter chooses whose activities to list: a contact's or a
 // company's, newest first; neither lists the tenant's, newest first.
 type ActivityFilter struct {
-	ContactID, CompanyID, Type string
+	ContactID, CompanyID, DealID, Type string
 }
 
 // List returns a page of activities.
@@ -121,10 +130,12 @@ func (as *Activities) List(ctx context.Context, tenant string, f ActivityFilter,
 		plan.q = store.Query{Index: store.GSI2, PK: activityContactPK(tenant, f.ContactID), Desc: true}
 	case f.CompanyID != "":
 		plan.q = store.Query{Index: store.GSI3, PK: activityCompanyPK(tenant, f.CompanyID), Desc: true}
+	case f.DealID != "":
+		plan.q = store.Query{Index: store.GSI4, PK: activityDealPK(tenant, f.DealID), Desc: true}
 	}
 	plan.postFilter = f.Type != ""
 	match := func(a *core.Activity) bool { return f.Type == "" || a.Type == f.Type }
-	fp := filterKey("activity", f.ContactID, f.CompanyID, f.Type)
+	fp := filterKey("activity", f.ContactID, f.CompanyID, f.DealID, f.Type)
 	return scan(ctx, as.store, tenant, activityKind, plan, fp, limit, cursor, match)
 }
 

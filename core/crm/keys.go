@@ -55,6 +55,8 @@ func activityCompanyPK(tenant, company string) string {
 	return activitiesPK(tenant) + "-company#" + company
 }
 
+func activityDealPK(tenant, deal string) string { return activitiesPK(tenant) + "-deal#" + deal }
+
 // openTasksPK holds an owner's open tasks with a due date, by due date.
 func openTasksPK(tenant, owner string) string { return activitiesPK(tenant) + "-open-task#" + owner }
 

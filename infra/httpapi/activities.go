@@ -91,15 +91,16 @@ func (s *Server) registerActivities() {
 		})
 
 	huma.Register(s.api, operation("list-activities", http.MethodGet, "/v1/activities",
-		"Activities, newest first: a contact's, a company's, or all", core.ScopeRead, tag),
+		"Activities, newest first: a contact's, a company's, a deal's, or all", core.ScopeRead, tag),
 		func(ctx context.Context, in *struct {
 			Limit     int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 			Cursor    string `query:"cursor" maxLength:"2048" doc:"next_cursor of the previous page, with the same filters."`
 			ContactID string `query:"contact_id" maxLength:"26"`
 			CompanyID string `query:"company_id" maxLength:"26"`
+			DealID    string `query:"deal_id" maxLength:"26"`
 			Type      string `query:"type" enum:"call,email,meeting,note,task"`
 		}) (*struct{ Body itemsPage[core.Activity] }, error) {
-			f := crm.ActivityFilter{ContactID: in.ContactID, CompanyID: in.CompanyID, Type: in.Type}
+			f := crm.ActivityFilter{ContactID: in.ContactID, CompanyID: in.CompanyID, DealID: in.DealID, Type: in.Type}
 			items, next, err := s.activities.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")

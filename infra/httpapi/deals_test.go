@@ -53,6 +53,15 @@ func TestDealsAndReports(t *testing.T) {
 		d3 := deal(map[string]any{"name": "D3", "stage": "qualified", "amount_minor": 20000, "currency": "EUR", "probability": 50, "expected_close": "2026-12-20"})
 		deal(map[string]any{"name": "D4", "stage": "lead", "amount_minor": 7777, "currency": "USD"})
 
+		// Activities on a deal.
+		e.a.do("POST", "/v1/activities", map[string]any{"type": "call", "deal_id": d2.ID, "owner_id": u2.ID}).want(t, 201, nil)
+		var acts struct{ Items []core.Activity }
+		e.a.do("GET", "/v1/activities?deal_id="+d2.ID, nil).want(t, 200, &acts)
+		if len(acts.Items) != 1 || acts.Items[0].DealID != d2.ID {
+			t.Errorf("the deal's activities %+v", acts.Items)
+		}
+		e.b.do("POST", "/v1/activities", map[string]any{"type": "note", "deal_id": d2.ID}).want(t, 422, nil)
+
 		day := 24 * time.Hour
 		e.advance(2 * day)
 		d1 = move(d1, `{"stage":"qualified"}`)
