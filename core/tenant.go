@@ -19,6 +19,9 @@ type Tenant struct {
 	// PluginFailureLimit is how many consecutive failed calls disable a
 	// plugin version; zero means DefaultPluginFailureLimit.
 	PluginFailureLimit int `json:"plugin_failure_limit,omitempty"`
+	// RoutingStrategy is how the built-in router picks an owner: one of
+	// RoutingStrategies, "territory" when empty.
+	RoutingStrategy string `json:"routing_strategy,omitempty"`
 	// ScoringWeights tune the built-in scorer; nil keeps the defaults.
 	ScoringWeights *ScoringWeights `json:"scoring_weights,omitempty"`
 	Version        int64           `json:"version"`
@@ -43,6 +46,19 @@ type ScoringWeights struct {
 	OtherActivity int `json:"other_activity" minimum:"0" maximum:"100"`
 	EngagementCap int `json:"engagement_cap" minimum:"0" maximum:"100"`
 	HalfLifeDays  int `json:"half_life_days" minimum:"1" maximum:"3650"`
+}
+
+// RoutingStrategies are the built-in router's: members in turn; the least
+// loaded (open leads against capacity); or the least loaded among those
+// whose territory is the lead's country, all of them when none is.
+var RoutingStrategies = []string{"round_robin", "least_loaded", "territory"}
+
+// Routing is the tenant's RoutingStrategy with its default.
+func (t Tenant) Routing() string {
+	if t.RoutingStrategy == "" {
+		return "territory"
+	}
+	return t.RoutingStrategy
 }
 
 // DefaultScoringWeights are the built-in scorer's weights of a tenant that

@@ -106,6 +106,7 @@ type Settings struct {
 	DefaultRegion      *string
 	PluginFailureLimit *int
 	ScoringWeights     *core.ScoringWeights
+	RoutingStrategy    *string
 }
 
 // SetSettings changes the settings s names, all or none.
@@ -122,6 +123,9 @@ func (ts *Tenants) SetSettings(ctx context.Context, id string, s Settings) (core
 	if l := s.PluginFailureLimit; l != nil && (*l < 1 || *l > core.MaxPluginFailureLimit) {
 		p.Add("plugin_failure_limit", "must be between 1 and %d", core.MaxPluginFailureLimit)
 	}
+	if r := s.RoutingStrategy; r != nil && !slices.Contains(core.RoutingStrategies, *r) {
+		p = append(p, core.FieldError{Path: "routing_strategy", Message: "must be round_robin, least_loaded or territory", Value: *r})
+	}
 	if w := s.ScoringWeights; w != nil {
 		if err := w.Check(); err != nil {
 			var ce *core.Error
@@ -137,6 +141,9 @@ func (ts *Tenants) SetSettings(ctx context.Context, id string, s Settings) (core
 		if s.ScoringWeights != nil {
 			w := *s.ScoringWeights
 			t.ScoringWeights = &w
+		}
+		if s.RoutingStrategy != nil {
+			t.RoutingStrategy = *s.RoutingStrategy
 		}
 		if s.DefaultRegion != nil {
 			t.DefaultRegion = region

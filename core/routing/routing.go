@@ -1,8 +1,9 @@
 // Package routing assigns an owner to a lead when it is created, or when it
 // becomes marketing-qualified, and explains why: the tenant's active route
 // plugin decides when it has one, a built-in strategy when it has none or
-// the plugin fails — least loaded against capacity, preferring the team
-// members whose territory is the lead's country, ties going round in turn.
+// the plugin fails — the tenant's choice of round robin, least loaded
+// against capacity, or that among the members whose territory is the
+// lead's country.
 //
 // It must never assign anyone outside the tenant's available team, and
 // never react to its own changes (the consumer framework stops that).
@@ -54,11 +55,12 @@ type Decision struct {
 	Reason   string `json:"reason"`
 }
 
-// Builtin routes to the least loaded available candidate with room (load
-// against capacity), preferring those whose territory is the lead's
-// country; equally loaded candidates take turns, by id after last.
-func Builtin(r Record, last string) Decision {
-	country, _ := r.Item.Fields["country"].(string)
+// Builtin routes by strategy (core.RoutingStrategies) among the available
+// candidates with room (load under capacity): round_robin takes the next
+// by id after last; least_loaded the lowest load against capacity, equals
+// in turn; territory the same among those whose territory is the lead's
+// country, or among all when none is.
+func Builtin(r Record, last, strategy string) Decision {
 	var pool []Candidate
 	for _, c := range r.Candidates {
 		if c.Available && (c.Capacity == 0 || c.Load < c.Capacity) {
@@ -68,8 +70,22 @@ func Builtin(r Record, last string) Decision {
 	if len(pool) == 0 {
 		return Decision{Queue: "unassigned", Reason: "no available team member with room"}
 	}
+	// In turn: ids after the last assignee first, then from the start.
+	inTurn := func(a, b Candidate) int {
+		if aAfter, bAfter := a.ID > last, b.ID > last; aAfter != bAfter {
+			if aAfter {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.ID, b.ID)
+	}
+	if strategy == "round_robin" {
+		slices.SortFunc(pool, inTurn)
+		return Decision{Assignee: pool[0].ID, Reason: "round robin"}
+	}
 	why := "least loaded"
-	if country != "" {
+	if country, _ := r.Item.Fields["country"].(string); strategy == "territory" && country != "" {
 		local := slices.DeleteFunc(slices.Clone(pool), func(c Candidate) bool { return !strings.EqualFold(c.Territory, country) })
 		if len(local) > 0 {
 			pool, why = local, "territory "+country+", least loaded"
@@ -88,15 +104,7 @@ func Builtin(r Record, last string) Decision {
 			}
 			return 1
 		}
-		// Round robin among equals: ids after the last assignee first.
-		aAfter, bAfter := a.ID > last, b.ID > last
-		if aAfter != bAfter {
-			if aAfter {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.ID, b.ID)
+		return inTurn(a, b)
 	})
 	return Decision{Assignee: pool[0].ID, Reason: why}
 }
@@ -104,6 +112,7 @@ func Builtin(r Record, last string) Decision {
 // Router assigns leads.
 type Router struct {
 	store    store.Store
+	tenants  *crm.Tenants
 	contacts *crm.Contacts
 	users    *crm.Users
 	runner   *plugins.Runner
@@ -112,7 +121,7 @@ type Router struct {
 
 // NewRouter returns a router; runner may be nil for a host without plugins.
 func NewRouter(s store.Store, contacts *crm.Contacts, users *crm.Users, runner *plugins.Runner, now func() time.Time) *Router {
-	return &Router{store: s, contacts: contacts, users: users, runner: runner, now: now}
+	return &Router{store: s, tenants: crm.NewTenants(s, now), contacts: contacts, users: users, runner: runner, now: now}
 }
 
 // Assignment is a routing decision as contact.assigned carries it.
@@ -121,7 +130,7 @@ type Assignment struct {
 	OwnerID   string       `json:"owner_id,omitempty"`
 	Queue     string       `json:"queue,omitempty"`
 	Reason    string       `json:"reason"`
-	Strategy  string       `json:"strategy" enum:"plugin,least_loaded"`
+	Strategy  string       `json:"strategy" enum:"plugin,round_robin,least_loaded,territory"`
 	Plugin    *plugins.Ref `json:"plugin,omitempty"`
 	At        time.Time    `json:"at"`
 }
@@ -194,8 +203,13 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 		fields["country"] = c.Address.Country
 	}
 	rec := Record{Item: Item{Type: "lead", ID: c.ID, Fields: fields}, Candidates: cands}
-	builtin := func(rec Record) Decision { return Builtin(rec, last) }
-	a := Assignment{ContactID: c.ID, Strategy: "least_loaded", At: r.now().UTC()}
+	t, err := r.tenants.Get(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	strategy := t.Routing()
+	builtin := func(rec Record) Decision { return Builtin(rec, last, strategy) }
+	a := Assignment{ContactID: c.ID, Strategy: strategy, At: r.now().UTC()}
 	d := builtin(rec)
 	if r.runner != nil {
 		ds, o := plugins.Decide(ctx, r.runner, tenant, plugins.KindRoute, []Record{rec}, builtin)

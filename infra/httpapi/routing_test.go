@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,10 +95,43 @@ func TestRoutingBuiltin(t *testing.T) {
 		if len(as) != 5 {
 			t.Fatalf("%d contact.assigned events, want 5", len(as))
 		}
-		if as[2].OwnerID != anna.ID || as[2].Strategy != "least_loaded" || as[2].Reason != "territory IT, least loaded" {
+		if as[2].OwnerID != anna.ID || as[2].Strategy != "territory" || as[2].Reason != "territory IT, least loaded" {
 			t.Errorf("the Italian lead's decision: %+v", as[2])
 		}
 	})
+}
+
+// Round robin takes members in turn, whatever their load.
+func TestRoutingRoundRobin(t *testing.T) {
+	e := newEnv(t, engines["embedded"](t))
+	relay := routingRelay(e, nil)
+	e.a.do("PATCH", "/v1/tenant", map[string]any{"routing_strategy": "round_robin"}).want(t, 200, nil)
+	e.a.do("PATCH", "/v1/tenant", map[string]any{"routing_strategy": "random"}).want(t, 422, nil)
+	var users [3]core.User
+	for i := range users {
+		e.a.do("POST", "/v1/users", map[string]any{"name": fmt.Sprint("U", i), "email": fmt.Sprintf("u%d@example.com", i)}).want(t, 201, &users[i])
+	}
+	// One member already holds a lead: round robin does not care.
+	e.a.do("POST", "/v1/contacts", map[string]any{"first_name": "Held", "owner_id": users[0].ID}).want(t, 201, nil)
+	drain(t, relay)
+	var owners []string
+	for i := range 6 {
+		var c core.Contact
+		e.a.do("POST", "/v1/contacts", map[string]any{"first_name": fmt.Sprint("L", i)}).want(t, 201, &c)
+		drain(t, relay)
+		e.a.do("GET", "/v1/contacts/"+c.ID, nil).want(t, 200, &c)
+		owners = append(owners, c.OwnerID)
+	}
+	ids := []string{users[0].ID, users[1].ID, users[2].ID}
+	slices.Sort(ids)
+	if want := append(append([]string{}, ids...), ids...); !slices.Equal(owners, want) {
+		t.Errorf("owners in order %v, want each in turn %v", owners, want)
+	}
+	for _, a := range assignments(t, e) {
+		if a.Strategy != "round_robin" || a.Reason != "round robin" {
+			t.Errorf("decision %+v", a)
+		}
+	}
 }
 
 // With the example route plugin active, the plugin decides.

@@ -38,10 +38,11 @@ func (s *Server) registerTenant() {
 				DefaultRegion      *string              `json:"default_region,omitempty" doc:"ISO 3166-1 alpha-2 region for phone numbers without an international prefix." minLength:"2" maxLength:"2"`
 				PluginFailureLimit *int                 `json:"plugin_failure_limit,omitempty" doc:"Consecutive failed calls that disable a plugin version (default 5)." minimum:"1" maximum:"1000"`
 				ScoringWeights     *core.ScoringWeights `json:"scoring_weights,omitempty" doc:"The built-in scorer's weights, all of them."`
+				RoutingStrategy    *string              `json:"routing_strategy,omitempty" enum:"round_robin,least_loaded,territory" doc:"How the built-in router picks a lead's owner (territory when never set)."`
 			}
 		}) (*tenantOutput, error) {
 			t, err := s.tenants.SetSettings(ctx, tenantOf(ctx), crm.Settings{DefaultRegion: in.Body.DefaultRegion,
-				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights})
+				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights, RoutingStrategy: in.Body.RoutingStrategy})
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")
 			}
