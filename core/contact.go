@@ -126,6 +126,18 @@ type Meta struct {
 type Contact struct {
 	Meta
 	ContactFields
+	// Score is the contact's current lead score, shown when one contact is
+	// read; it is kept apart (core/scoring) and never stored here.
+	Score *ContactScore `json:"score,omitempty" readOnly:"true"`
+}
+
+// ContactScore is a contact's current score as the contact shows it.
+type ContactScore struct {
+	Score     int       `json:"score"`
+	Reasons   []string  `json:"reasons,omitempty"`
+	Tags      []string  `json:"tags,omitempty"`
+	DecidedBy string    `json:"decided_by" enum:"plugin,builtin"`
+	At        time.Time `json:"at"`
 }
 
 // PrimaryEmail returns the primary address, or "".

@@ -94,6 +94,11 @@ func (s *Server) registerContacts() {
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
+			// The score lives apart from the contact (scoring must not
+			// change its version); a read shows it beside.
+			if sc, _, err := s.scorer.Current(ctx, tenantOf(ctx), c.ID); err == nil {
+				c.Score = &core.ContactScore{Score: sc.Score, Reasons: sc.Reasons, Tags: sc.Tags, DecidedBy: sc.DecidedBy, At: sc.At}
+			}
 			return contactOut(c, http.StatusOK), nil
 		})
 

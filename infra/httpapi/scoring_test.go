@@ -57,6 +57,12 @@ func TestScoringOnEvents(t *testing.T) {
 		if v.Current.Reasons == nil || v.Current.Reasons[len(v.Current.Reasons)-1] != "engaged" {
 			t.Errorf("reasons %v", v.Current.Reasons)
 		}
+		// The contact shows its score when read, and keeps its version.
+		var shown core.Contact
+		e.a.do("GET", "/v1/contacts/"+c.ID, nil).want(t, 200, &shown)
+		if shown.Score == nil || shown.Score.Score != 27 || shown.Version != c.Version {
+			t.Errorf("the contact shows %+v at version %d", shown.Score, shown.Version)
+		}
 		// A change that does not move the score leaves no new history.
 		e.a.do("PATCH", "/v1/contacts/"+c.ID, `{"last_name":"Lovelace"}`).want(t, 200, nil)
 		drain(t, relay)
