@@ -162,7 +162,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	consumers := events.NewConsumers(st, log, time.Now)
 	consumers.Register(crm.StatsConsumer(st))
-	consumers.Register(scorer(st, plugRT.Runner).Consumer())
+	sc := scorer(st, plugRT.Runner)
+	consumers.Register(sc.Consumer())
+	consumers.Register(sc.RescoreConsumer())
 	consumers.Register(router(st, plugRT.Runner).Consumer())
 	publishers := events.Fanout{consumers}
 	if *bus != "" {
@@ -183,8 +185,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Config{Store: st, Logger: log, Plugins: plugRT.Service, Runner: plugRT.Runner,
-			Background: func(job func(context.Context)) { background.Go(func() { job(relayCtx) }) }}),
+		Handler:           httpapi.New(httpapi.Config{Store: st, Logger: log, Plugins: plugRT.Service, Runner: plugRT.Runner}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

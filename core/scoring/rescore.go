@@ -44,52 +44,136 @@ func (s *Scorer) GetJob(ctx context.Context, tenant, id string) (Job, error) {
 	return j, json.Unmarshal(it.Data, &j)
 }
 
-func (s *Scorer) putJob(ctx context.Context, tenant string, j Job) error {
+func (s *Scorer) jobWrite(tenant string, j Job, version int64) (store.Write, error) {
 	data, err := json.Marshal(j)
 	if err != nil {
-		return err
+		return store.Write{}, err
 	}
-	// The job's runner is its only writer: no condition needed.
-	return s.store.Put(ctx, store.Item{Key: jobKey(tenant, j.ID), Version: 1, Data: data, ExpiresAt: j.StartedAt.Add(30 * 24 * time.Hour)}, store.Cond{})
+	cond := store.Cond{MustNotExist: true}
+	if version > 0 {
+		cond = store.Cond{Version: version}
+	}
+	return store.Write{Op: store.OpPut, Cond: cond, Item: store.Item{Key: jobKey(tenant, j.ID), Version: version + 1, Data: data,
+		ExpiresAt: j.StartedAt.Add(30 * 24 * time.Hour)}}, nil
 }
 
-// StartRescore records a new re-scoring job of every contact of tenant;
-// RunRescore does the work.
+// EventRescore asks for the next part of a re-scoring job. A job is a
+// chain of them, each carrying where the last part stopped, so that it
+// runs in bounded steps wherever events are delivered: the local relay, or
+// the worker function in AWS, where a goroutine would be frozen between
+// requests.
+const EventRescore = "scoring.rescore_requested"
+
+// rescoreStep is what one EventRescore carries.
+type rescoreStep struct {
+	JobID  string `json:"job_id"`
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// stepWrite is the outbox write of the job's next step. Its cause is the
+// job, not the consumer that writes it: the consumer framework ignores a
+// consumer's own effects, and the chain is the job going on, not a loop.
+func (s *Scorer) stepWrite(tenant string, j Job, cursor string, at time.Time) (store.Write, error) {
+	data, err := json.Marshal(rescoreStep{JobID: j.ID, Cursor: cursor})
+	if err != nil {
+		return store.Write{}, err
+	}
+	return events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: EventRescore, Detail: events.Detail{
+		EventID: core.NewID(at), Tenant: tenant, Time: at, Actor: events.Actor{Type: "system", ID: "rescore-job"},
+		CorrelationID: j.ID, Entity: events.Entity{Type: "job", ID: j.ID, Data: data}}})
+}
+
+// StartRescore records a new re-scoring job of every contact of tenant,
+// with its first step, in one transaction.
 func (s *Scorer) StartRescore(ctx context.Context, tenant string) (Job, error) {
 	now := s.now().UTC()
 	j := Job{ID: core.NewID(now), Kind: "rescore", Status: "running", StartedAt: now}
-	return j, s.putJob(ctx, tenant, j)
+	jw, err := s.jobWrite(tenant, j, 0)
+	if err != nil {
+		return j, err
+	}
+	ev, err := s.stepWrite(tenant, j, "", now)
+	if err != nil {
+		return j, err
+	}
+	if err := s.store.Transact(ctx, []store.Write{jw, ev}); err != nil {
+		return j, fmt.Errorf("start re-scoring: %w", err)
+	}
+	return j, nil
 }
 
-// RescoreBatch is how many contacts one plugin call scores.
-const RescoreBatch = 200
+// RescoreBatch is how many contacts one plugin call scores, and
+// RescorePagesPerStep how many batches one step scores before handing on:
+// a step must end well within a worker function's timeout.
+const (
+	RescoreBatch        = 200
+	RescorePagesPerStep = 5
+)
 
-// RunRescore re-scores every contact of tenant through the batch contract,
-// RescoreBatch at a time, keeping the job's progress as it goes.
-func (s *Scorer) RunRescore(ctx context.Context, tenant string, j Job) Job {
-	ctx = events.WithCause(ctx, events.Cause{Actor: events.Actor{Type: "automation", ID: "rescore"}, CorrelationID: j.ID})
-	cursor := ""
-	for {
-		page, next, err := s.contacts.List(ctx, tenant, crm.ContactFilter{}, RescoreBatch, cursor)
-		if err == nil {
-			err = s.rescorePage(ctx, tenant, page, &j)
-		}
-		if err != nil {
-			j.Status, j.Error, j.FinishedAt = "failed", err.Error(), s.now().UTC()
-			_ = s.putJob(context.WithoutCancel(ctx), tenant, j)
-			return j
-		}
-		if next == "" {
-			j.Status, j.FinishedAt = "done", s.now().UTC()
-			_ = s.putJob(context.WithoutCancel(ctx), tenant, j)
-			return j
-		}
-		if err := s.putJob(ctx, tenant, j); err != nil {
-			j.Status, j.Error = "failed", err.Error()
-			return j
-		}
-		cursor = next
+// WithSteps sets the batch size and batches per step of re-scoring jobs
+// (RescoreBatch and RescorePagesPerStep by default).
+func (s *Scorer) WithSteps(batch, pages int) *Scorer {
+	s.batch, s.pages = batch, pages
+	return s
+}
+
+// RescoreConsumer runs re-scoring jobs one step at a time: a few batches
+// through the batch contract, the job's progress, and the next step.
+func (s *Scorer) RescoreConsumer() events.Handler {
+	return events.Handler{
+		Name:  "rescore",
+		Types: []string{EventRescore},
+		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
+			var step rescoreStep
+			if err := json.Unmarshal(ev.Detail.Entity.Data, &step); err != nil {
+				return nil, fmt.Errorf("decode rescore step: %w", err)
+			}
+			tenant := ev.Detail.Tenant
+			j, version, err := s.job(ctx, tenant, step.JobID)
+			if errors.Is(err, store.ErrNotFound) || err == nil && j.Status != "running" {
+				return nil, nil // expired, or already over
+			}
+			if err != nil {
+				return nil, err
+			}
+			cursor := step.Cursor
+			for range s.pages {
+				page, next, err := s.contacts.List(ctx, tenant, crm.ContactFilter{}, s.batch, cursor)
+				if err == nil {
+					err = s.rescorePage(ctx, tenant, page, &j)
+				}
+				if err != nil {
+					j.Status, j.Error, j.FinishedAt = "failed", err.Error(), s.now().UTC()
+					jw, werr := s.jobWrite(tenant, j, version)
+					return []store.Write{jw}, werr
+				}
+				cursor = next
+				if cursor == "" {
+					break
+				}
+			}
+			if cursor == "" {
+				j.Status, j.FinishedAt = "done", s.now().UTC()
+				jw, err := s.jobWrite(tenant, j, version)
+				return []store.Write{jw}, err
+			}
+			jw, err := s.jobWrite(tenant, j, version)
+			if err != nil {
+				return nil, err
+			}
+			next, err := s.stepWrite(tenant, j, cursor, s.now().UTC())
+			return []store.Write{jw, next}, err
+		},
 	}
+}
+
+func (s *Scorer) job(ctx context.Context, tenant, id string) (Job, int64, error) {
+	var j Job
+	it, err := s.store.Get(ctx, jobKey(tenant, id))
+	if err != nil {
+		return j, 0, fmt.Errorf("load job %s: %w", id, err)
+	}
+	return j, it.Version, json.Unmarshal(it.Data, &j)
 }
 
 func (s *Scorer) rescorePage(ctx context.Context, tenant string, page []core.Contact, j *Job) error {

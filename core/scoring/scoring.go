@@ -114,11 +114,14 @@ type Scorer struct {
 	activities *crm.Activities
 	runner     *plugins.Runner
 	now        func() time.Time
+	batch      int // contacts per plugin call in re-scoring jobs
+	pages      int // batches per step of a job
 }
 
 // NewScorer returns a scorer; runner may be nil for a host without plugins.
 func NewScorer(s store.Store, contacts *crm.Contacts, companies *crm.Companies, activities *crm.Activities, runner *plugins.Runner, now func() time.Time) *Scorer {
-	return &Scorer{store: s, tenants: crm.NewTenants(s, now), contacts: contacts, companies: companies, activities: activities, runner: runner, now: now}
+	return &Scorer{store: s, tenants: crm.NewTenants(s, now), contacts: contacts, companies: companies, activities: activities,
+		runner: runner, now: now, batch: RescoreBatch, pages: RescorePagesPerStep}
 }
 
 // Scored is a contact's score and who decided it.

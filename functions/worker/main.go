@@ -58,6 +58,7 @@ func main() {
 	consumers := events.NewConsumers(st, log, time.Now)
 	consumers.Register(crm.StatsConsumer(st))
 	consumers.Register(scorer.Consumer())
+	consumers.Register(scorer.RescoreConsumer())
 	consumers.Register(routing.NewRouter(st, crm.NewContacts(st, tenants, now), crm.NewUsers(st, now), runner, now).Consumer())
 	lambda.Start(worker.Handler(consumers))
 }

@@ -7,7 +7,6 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -36,9 +35,6 @@ type Config struct {
 	// Runner asks tenants' active plugins for decisions (scoring); nil
 	// leaves every decision to the built-ins.
 	Runner *plugins.Runner
-	// Background runs long jobs (re-scoring) after their request answers;
-	// nil runs them on a goroutine of their own.
-	Background func(job func(ctx context.Context))
 }
 
 // Server is the HTTP API as an http.Handler.
@@ -61,7 +57,6 @@ type Server struct {
 	idempotency *crm.Idempotency
 	plugins     *plugins.Service
 	scorer      *scoring.Scorer
-	background  func(job func(ctx context.Context))
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -92,10 +87,6 @@ func New(cfg Config) *Server {
 		events:      crm.NewEvents(cfg.Store, now),
 		idempotency: crm.NewIdempotency(cfg.Store, now),
 		plugins:     cfg.Plugins,
-		background:  cfg.Background,
-	}
-	if s.background == nil {
-		s.background = func(job func(context.Context)) { go job(context.Background()) }
 	}
 	if s.plugins == nil {
 		s.plugins = plugins.NewService(plugins.NewRegistry(cfg.Store, now), noRuntime{}, noRuntime{}, noRuntime{})

@@ -76,7 +76,7 @@ func (s *Server) registerPlugins() {
 		})
 
 	huma.Register(s.api, withStatus(operation("rescore", http.MethodPost, "/v1/scoring/rescore",
-		"Re-score every contact in the background, through the batch contract; the job's progress is at /v1/jobs/{id}", core.ScopeAdmin, "Contacts"), http.StatusAccepted),
+		"Re-score every contact in the background, through the batch contract, in steps the event consumers run; the job's progress is at /v1/jobs/{id}", core.ScopeAdmin, "Contacts"), http.StatusAccepted),
 		func(ctx context.Context, _ *struct{}) (*struct {
 			Location string `header:"Location"`
 			Body     scoring.Job
@@ -86,7 +86,6 @@ func (s *Server) registerPlugins() {
 			if err != nil {
 				return nil, s.problem(ctx, err, "")
 			}
-			s.background(func(bg context.Context) { s.scorer.RunRescore(bg, tenant, j) })
 			return &struct {
 				Location string `header:"Location"`
 				Body     scoring.Job

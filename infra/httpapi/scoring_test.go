@@ -18,14 +18,16 @@ type scoreView struct {
 	History []scoring.Scored `json:"history"`
 }
 
-// scoringRelay delivers the outbox to the scoring consumer, as the local
-// server's relay does (EventBridge and the worker in AWS).
+// scoringRelay delivers the outbox to the scoring consumers, as the local
+// server's relay does (EventBridge and the worker in AWS). Re-scoring
+// jobs go in steps of two batches of 50, to take several.
 func scoringRelay(e *env, runner *plugins.Runner) *events.Relay {
 	tenants := crm.NewTenants(e.store, e.now)
 	sc := scoring.NewScorer(e.store, crm.NewContacts(e.store, tenants, e.now), crm.NewCompanies(e.store, tenants, e.now),
-		crm.NewActivities(e.store, e.now), runner, e.now)
+		crm.NewActivities(e.store, e.now), runner, e.now).WithSteps(50, 2)
 	cons := events.NewConsumers(e.store, slog.New(slog.DiscardHandler), e.now)
 	cons.Register(sc.Consumer())
+	cons.Register(sc.RescoreConsumer())
 	return &events.Relay{Store: e.store, Publisher: cons, Log: slog.New(slog.DiscardHandler), Interval: time.Millisecond}
 }
 
