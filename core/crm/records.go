@@ -198,21 +198,11 @@ func (k kind[T]) remove(ctx context.Context, s store.Store, tenant, id string, i
 // event describes a change of rec (from prev, for an update) as an event
 // carrying the cause in ctx.
 func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, rec, prev *T) events.Envelope {
-	c := events.CauseFrom(ctx)
 	data, _ := json.Marshal(rec)
-	id := core.NewID(at)
-	corr := c.CorrelationID
-	if corr == "" {
-		corr = id
-	}
 	if v, ok := k.verbs[what]; ok {
 		what = v
 	}
-	ev := events.Envelope{Source: events.Source, DetailType: k.name + "." + what, Detail: events.Detail{
-		EventID: id, Tenant: tenant, Time: at.UTC(), Actor: c.Actor,
-		CausationID: c.CausationID, CorrelationID: corr, Depth: c.Depth,
-		Entity: events.Entity{Type: k.name, ID: k.meta(rec).ID, Data: data},
-	}}
+	ev := events.New(ctx, tenant, k.name+"."+what, at, events.Entity{Type: k.name, ID: k.meta(rec).ID, Data: data}, core.NewID)
 	if prev != nil {
 		ev.Detail.Changed = changedFields(prev, rec)
 	}

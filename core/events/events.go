@@ -98,6 +98,21 @@ func CauseFrom(ctx context.Context) Cause {
 	return Cause{Actor: Actor{Type: "system", ID: "fedele"}}
 }
 
+// New makes the envelope of an event about entity, carrying the cause in
+// ctx (a new correlation when there is none). Its id is a new ULID at at.
+func New(ctx context.Context, tenant, detailType string, at time.Time, entity Entity, newID func(time.Time) string) Envelope {
+	c := CauseFrom(ctx)
+	id := newID(at)
+	corr := c.CorrelationID
+	if corr == "" {
+		corr = id
+	}
+	return Envelope{Source: Source, DetailType: detailType, Detail: Detail{
+		EventID: id, Tenant: tenant, Time: at.UTC(), Actor: c.Actor,
+		CausationID: c.CausationID, CorrelationID: corr, Depth: c.Depth, Entity: entity,
+	}}
+}
+
 // Publisher delivers events to a bus. It returns one error per event, nil
 // for each one delivered, so that a caller retries exactly the failures.
 type Publisher interface {

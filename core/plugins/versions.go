@@ -584,7 +584,6 @@ func (r *Registry) resetFailures(ctx context.Context, tenant, kind string, a Act
 }
 
 func (r *Registry) event(ctx context.Context, tenant, detailType string, at time.Time, v Version, previous int) (store.Write, error) {
-	c := events.CauseFrom(ctx)
 	data, err := json.Marshal(struct {
 		Version
 		Previous int `json:"previous_version,omitempty"`
@@ -592,16 +591,7 @@ func (r *Registry) event(ctx context.Context, tenant, detailType string, at time
 	if err != nil {
 		return store.Write{}, err
 	}
-	id := core.NewID(at)
-	corr := c.CorrelationID
-	if corr == "" {
-		corr = id
-	}
-	return events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: detailType, Detail: events.Detail{
-		EventID: id, Tenant: tenant, Time: at, Actor: c.Actor,
-		CausationID: c.CausationID, CorrelationID: corr, Depth: c.Depth,
-		Entity: events.Entity{Type: "plugin", ID: v.Name, Data: data},
-	}})
+	return events.OutboxWrite(events.New(ctx, tenant, detailType, at, events.Entity{Type: "plugin", ID: v.Name, Data: data}, core.NewID))
 }
 
 func (r *Registry) getJSON(ctx context.Context, k store.Key, v any) (int64, error) {

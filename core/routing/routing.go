@@ -233,15 +233,7 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 	if err != nil {
 		return nil, err
 	}
-	cause := events.CauseFrom(ctx)
-	id := core.NewID(a.At)
-	corr := cause.CorrelationID
-	if corr == "" {
-		corr = id
-	}
-	ev, err := events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: EventAssigned, Detail: events.Detail{
-		EventID: id, Tenant: tenant, Time: a.At, Actor: cause.Actor, CausationID: cause.CausationID, CorrelationID: corr, Depth: cause.Depth,
-		Entity: events.Entity{Type: "contact", ID: c.ID, Data: data}}})
+	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventAssigned, a.At, events.Entity{Type: "contact", ID: c.ID, Data: data}, core.NewID))
 	if err != nil {
 		return nil, err
 	}

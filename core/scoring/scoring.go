@@ -281,20 +281,12 @@ func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Wr
 	if version > 0 {
 		cond = store.Cond{Version: version}
 	}
-	id := core.NewID(sc.At)
 	writes := []store.Write{
 		{Op: store.OpPut, Cond: cond, Item: store.Item{Key: store.Key{PK: scorePK(tenant, contactID), SK: "#"}, Version: version + 1, Data: data}},
 		{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: store.Key{PK: scorePK(tenant, contactID),
-			SK: "h#" + sc.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + id}, Version: 1, Data: data}},
+			SK: "h#" + sc.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + core.NewID(sc.At)}, Version: 1, Data: data}},
 	}
-	c := events.CauseFrom(ctx)
-	corr := c.CorrelationID
-	if corr == "" {
-		corr = id
-	}
-	ev, err := events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: EventScored, Detail: events.Detail{
-		EventID: id, Tenant: tenant, Time: sc.At, Actor: c.Actor, CausationID: c.CausationID, CorrelationID: corr, Depth: c.Depth,
-		Entity: events.Entity{Type: "contact", ID: contactID, Data: data}}})
+	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventScored, sc.At, events.Entity{Type: "contact", ID: contactID, Data: data}, core.NewID))
 	if err != nil {
 		return nil, err
 	}
