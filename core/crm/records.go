@@ -202,7 +202,7 @@ func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, r
 	if v, ok := k.verbs[what]; ok {
 		what = v
 	}
-	ev := events.New(ctx, tenant, k.name+"."+what, at, events.Entity{Type: k.name, ID: k.meta(rec).ID, Data: data}, core.NewID)
+	ev := events.New(ctx, tenant, k.name+"."+what, at, events.Entity{Type: k.name, ID: k.meta(rec).ID, Data: data})
 	if prev != nil {
 		ev.Detail.Changed = changedFields(prev, rec)
 	}

@@ -11,6 +11,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/fedele-crm/fedele/core"
 )
 
 // Source is the EventBridge source of every Fedele event.
@@ -100,9 +102,9 @@ func CauseFrom(ctx context.Context) Cause {
 
 // New makes the envelope of an event about entity, carrying the cause in
 // ctx (a new correlation when there is none). Its id is a new ULID at at.
-func New(ctx context.Context, tenant, detailType string, at time.Time, entity Entity, newID func(time.Time) string) Envelope {
+func New(ctx context.Context, tenant, detailType string, at time.Time, entity Entity) Envelope {
 	c := CauseFrom(ctx)
-	id := newID(at)
+	id := core.NewID(at)
 	corr := c.CorrelationID
 	if corr == "" {
 		corr = id

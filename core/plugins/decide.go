@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -50,14 +52,9 @@ type Outcome struct {
 // never used.
 func Decide[In, Out any](ctx context.Context, r *Runner, tenant, kind string, batch []In, builtin func(In) Out) ([]Out, Outcome) {
 	out := make([]Out, len(batch))
-	input, err := json.Marshal(batch)
-	if err != nil {
-		r.log.ErrorContext(ctx, "encode plugin input", "tenant", tenant, "kind", kind, "err", err)
-		for i := range batch {
-			out[i] = builtin(batch[i])
-		}
-		return out, Outcome{ByPlugin: make([]bool, len(batch))}
-	}
+	// Encoded only once a version is found to run: most tenants have none,
+	// and a decision without a plugin should cost no JSON.
+	input := sync.OnceValues(func() ([]byte, error) { return json.Marshal(batch) })
 	o := r.ask(ctx, tenant, kind, input, len(batch), func(i int, raw json.RawMessage) bool {
 		return json.Unmarshal(raw, &out[i]) == nil
 	})
@@ -75,7 +72,7 @@ func Decide[In, Out any](ctx context.Context, r *Runner, tenant, kind string, ba
 
 // ask runs the active plugin on input and hands each result it gave to
 // take, which says whether it could use it.
-func (r *Runner) ask(ctx context.Context, tenant, kind string, input []byte, n int, take func(int, json.RawMessage) bool) Outcome {
+func (r *Runner) ask(ctx context.Context, tenant, kind string, input func() ([]byte, error), n int, take func(int, json.RawMessage) bool) Outcome {
 	o := Outcome{ByPlugin: make([]bool, n)}
 	if n == 0 {
 		return o
@@ -110,7 +107,11 @@ func (r *Runner) ask(ctx context.Context, tenant, kind string, input []byte, n i
 
 // call runs one version on a batch, sending only the fields its manifest
 // asks for, and splits its output into one result per record.
-func (r *Runner) call(ctx context.Context, tenant, kind string, a Active, input []byte, n int) ([]json.RawMessage, Response, error) {
+func (r *Runner) call(ctx context.Context, tenant, kind string, a Active, encode func() ([]byte, error), n int) ([]json.RawMessage, Response, error) {
+	input, err := encode()
+	if err != nil {
+		return nil, Response{}, fmt.Errorf("encode plugin input: %w", err)
+	}
 	if len(a.Fields) > 0 {
 		projected, err := Project(input, a.Fields)
 		if err != nil {
@@ -148,7 +149,7 @@ func (r *Runner) stats(ctx context.Context, tenant string, a Active, n int, res 
 
 // shadow runs the kind's shadow version, if there is one, and compares its
 // decisions with the applied ones.
-func (r *Runner) shadow(ctx context.Context, tenant, kind string, input []byte, applied func(int) json.RawMessage, n int) {
+func (r *Runner) shadow(ctx context.Context, tenant, kind string, input func() ([]byte, error), applied func(int) json.RawMessage, n int) {
 	s, _, err := r.registry.Shadow(ctx, tenant, kind)
 	if err != nil || n == 0 {
 		return

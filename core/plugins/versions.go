@@ -591,7 +591,7 @@ func (r *Registry) event(ctx context.Context, tenant, detailType string, at time
 	if err != nil {
 		return store.Write{}, err
 	}
-	return events.OutboxWrite(events.New(ctx, tenant, detailType, at, events.Entity{Type: "plugin", ID: v.Name, Data: data}, core.NewID))
+	return events.OutboxWrite(events.New(ctx, tenant, detailType, at, events.Entity{Type: "plugin", ID: v.Name, Data: data}))
 }
 
 func (r *Registry) getJSON(ctx context.Context, k store.Key, v any) (int64, error) {

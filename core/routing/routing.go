@@ -233,7 +233,7 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 	if err != nil {
 		return nil, err
 	}
-	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventAssigned, a.At, events.Entity{Type: "contact", ID: c.ID, Data: data}, core.NewID))
+	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventAssigned, a.At, events.Entity{Type: "contact", ID: c.ID, Data: data}))
 	if err != nil {
 		return nil, err
 	}

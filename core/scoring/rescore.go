@@ -179,10 +179,7 @@ func (s *Scorer) job(ctx context.Context, tenant, id string) (Job, int64, error)
 func (s *Scorer) rescorePage(ctx context.Context, tenant string, page []core.Contact, j *Job) error {
 	recs := make([]Record, 0, len(page))
 	for _, c := range page {
-		rec, err := s.record(ctx, tenant, c.ID)
-		if core.ErrorCode(err) == core.CodeNotFound {
-			continue
-		}
+		rec, err := s.record(ctx, tenant, c) // the page holds the contact: no second read
 		if err != nil {
 			return err
 		}

@@ -137,12 +137,10 @@ type Scored struct {
 // maxActivities is how many of a contact's latest activities a score reads.
 const maxActivities = 50
 
-// record builds a contact's score record from the store.
-func (s *Scorer) record(ctx context.Context, tenant, contactID string) (Record, error) {
-	c, err := s.contacts.Get(ctx, tenant, contactID)
-	if err != nil {
-		return Record{}, err
-	}
+// record builds a contact's score record: its company and its latest
+// activities from the store.
+func (s *Scorer) record(ctx context.Context, tenant string, c core.Contact) (Record, error) {
+	contactID := c.ID
 	rec := Record{Contact: c}
 	if c.CompanyID != "" {
 		co, err := s.companies.Get(ctx, tenant, c.CompanyID)
@@ -165,7 +163,11 @@ func (s *Scorer) record(ctx context.Context, tenant, contactID string) (Record, 
 
 // Score scores one contact now, storing nothing.
 func (s *Scorer) Score(ctx context.Context, tenant, contactID string) (Scored, error) {
-	rec, err := s.record(ctx, tenant, contactID)
+	c, err := s.contacts.Get(ctx, tenant, contactID)
+	if err != nil {
+		return Scored{}, err
+	}
+	rec, err := s.record(ctx, tenant, c)
 	if err != nil {
 		return Scored{}, err
 	}
@@ -286,7 +288,7 @@ func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Wr
 		{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: store.Key{PK: scorePK(tenant, contactID),
 			SK: "h#" + sc.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + core.NewID(sc.At)}, Version: 1, Data: data}},
 	}
-	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventScored, sc.At, events.Entity{Type: "contact", ID: contactID, Data: data}, core.NewID))
+	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventScored, sc.At, events.Entity{Type: "contact", ID: contactID, Data: data}))
 	if err != nil {
 		return nil, err
 	}

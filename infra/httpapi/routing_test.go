@@ -3,10 +3,8 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
@@ -15,13 +13,14 @@ import (
 	"github.com/fedele-crm/fedele/core/routing"
 )
 
+// routerFor is e's router.
+func routerFor(e *env, runner *plugins.Runner) *routing.Router {
+	return routing.NewRouter(e.store, crm.NewContacts(e.store, crm.NewTenants(e.store, e.now), e.now), crm.NewUsers(e.store, e.now), runner, e.now)
+}
+
 // routingRelay delivers the outbox to the routing consumer.
 func routingRelay(e *env, runner *plugins.Runner) *events.Relay {
-	tenants := crm.NewTenants(e.store, e.now)
-	r := routing.NewRouter(e.store, crm.NewContacts(e.store, tenants, e.now), crm.NewUsers(e.store, e.now), runner, e.now)
-	cons := events.NewConsumers(e.store, slog.New(slog.DiscardHandler), e.now)
-	cons.Register(r.Consumer())
-	return &events.Relay{Store: e.store, Publisher: cons, Log: slog.New(slog.DiscardHandler), Interval: time.Millisecond}
+	return relayOf(e, routerFor(e, runner).Consumer())
 }
 
 func assignments(t *testing.T, e *env) []routing.Assignment {

@@ -1,13 +1,10 @@
 package httpapi_test
 
 import (
-	"log/slog"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/routing"
@@ -23,12 +20,7 @@ func TestLeadsScoredAndRoutedByPlugins(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pe := newPluginEnv(t, name)
 			e := pe.env
-			tenants := crm.NewTenants(e.store, e.now)
-			contacts := crm.NewContacts(e.store, tenants, e.now)
-			cons := events.NewConsumers(e.store, slog.New(slog.DiscardHandler), e.now)
-			cons.Register(scoring.NewScorer(e.store, contacts, crm.NewCompanies(e.store, tenants, e.now), crm.NewActivities(e.store, e.now), pe.runner, e.now).Consumer())
-			cons.Register(routing.NewRouter(e.store, contacts, crm.NewUsers(e.store, e.now), pe.runner, e.now).Consumer())
-			relay := &events.Relay{Store: e.store, Publisher: cons, Log: slog.New(slog.DiscardHandler), Interval: time.Millisecond}
+			relay := relayOf(e, scorerFor(e, pe.runner).Consumer(), routerFor(e, pe.runner).Consumer())
 
 			var anna core.User
 			e.a.do("POST", "/v1/users", map[string]any{"name": "Anna", "email": "anna@example.com"}).want(t, 201, &anna)

@@ -18,17 +18,28 @@ type scoreView struct {
 	History []scoring.Scored `json:"history"`
 }
 
-// scoringRelay delivers the outbox to the scoring consumers, as the local
-// server's relay does (EventBridge and the worker in AWS). Re-scoring
-// jobs go in steps of two batches of 50, to take several.
-func scoringRelay(e *env, runner *plugins.Runner) *events.Relay {
-	tenants := crm.NewTenants(e.store, e.now)
-	sc := scoring.NewScorer(e.store, crm.NewContacts(e.store, tenants, e.now), crm.NewCompanies(e.store, tenants, e.now),
-		crm.NewActivities(e.store, e.now), runner, e.now).WithSteps(50, 2)
+// relayOf delivers the outbox to handlers, as the local server's relay does
+// (EventBridge and the worker in AWS).
+func relayOf(e *env, handlers ...events.Handler) *events.Relay {
 	cons := events.NewConsumers(e.store, slog.New(slog.DiscardHandler), e.now)
-	cons.Register(sc.Consumer())
-	cons.Register(sc.RescoreConsumer())
+	for _, h := range handlers {
+		cons.Register(h)
+	}
 	return &events.Relay{Store: e.store, Publisher: cons, Log: slog.New(slog.DiscardHandler), Interval: time.Millisecond}
+}
+
+// scorerFor is e's scorer. Re-scoring jobs go in steps of two batches of
+// 50, to take several.
+func scorerFor(e *env, runner *plugins.Runner) *scoring.Scorer {
+	tenants := crm.NewTenants(e.store, e.now)
+	return scoring.NewScorer(e.store, crm.NewContacts(e.store, tenants, e.now), crm.NewCompanies(e.store, tenants, e.now),
+		crm.NewActivities(e.store, e.now), runner, e.now).WithSteps(50, 2)
+}
+
+// scoringRelay delivers the outbox to the scoring consumers.
+func scoringRelay(e *env, runner *plugins.Runner) *events.Relay {
+	sc := scorerFor(e, runner)
+	return relayOf(e, sc.Consumer(), sc.RescoreConsumer())
 }
 
 // Contacts are scored on the events that can change a score — created,

@@ -132,7 +132,9 @@ func TestDecodeAgreesWithEncodingJSON(t *testing.T) {
 	if _, err := DecodeCampaign(fixture(t, "campaign")); err != nil {
 		t.Errorf("campaign fixture: %v", err)
 	}
-	if recs, err := DecodeScore(fixture(t, "score")); err != nil || len(recs) != 3 || recs[0].Company.Size != "" && recs[0].Orders.Count != 2 {
+	recs, err := DecodeScore(fixture(t, "score"))
+	if err != nil || len(recs) != 3 || recs[0].Company == nil || recs[0].Company.Size != "1001-5000" || recs[0].Orders.Count != 2 ||
+		len(recs[0].Activities) != 1 || recs[1].Company != nil || len(recs[2].Contact.Emails) != 1 {
 		t.Errorf("score fixture: %+v, %v", recs, err)
 	}
 }
