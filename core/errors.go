@@ -86,3 +86,8 @@ func (p Problems) Err() error {
 	}
 	return &Error{Code: CodeInvalid, Message: "validation failed", Fields: p}
 }
+
+// Invalid is the invalid-request *Error of one field at fault.
+func Invalid(path, message string, value any) *Error {
+	return &Error{Code: CodeInvalid, Message: "validation failed", Fields: []FieldError{{Path: path, Message: message, Value: value}}}
+}

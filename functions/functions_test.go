@@ -16,9 +16,11 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
 	"github.com/fedele-crm/fedele/infra/s3blob/fakes3"
@@ -41,10 +43,10 @@ func table(t *testing.T) (name, endpoint, secret string, st store.Store) {
 	}
 	t.Cleanup(func() { _ = dynamo.DeleteTable(context.Background(), client, name) })
 	st = dynamo.New(client, name)
-	if _, err := crm.NewTenants(st, time.Now).Create(ctx, "acme", "Acme", "US"); err != nil {
+	if _, err := tenancy.NewTenants(st, time.Now).Create(ctx, "acme", "Acme", "US"); err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err = crm.NewAPIKeys(st, time.Now).Create(ctx, "acme", "lambda", []core.Scope{core.ScopeAdmin})
+	secret, _, err = tenancy.NewAPIKeys(st, time.Now).Create(ctx, "acme", "lambda", []core.Scope{core.ScopeAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,7 @@ func image(it store.Item) map[string]any {
 func pendingEvents(t *testing.T, st store.Store, n int) []store.Item {
 	t.Helper()
 	ctx := context.Background()
-	contacts := crm.NewContacts(st, crm.NewTenants(st, time.Now), time.Now)
+	contacts := contacts.NewContacts(st, tenancy.NewTenants(st, time.Now), time.Now)
 	for i := range n {
 		if _, err := contacts.Create(ctx, "acme", core.ContactFields{FirstName: fmt.Sprint("s", i)}); err != nil {
 			t.Fatal(err)
@@ -236,7 +238,7 @@ func TestWorkerFunctionHandlesARedeliveryOnce(t *testing.T) {
 		}
 	}
 	day := ev.Detail.Time.UTC().Format(time.DateOnly)
-	stats, err := crm.DailyStats(context.Background(), st, "acme", day, day)
+	stats, err := timeline.DailyStats(context.Background(), st, "acme", day, day)
 	if err != nil || len(stats) != 1 || stats[0].Counts[events.ContactCreated] != 1 {
 		t.Fatalf("stats after a double delivery: %+v %v", stats, err)
 	}

@@ -29,9 +29,10 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/embedded"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
@@ -161,7 +162,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer closePlugins()
 
 	consumers := events.NewConsumers(st, log, time.Now)
-	consumers.Register(crm.StatsConsumer(st))
+	consumers.Register(timeline.StatsConsumer(st))
 	sc := scorer(st, plugRT.Runner)
 	consumers.Register(sc.Consumer())
 	consumers.Register(sc.RescoreConsumer())
@@ -214,14 +215,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // admin key, once: only the key's hash is kept.
 func bootstrap(ctx context.Context, st store.Store, region string, stdout io.Writer) error {
 	now := func() time.Time { return time.Now().UTC() }
-	_, err := crm.NewTenants(st, now).Create(ctx, devTenant, "Development", region)
+	_, err := tenancy.NewTenants(st, now).Create(ctx, devTenant, "Development", region)
 	if core.ErrorCode(err) == core.CodeConflict {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("create development tenant: %w", err)
 	}
-	secret, _, err := crm.NewAPIKeys(st, now).Create(ctx, devTenant, "development admin", []core.Scope{core.ScopeAdmin})
+	secret, _, err := tenancy.NewAPIKeys(st, now).Create(ctx, devTenant, "development admin", []core.Scope{core.ScopeAdmin})
 	if err != nil {
 		return fmt.Errorf("create development key: %w", err)
 	}
@@ -273,10 +274,10 @@ func createKey(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer st.Close()
 	now := func() time.Time { return time.Now().UTC() }
-	if _, err := crm.NewTenants(st, now).Create(ctx, *tenant, *tenant, *region); err != nil && core.ErrorCode(err) != core.CodeConflict {
+	if _, err := tenancy.NewTenants(st, now).Create(ctx, *tenant, *tenant, *region); err != nil && core.ErrorCode(err) != core.CodeConflict {
 		return err
 	}
-	secret, k, err := crm.NewAPIKeys(st, now).Create(ctx, *tenant, *name, list)
+	secret, k, err := tenancy.NewAPIKeys(st, now).Create(ctx, *tenant, *name, list)
 	if err != nil {
 		return err
 	}

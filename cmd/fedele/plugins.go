@@ -7,10 +7,13 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/routing"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/team"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/blobfs"
@@ -20,15 +23,15 @@ import (
 // scorer scores contacts on the local server's events.
 func scorer(st store.Store, runner *plugins.Runner) *scoring.Scorer {
 	now := func() time.Time { return time.Now().UTC() }
-	tenants := crm.NewTenants(st, now)
-	return scoring.NewScorer(st, crm.NewContacts(st, tenants, now), crm.NewCompanies(st, tenants, now), crm.NewActivities(st, now), runner, now)
+	tenants := tenancy.NewTenants(st, now)
+	return scoring.NewScorer(st, contacts.NewContacts(st, tenants, now), contacts.NewCompanies(st, tenants, now), timeline.NewActivities(st, now), runner, now)
 }
 
 // router assigns the local server's new leads.
 func router(st store.Store, runner *plugins.Runner) *routing.Router {
 	now := func() time.Time { return time.Now().UTC() }
-	tenants := crm.NewTenants(st, now)
-	return routing.NewRouter(st, crm.NewContacts(st, tenants, now), crm.NewUsers(st, now), runner, now)
+	tenants := tenancy.NewTenants(st, now)
+	return routing.NewRouter(st, contacts.NewContacts(st, tenants, now), team.NewUsers(st, now), runner, now)
 }
 
 // pluginRuntime wires the plugin lifecycle of the local server: modules in

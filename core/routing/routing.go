@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/team"
+	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
 // Record is one item as the route contract sends it
@@ -112,16 +114,16 @@ func Builtin(r Record, last, strategy string) Decision {
 // Router assigns leads.
 type Router struct {
 	store    store.Store
-	tenants  *crm.Tenants
-	contacts *crm.Contacts
-	users    *crm.Users
+	tenants  *tenancy.Tenants
+	contacts *contacts.Contacts
+	users    *team.Users
 	runner   *plugins.Runner
 	now      func() time.Time
 }
 
 // NewRouter returns a router; runner may be nil for a host without plugins.
-func NewRouter(s store.Store, contacts *crm.Contacts, users *crm.Users, runner *plugins.Runner, now func() time.Time) *Router {
-	return &Router{store: s, tenants: crm.NewTenants(s, now), contacts: contacts, users: users, runner: runner, now: now}
+func NewRouter(s store.Store, contacts *contacts.Contacts, users *team.Users, runner *plugins.Runner, now func() time.Time) *Router {
+	return &Router{store: s, tenants: tenancy.NewTenants(s, now), contacts: contacts, users: users, runner: runner, now: now}
 }
 
 // Assignment is a routing decision as contact.assigned carries it.
@@ -145,7 +147,7 @@ func (r *Router) candidates(ctx context.Context, tenant string) ([]Candidate, er
 	var out []Candidate
 	cursor := ""
 	for {
-		users, next, err := r.users.List(ctx, tenant, crm.UserFilter{}, 200, cursor)
+		users, next, err := r.users.List(ctx, tenant, team.UserFilter{}, 200, cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +175,7 @@ func (r *Router) load(ctx context.Context, tenant, owner string) (int, error) {
 	for _, stage := range []core.Stage{core.StageLead, core.StageMQL, core.StageSQL} {
 		cursor := ""
 		for n < maxLoad {
-			cs, next, err := r.contacts.List(ctx, tenant, crm.ContactFilter{OwnerID: owner, Stage: stage}, 200, cursor)
+			cs, next, err := r.contacts.List(ctx, tenant, contacts.ContactFilter{OwnerID: owner, Stage: stage}, 200, cursor)
 			if err != nil {
 				return 0, fmt.Errorf("load of %s: %w", owner, err)
 			}
@@ -224,8 +226,8 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 		if !slices.ContainsFunc(cands, func(c Candidate) bool { return c.ID == a.OwnerID }) {
 			return nil, fmt.Errorf("route %s: %q is not in the team", c.ID, a.OwnerID) // the host checks plugins' choices; this is a bug
 		}
-		patch, _ := json.Marshal(map[string]string{"owner_id": a.OwnerID})
-		if _, err := r.contacts.Patch(ctx, tenant, c.ID, 0, patch, nil); err != nil {
+		assign := func(f *core.ContactFields) error { f.OwnerID = a.OwnerID; return nil }
+		if _, err := r.contacts.Update(ctx, tenant, c.ID, 0, assign); err != nil {
 			return nil, fmt.Errorf("assign %s to %s: %w", c.ID, a.OwnerID, err)
 		}
 	}

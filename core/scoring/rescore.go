@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
 )
@@ -138,7 +138,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 			}
 			cursor := step.Cursor
 			for range s.pages {
-				page, next, err := s.contacts.List(ctx, tenant, crm.ContactFilter{}, s.batch, cursor)
+				page, next, err := s.contacts.List(ctx, tenant, contacts.ContactFilter{}, s.batch, cursor)
 				if err == nil {
 					err = s.rescorePage(ctx, tenant, page, &j)
 				}

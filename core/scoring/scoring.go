@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 )
 
 // Record is one contact as the score contract sends it
@@ -108,10 +110,10 @@ func Builtin(r Record, now time.Time, w core.ScoringWeights) Result {
 // Scorer scores a tenant's contacts.
 type Scorer struct {
 	store      store.Store
-	tenants    *crm.Tenants
-	contacts   *crm.Contacts
-	companies  *crm.Companies
-	activities *crm.Activities
+	tenants    *tenancy.Tenants
+	contacts   *contacts.Contacts
+	companies  *contacts.Companies
+	activities *timeline.Activities
 	runner     *plugins.Runner
 	now        func() time.Time
 	batch      int // contacts per plugin call in re-scoring jobs
@@ -119,8 +121,8 @@ type Scorer struct {
 }
 
 // NewScorer returns a scorer; runner may be nil for a host without plugins.
-func NewScorer(s store.Store, contacts *crm.Contacts, companies *crm.Companies, activities *crm.Activities, runner *plugins.Runner, now func() time.Time) *Scorer {
-	return &Scorer{store: s, tenants: crm.NewTenants(s, now), contacts: contacts, companies: companies, activities: activities,
+func NewScorer(s store.Store, contacts *contacts.Contacts, companies *contacts.Companies, activities *timeline.Activities, runner *plugins.Runner, now func() time.Time) *Scorer {
+	return &Scorer{store: s, tenants: tenancy.NewTenants(s, now), contacts: contacts, companies: companies, activities: activities,
 		runner: runner, now: now, batch: RescoreBatch, pages: RescorePagesPerStep}
 }
 
@@ -151,7 +153,7 @@ func (s *Scorer) record(ctx context.Context, tenant string, c core.Contact) (Rec
 			rec.Company = &co
 		}
 	}
-	acts, _, err := s.activities.List(ctx, tenant, crm.ActivityFilter{ContactID: c.ID}, maxActivities, "")
+	acts, _, err := s.activities.List(ctx, tenant, timeline.ActivityFilter{ContactID: c.ID}, maxActivities, "")
 	if err != nil {
 		return rec, fmt.Errorf("load activities of contact %s: %w", contactID, err)
 	}

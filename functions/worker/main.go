@@ -12,11 +12,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/routing"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/team"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/lambdaenv"
 	"github.com/fedele-crm/fedele/infra/s3blob"
@@ -53,12 +56,12 @@ func main() {
 		runner = rt.Runner
 	}
 	now := func() time.Time { return time.Now().UTC() }
-	tenants := crm.NewTenants(st, now)
-	scorer := scoring.NewScorer(st, crm.NewContacts(st, tenants, now), crm.NewCompanies(st, tenants, now), crm.NewActivities(st, now), runner, now)
+	tenants := tenancy.NewTenants(st, now)
+	scorer := scoring.NewScorer(st, contacts.NewContacts(st, tenants, now), contacts.NewCompanies(st, tenants, now), timeline.NewActivities(st, now), runner, now)
 	consumers := events.NewConsumers(st, log, time.Now)
-	consumers.Register(crm.StatsConsumer(st))
+	consumers.Register(timeline.StatsConsumer(st))
 	consumers.Register(scorer.Consumer())
 	consumers.Register(scorer.RescoreConsumer())
-	consumers.Register(routing.NewRouter(st, crm.NewContacts(st, tenants, now), crm.NewUsers(st, now), runner, now).Consumer())
+	consumers.Register(routing.NewRouter(st, contacts.NewContacts(st, tenants, now), team.NewUsers(st, now), runner, now).Consumer())
 	lambda.Start(worker.Handler(consumers))
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/timeline"
 )
 
 type activityOutput struct {
@@ -67,7 +67,7 @@ func (s *Server) registerActivities() {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
 				var a core.Activity
-				if a, err = s.activities.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody, s.checkActivity); err == nil {
+				if a, err = s.activities.Update(ctx, tenantOf(ctx), in.ID, v, mergeInto[core.ActivityFields](in.RawBody, s.checkActivity)); err == nil {
 					return activityOut(a, false), nil
 				}
 			}
@@ -100,7 +100,7 @@ func (s *Server) registerActivities() {
 			DealID    string `query:"deal_id" maxLength:"26"`
 			Type      string `query:"type" enum:"call,email,meeting,note,task"`
 		}) (*struct{ Body itemsPage[core.Activity] }, error) {
-			f := crm.ActivityFilter{ContactID: in.ContactID, CompanyID: in.CompanyID, DealID: in.DealID, Type: in.Type}
+			f := timeline.ActivityFilter{ContactID: in.ContactID, CompanyID: in.CompanyID, DealID: in.DealID, Type: in.Type}
 			items, next, err := s.activities.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")

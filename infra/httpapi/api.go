@@ -15,10 +15,14 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/team"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 )
 
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
@@ -44,23 +48,23 @@ type Server struct {
 	log     *slog.Logger
 	store   store.Store
 
-	tenants     *crm.Tenants
-	contacts    *crm.Contacts
-	companies   *crm.Companies
-	users       *crm.Users
-	activities  *crm.Activities
-	pipelines   *crm.Pipelines
-	deals       *crm.Deals
+	tenants     *tenancy.Tenants
+	contacts    *contacts.Contacts
+	companies   *contacts.Companies
+	users       *team.Users
+	activities  *timeline.Activities
+	pipelines   *sales.Pipelines
+	deals       *sales.Deals
 	now         func() time.Time
-	keys        *crm.APIKeys
-	events      *crm.Events
-	idempotency *crm.Idempotency
+	keys        *tenancy.APIKeys
+	events      *timeline.Events
+	idempotency *tenancy.Idempotency
 	plugins     *plugins.Service
 	scorer      *scoring.Scorer
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
-	checkContact, checkCompany, checkUser, checkActivity, checkPipeline, checkDeal core.DocumentCheck
+	checkContact, checkCompany, checkUser, checkActivity, checkPipeline, checkDeal documentCheck
 }
 
 // New builds the API on cfg.Store.
@@ -72,26 +76,26 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	now := func() time.Time { return cfg.Now().UTC() }
-	tenants := crm.NewTenants(cfg.Store, now)
+	tenants := tenancy.NewTenants(cfg.Store, now)
 	s := &Server{
 		log:         cfg.Logger,
 		store:       cfg.Store,
 		tenants:     tenants,
-		contacts:    crm.NewContacts(cfg.Store, tenants, now),
-		companies:   crm.NewCompanies(cfg.Store, tenants, now),
-		users:       crm.NewUsers(cfg.Store, now),
-		activities:  crm.NewActivities(cfg.Store, now),
-		pipelines:   crm.NewPipelines(cfg.Store, now),
+		contacts:    contacts.NewContacts(cfg.Store, tenants, now),
+		companies:   contacts.NewCompanies(cfg.Store, tenants, now),
+		users:       team.NewUsers(cfg.Store, now),
+		activities:  timeline.NewActivities(cfg.Store, now),
+		pipelines:   sales.NewPipelines(cfg.Store, now),
 		now:         now,
-		keys:        crm.NewAPIKeys(cfg.Store, now),
-		events:      crm.NewEvents(cfg.Store, now),
-		idempotency: crm.NewIdempotency(cfg.Store, now),
+		keys:        tenancy.NewAPIKeys(cfg.Store, now),
+		events:      timeline.NewEvents(cfg.Store, now),
+		idempotency: tenancy.NewIdempotency(cfg.Store, now),
 		plugins:     cfg.Plugins,
 	}
 	if s.plugins == nil {
 		s.plugins = plugins.NewService(plugins.NewRegistry(cfg.Store, now), noRuntime{}, noRuntime{}, noRuntime{})
 	}
-	s.deals = crm.NewDeals(cfg.Store, s.pipelines, now)
+	s.deals = sales.NewDeals(cfg.Store, s.pipelines, now)
 	s.scorer = scoring.NewScorer(cfg.Store, s.contacts, s.companies, s.activities, cfg.Runner, now)
 
 	mux := http.NewServeMux()

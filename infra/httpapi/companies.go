@@ -8,7 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 )
 
 type companyOutput struct {
@@ -74,7 +74,7 @@ func (s *Server) registerCompanies() {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
 				var c core.Company
-				if c, err = s.companies.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody, s.checkCompany); err == nil {
+				if c, err = s.companies.Update(ctx, tenantOf(ctx), in.ID, v, mergeInto[core.CompanyFields](in.RawBody, s.checkCompany)); err == nil {
 					return companyOut(c, false), nil
 				}
 			}
@@ -99,7 +99,7 @@ func (s *Server) registerCompanies() {
 
 	huma.Register(s.api, operation("list-companies", http.MethodGet, "/v1/companies", "List companies", core.ScopeRead, tag),
 		func(ctx context.Context, in *listCompaniesInput) (*struct{ Body itemsPage[core.Company] }, error) {
-			f := crm.CompanyFilter{Domain: in.Domain, UpdatedSince: in.UpdatedSince, Sort: in.Sort}
+			f := contacts.CompanyFilter{Domain: in.Domain, UpdatedSince: in.UpdatedSince, Sort: in.Sort}
 			items, next, err := s.companies.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")

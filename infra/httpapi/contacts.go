@@ -9,7 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 )
 
 type contactOutput struct {
@@ -111,7 +111,7 @@ func (s *Server) registerContacts() {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
 				var c core.Contact
-				if c, err = s.contacts.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody, s.checkContact); err == nil {
+				if c, err = s.contacts.Update(ctx, tenantOf(ctx), in.ID, v, mergeInto[core.ContactFields](in.RawBody, s.checkContact)); err == nil {
 					return contactOut(c, http.StatusOK), nil
 				}
 			}
@@ -136,7 +136,7 @@ func (s *Server) registerContacts() {
 
 	huma.Register(s.api, operation("list-contacts", http.MethodGet, "/v1/contacts", "List contacts", core.ScopeRead, tag),
 		func(ctx context.Context, in *listContactsInput) (*struct{ Body itemsPage[core.Contact] }, error) {
-			f := crm.ContactFilter{Email: in.Email, Tag: in.Tag, OwnerID: in.OwnerID, CompanyID: in.CompanyID,
+			f := contacts.ContactFilter{Email: in.Email, Tag: in.Tag, OwnerID: in.OwnerID, CompanyID: in.CompanyID,
 				Stage: core.Stage(in.Stage), UpdatedSince: in.UpdatedSince, Sort: in.Sort}
 			items, next, err := s.contacts.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/embedded"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
@@ -131,10 +131,10 @@ func TestRelayCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := crm.NewTenants(st, time.Now).Create(ctx, "acme", "Acme", "US"); err != nil {
+	if _, err := tenancy.NewTenants(st, time.Now).Create(ctx, "acme", "Acme", "US"); err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err := crm.NewAPIKeys(st, time.Now).Create(ctx, "acme", "crash", []core.Scope{core.ScopeWrite})
+	secret, _, err := tenancy.NewAPIKeys(st, time.Now).Create(ctx, "acme", "crash", []core.Scope{core.ScopeWrite})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/sales"
 )
 
 type dealOutput struct {
@@ -115,7 +115,7 @@ func (s *Server) registerDeals() {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
 				var d core.Deal
-				if d, err = s.deals.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody, s.checkDeal); err == nil {
+				if d, err = s.deals.Update(ctx, tenantOf(ctx), in.ID, v, mergeInto[core.DealFields](in.RawBody, s.checkDeal)); err == nil {
 					return dealOut(d, false), nil
 				}
 			}
@@ -146,7 +146,7 @@ func (s *Server) registerDeals() {
 			Status     string `query:"status" enum:"open,won,lost"`
 			OwnerID    string `query:"owner_id" maxLength:"26"`
 		}) (*struct{ Body itemsPage[core.Deal] }, error) {
-			f := crm.DealFilter{PipelineID: in.PipelineID, Status: in.Status, OwnerID: in.OwnerID}
+			f := sales.DealFilter{PipelineID: in.PipelineID, Status: in.Status, OwnerID: in.OwnerID}
 			items, next, err := s.deals.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")
@@ -161,7 +161,7 @@ func (s *Server) registerReports() {
 		"Weighted forecast of open deals (amount × win probability) by month, owner and pipeline, per currency", core.ScopeRead, tag),
 		func(ctx context.Context, _ *struct{}) (*struct {
 			Body struct {
-				Currencies []crm.Forecast `json:"currencies"`
+				Currencies []sales.Forecast `json:"currencies"`
 			}
 		}, error) {
 			fs, err := s.deals.Forecasts(ctx, tenantOf(ctx))
@@ -170,7 +170,7 @@ func (s *Server) registerReports() {
 			}
 			out := &struct {
 				Body struct {
-					Currencies []crm.Forecast `json:"currencies"`
+					Currencies []sales.Forecast `json:"currencies"`
 				}
 			}{}
 			out.Body.Currencies = fs
@@ -179,11 +179,11 @@ func (s *Server) registerReports() {
 
 	huma.Register(s.api, operation("pipeline-report", http.MethodGet, "/v1/reports/pipelines/{id}",
 		"A pipeline's conversion rate and average time per stage, and its win rate", core.ScopeRead, tag),
-		func(ctx context.Context, in *PipelinePath) (*struct{ Body crm.PipelineReport }, error) {
+		func(ctx context.Context, in *PipelinePath) (*struct{ Body sales.PipelineReport }, error) {
 			r, err := s.deals.Report(ctx, tenantOf(ctx), in.ID)
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &struct{ Body crm.PipelineReport }{r}, nil
+			return &struct{ Body sales.PipelineReport }{r}, nil
 		})
 }

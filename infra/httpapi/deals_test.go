@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/sales"
 )
 
 var salesPipeline = map[string]any{"name": "New business", "stages": []map[string]any{
@@ -86,9 +86,9 @@ func TestDealsAndReports(t *testing.T) {
 
 		// Open deals only: D2 6500×60% = 3900, D3 20000×50% = 10000 (its
 		// override)… but D3 is lost, so it is out; D1 is won, out too.
-		var fc struct{ Currencies []crm.Forecast }
+		var fc struct{ Currencies []sales.Forecast }
 		e.a.do("GET", "/v1/reports/forecast", nil).want(t, 200, &fc)
-		want := []crm.Forecast{
+		want := []sales.Forecast{
 			{Currency: "EUR", Total: 3900, ByMonth: map[string]int64{"2027-01": 3900}, ByOwner: map[string]int64{u2.ID: 3900},
 				ByPipeline: map[string]int64{p.ID: 3900}, Deals: 1},
 			{Currency: "USD", Total: 778, ByMonth: map[string]int64{"none": 778}, ByOwner: map[string]int64{"none": 778},
@@ -98,9 +98,9 @@ func TestDealsAndReports(t *testing.T) {
 			t.Errorf("forecast (-want +got):\n%s", diff)
 		}
 
-		var rep crm.PipelineReport
+		var rep sales.PipelineReport
 		e.a.do("GET", "/v1/reports/pipelines/"+p.ID, nil).want(t, 200, &rep)
-		wantRep := crm.PipelineReport{PipelineID: p.ID, Won: 1, Lost: 1, Open: 2, WinRate: 0.5, Stages: []crm.StageReport{
+		wantRep := sales.PipelineReport{PipelineID: p.ID, Won: 1, Lost: 1, Open: 2, WinRate: 0.5, Stages: []sales.StageReport{
 			{Stage: "lead", Entered: 2, MovedOn: 1, Conversion: 0.5, AvgDays: 2},        // D1 and D4; D1 moved on after 2 days
 			{Stage: "qualified", Entered: 2, MovedOn: 1, Conversion: 0.5, AvgDays: 3.5}, // D1 (3 days) on, D3 (4 days) lost
 			{Stage: "proposal", Entered: 2, MovedOn: 1, Conversion: 0.5, AvgDays: 1},    // D1 (1 day) won, D2 still there
@@ -126,7 +126,7 @@ func TestDealsAndReports(t *testing.T) {
 		e.b.do("GET", "/v1/pipelines/"+p.ID, nil).want(t, 404, nil)
 		e.b.do("GET", "/v1/reports/pipelines/"+p.ID, nil).want(t, 404, nil)
 		e.b.do("PATCH", "/v1/deals/"+d1.ID, `{"stage":"lost"}`, "Content-Type", "application/merge-patch+json").want(t, 404, nil)
-		var theirs struct{ Currencies []crm.Forecast }
+		var theirs struct{ Currencies []sales.Forecast }
 		e.b.do("GET", "/v1/reports/forecast", nil).want(t, 200, &theirs)
 		if len(theirs.Currencies) != 0 {
 			t.Errorf("globex's forecast %+v", theirs.Currencies)

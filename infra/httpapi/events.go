@@ -7,8 +7,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/timeline"
 )
 
 type eventsPage struct {
@@ -56,7 +56,7 @@ func (s *Server) registerEvents() {
 			From string `query:"from" required:"true" format:"date" doc:"First day, YYYY-MM-DD (UTC)"`
 			To   string `query:"to" required:"true" format:"date" doc:"Last day, YYYY-MM-DD (UTC)"`
 		}) (*statsOutput, error) {
-			days, err := crm.DailyStats(ctx, s.store, tenantOf(ctx), in.From, in.To)
+			days, err := timeline.DailyStats(ctx, s.store, tenantOf(ctx), in.From, in.To)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")
 			}
@@ -68,7 +68,7 @@ func (s *Server) registerEvents() {
 
 type statsOutput struct {
 	Body struct {
-		Days []crm.DayStats `json:"days"`
+		Days []timeline.DayStats `json:"days"`
 	}
 }
 

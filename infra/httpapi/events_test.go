@@ -13,9 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
 	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
 	"github.com/fedele-crm/fedele/schemas"
@@ -141,7 +143,7 @@ func TestTimelineAndEventStream(t *testing.T) {
 		if len(stream.Items) != 0 {
 			t.Fatalf("%d unsettled events listed", len(stream.Items))
 		}
-		e.advance(crm.EventSettle + time.Second)
+		e.advance(timeline.EventSettle + time.Second)
 		var all []string
 		after := ""
 		for range 10 {
@@ -161,7 +163,7 @@ func TestTimelineAndEventStream(t *testing.T) {
 		}
 		// Polling from the last cursor sees only what comes after it.
 		e.a.do("PATCH", "/v1/contacts/"+other.ID, `{"last_name":"later"}`).want(t, 200, nil)
-		e.advance(crm.EventSettle + time.Second)
+		e.advance(timeline.EventSettle + time.Second)
 		stream.Items = nil
 		e.a.do("GET", "/v1/events?after="+after, nil).want(t, 200, &stream)
 		if len(stream.Items) != 1 || stream.Items[0].Detail.Entity.ID != other.ID {
@@ -183,8 +185,8 @@ func TestRelayDeliversOnceAndConsumersDoNotLoop(t *testing.T) {
 		ctx := context.Background()
 		log := slog.New(slog.DiscardHandler)
 		cons := events.NewConsumers(e.store, log, time.Now)
-		tenants := crm.NewTenants(e.store, time.Now)
-		contacts := crm.NewContacts(e.store, tenants, time.Now)
+		tenants := tenancy.NewTenants(e.store, time.Now)
+		contacts := contacts.NewContacts(e.store, tenants, time.Now)
 		var runs []string
 		cons.Register(events.Handler{Name: "count", Types: []string{events.ContactCreated, events.ContactUpdated},
 			Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
@@ -196,7 +198,8 @@ func TestRelayDeliversOnceAndConsumersDoNotLoop(t *testing.T) {
 			Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 				runs = append(runs, ev.Detail.EventID)
 				// Updates the very contact whose update triggered it.
-				_, err := contacts.Patch(ctx, ev.Detail.Tenant, ev.Detail.Entity.ID, 0, fmt.Appendf(nil, `{"tags":["stamped-%d"]}`, len(runs)), nil)
+				stamp := func(f *core.ContactFields) error { f.Tags = []string{fmt.Sprintf("stamped-%d", len(runs))}; return nil }
+				_, err := contacts.Update(ctx, ev.Detail.Tenant, ev.Detail.Entity.ID, 0, stamp)
 				return nil, err
 			}})
 		var bus recorder

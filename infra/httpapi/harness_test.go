@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/enginetest"
 	"github.com/fedele-crm/fedele/infra/httpapi"
@@ -76,7 +76,7 @@ func newEnvWith(t testing.TB, st store.Store, configure func(e *env, c *httpapi.
 func (e *env) newTenant(t testing.TB, id, region string, scopes ...core.Scope) *client {
 	t.Helper()
 	now := func() time.Time { return time.Now().UTC() }
-	if _, err := crm.NewTenants(e.store, now).Create(context.Background(), id, id, region); err != nil && core.ErrorCode(err) != core.CodeConflict {
+	if _, err := tenancy.NewTenants(e.store, now).Create(context.Background(), id, id, region); err != nil && core.ErrorCode(err) != core.CodeConflict {
 		t.Fatalf("create tenant %s: %v", id, err)
 	}
 	return e.key(t, id, scopes...)
@@ -85,7 +85,7 @@ func (e *env) newTenant(t testing.TB, id, region string, scopes ...core.Scope) *
 // key returns a client of tenant with a new key holding scopes.
 func (e *env) key(t testing.TB, tenant string, scopes ...core.Scope) *client {
 	t.Helper()
-	secret, _, err := crm.NewAPIKeys(e.store, time.Now).Create(context.Background(), tenant, "test", scopes)
+	secret, _, err := tenancy.NewAPIKeys(e.store, time.Now).Create(context.Background(), tenant, "test", scopes)
 	if err != nil {
 		t.Fatalf("create key for %s: %v", tenant, err)
 	}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,7 +18,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 )
 
@@ -243,12 +244,17 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		fp := hex.EncodeToString(sum.Sum(nil))
 
 		ctx := r.Context()
-		stored, err := s.idempotency.Begin(ctx, p.TenantID, key, fp)
+		outcome, replay, err := s.idempotency.Begin(ctx, p.TenantID, key, fp)
 		if err != nil {
 			s.writeError(w, r, err, "header")
 			return
 		}
-		if stored != nil {
+		if replay {
+			var stored storedResponse
+			if err := json.Unmarshal(outcome, &stored); err != nil {
+				s.writeError(w, r, fmt.Errorf("decode idempotent response: %w", err), "header")
+				return
+			}
 			for k, v := range stored.Header {
 				w.Header().Set(k, v)
 			}
@@ -272,19 +278,30 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		if !remembered(rec.status) {
 			return
 		}
-		resp := crm.Response{Status: rec.status, Body: rec.body.Bytes(), Header: map[string]string{}}
+		resp := storedResponse{Status: rec.status, Body: rec.body.Bytes(), Header: map[string]string{}}
 		for _, h := range []string{"Content-Type", "ETag", "Location"} {
 			if v := w.Header().Get(h); v != "" {
 				resp.Header[h] = v
 			}
 		}
-		if err := s.idempotency.Finish(context.WithoutCancel(ctx), p.TenantID, key, fp, resp); err != nil {
+		outcome, err = json.Marshal(resp)
+		if err == nil {
+			err = s.idempotency.Finish(context.WithoutCancel(ctx), p.TenantID, key, fp, outcome)
+		}
+		if err != nil {
 			// Not remembered: release the key rather than answer "in progress"
 			// to every retry for a day.
 			s.log.ErrorContext(ctx, "store idempotent response", slog.String("error", err.Error()))
 			completed = false
 		}
 	})
+}
+
+// storedResponse is what an idempotent POST keeps to replay.
+type storedResponse struct {
+	Status int               `json:"status"`
+	Header map[string]string `json:"header,omitempty"`
+	Body   []byte            `json:"body,omitempty"`
 }
 
 // remembered reports whether a response is kept for replay: successes, and

@@ -81,14 +81,14 @@ func mergePatchBody(api huma.API, path string, fields any) {
 // Schema and never show the domain's rules; here a body that breaks the
 // schema is still decoded as far as it goes and checked by the domain too,
 // so that one answer names every field at fault.
-func readFields[F any](raw []byte, check core.DocumentCheck, domain func(F) error) (F, error) {
+func readFields[F any](raw []byte, check documentCheck, domain func(F) error) (F, error) {
 	var f F
 	if !json.Valid(raw) {
-		return f, core.DecodeJSON(raw, &f) // answers what is malformed, and where
+		return f, decodeJSON(raw, &f) // answers what is malformed, and where
 	}
 	schemaErr := check(raw)
 	if schemaErr == nil {
-		return f, core.DecodeJSON(raw, &f)
+		return f, decodeJSON(raw, &f)
 	}
 	var se *core.Error
 	if !errors.As(schemaErr, &se) {
@@ -109,7 +109,7 @@ func readFields[F any](raw []byte, check core.DocumentCheck, domain func(F) erro
 // schemaCheck validates a document against the JSON Schema huma made for
 // fields, the one that validates full bodies, so that a patched document is
 // held to the same rules and its problems read the same.
-func (s *Server) schemaCheck(fields any) core.DocumentCheck {
+func (s *Server) schemaCheck(fields any) documentCheck {
 	registry := s.api.OpenAPI().Components.Schemas
 	schema := registry.Schema(reflect.TypeOf(fields), true, "")
 	return func(doc []byte) error {

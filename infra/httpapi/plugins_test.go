@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/blobfs"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 	"github.com/fedele-crm/fedele/infra/wasm"
@@ -72,7 +72,7 @@ func newPluginEnv(t *testing.T, name string) *pluginEnv {
 		host := pluginHost(t)
 		reg := plugins.NewRegistry(e.store, e.now)
 		engine := wasm.NewEngine(host, wasm.BlobLoader(blobs))
-		tenants := crm.NewTenants(e.store, e.now)
+		tenants := tenancy.NewTenants(e.store, e.now)
 		pe.runner = plugins.NewRunner(reg, engine, func(ctx context.Context, tenant string) (int, error) {
 			t, err := tenants.Get(ctx, tenant)
 			return t.FailureLimit(), err

@@ -7,15 +7,17 @@ import (
 	"testing"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/routing"
+	"github.com/fedele-crm/fedele/core/team"
+	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
 // routerFor is e's router.
 func routerFor(e *env, runner *plugins.Runner) *routing.Router {
-	return routing.NewRouter(e.store, crm.NewContacts(e.store, crm.NewTenants(e.store, e.now), e.now), crm.NewUsers(e.store, e.now), runner, e.now)
+	return routing.NewRouter(e.store, contacts.NewContacts(e.store, tenancy.NewTenants(e.store, e.now), e.now), team.NewUsers(e.store, e.now), runner, e.now)
 }
 
 // routingRelay delivers the outbox to the routing consumer.

@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 )
 
 type scoreView struct {
@@ -31,9 +33,9 @@ func relayOf(e *env, handlers ...events.Handler) *events.Relay {
 // scorerFor is e's scorer. Re-scoring jobs go in steps of two batches of
 // 50, to take several.
 func scorerFor(e *env, runner *plugins.Runner) *scoring.Scorer {
-	tenants := crm.NewTenants(e.store, e.now)
-	return scoring.NewScorer(e.store, crm.NewContacts(e.store, tenants, e.now), crm.NewCompanies(e.store, tenants, e.now),
-		crm.NewActivities(e.store, e.now), runner, e.now).WithSteps(50, 2)
+	tenants := tenancy.NewTenants(e.store, e.now)
+	return scoring.NewScorer(e.store, contacts.NewContacts(e.store, tenants, e.now), contacts.NewCompanies(e.store, tenants, e.now),
+		timeline.NewActivities(e.store, e.now), runner, e.now).WithSteps(50, 2)
 }
 
 // scoringRelay delivers the outbox to the scoring consumers.

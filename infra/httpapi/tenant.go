@@ -7,7 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
 type tenantOutput struct {
@@ -41,7 +41,7 @@ func (s *Server) registerTenant() {
 				RoutingStrategy    *string              `json:"routing_strategy,omitempty" enum:"round_robin,least_loaded,territory" doc:"How the built-in router picks a lead's owner (territory when never set)."`
 			}
 		}) (*tenantOutput, error) {
-			t, err := s.tenants.SetSettings(ctx, tenantOf(ctx), crm.Settings{DefaultRegion: in.Body.DefaultRegion,
+			t, err := s.tenants.SetSettings(ctx, tenantOf(ctx), tenancy.Settings{DefaultRegion: in.Body.DefaultRegion,
 				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights, RoutingStrategy: in.Body.RoutingStrategy})
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")

@@ -7,7 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/team"
 )
 
 type userOutput struct {
@@ -67,7 +67,7 @@ func (s *Server) registerUsers() {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
 				var u core.User
-				if u, err = s.users.Patch(ctx, tenantOf(ctx), in.ID, v, in.RawBody, s.checkUser); err == nil {
+				if u, err = s.users.Update(ctx, tenantOf(ctx), in.ID, v, mergeInto[core.UserFields](in.RawBody, s.checkUser)); err == nil {
 					return userOut(u, false), nil
 				}
 			}
@@ -99,7 +99,7 @@ func (s *Server) registerUsers() {
 			Skill     string `query:"skill" maxLength:"64"`
 			Territory string `query:"territory" maxLength:"100"`
 		}) (*struct{ Body itemsPage[core.User] }, error) {
-			f := crm.UserFilter{Role: in.Role, Status: in.Status, Skill: in.Skill, Territory: in.Territory}
+			f := team.UserFilter{Role: in.Role, Status: in.Status, Skill: in.Skill, Territory: in.Territory}
 			items, next, err := s.users.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")

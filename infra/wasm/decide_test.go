@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/enginetest"
 	"github.com/fedele-crm/fedele/schemas"
 )
@@ -75,7 +75,7 @@ func TestDecideFallsBackAndDisables(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			now := func() time.Time { return testNow }
-			tenants := crm.NewTenants(st, now)
+			tenants := tenancy.NewTenants(st, now)
 			for _, id := range []string{"acme", "globex"} {
 				if _, err := tenants.Create(ctx, id, id, "IT"); err != nil {
 					t.Fatal(err)

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/embedded"
 )
 
@@ -32,7 +32,7 @@ func BenchmarkRescore100k(b *testing.B) {
 	}
 	b.Cleanup(func() { st.Close() })
 	now := func() time.Time { return testNow }
-	if _, err := crm.NewTenants(st, now).Create(ctx, "bench", "Bench", "IT"); err != nil {
+	if _, err := tenancy.NewTenants(st, now).Create(ctx, "bench", "Bench", "IT"); err != nil {
 		b.Fatal(err)
 	}
 	h := newHost(b, Config{CacheDir: b.TempDir()})

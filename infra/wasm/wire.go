@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
 // Runtime is the plugin lifecycle and runner on one host, as a server
@@ -28,7 +28,7 @@ func NewRuntime(st store.Store, blobs plugins.Blobs, cfg Config, log *slog.Logge
 	now := func() time.Time { return time.Now().UTC() }
 	reg := plugins.NewRegistry(st, now)
 	engine := NewEngine(host, BlobLoader(blobs))
-	tenants := crm.NewTenants(st, now)
+	tenants := tenancy.NewTenants(st, now)
 	runner := plugins.NewRunner(reg, engine, func(ctx context.Context, tenant string) (int, error) {
 		t, err := tenants.Get(ctx, tenant)
 		return t.FailureLimit(), err

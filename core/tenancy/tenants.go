@@ -1,4 +1,4 @@
-package crm
+package tenancy
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -27,12 +28,12 @@ func NewTenants(s store.Store, now func() time.Time) *Tenants {
 // for existing tenants), so not found here means a broken credential.
 func (ts *Tenants) Get(ctx context.Context, id string) (core.Tenant, error) {
 	var t core.Tenant
-	it, err := ts.store.Get(ctx, tenantKey(id))
+	it, err := ts.store.Get(ctx, TenantKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return t, core.Errorf(core.CodeNotFound, "tenant %s not found", id)
 	}
 	if err != nil {
-		return t, fmt.Errorf("load tenant %s: %w", id, storeErr(err))
+		return t, fmt.Errorf("load tenant %s: %w", id, record.StoreError(err))
 	}
 	if err := json.Unmarshal(it.Data, &t); err != nil {
 		return t, fmt.Errorf("decode tenant %s: %w", id, err)
@@ -58,12 +59,12 @@ func (ts *Tenants) Create(ctx context.Context, id, name, region string) (core.Te
 	if err != nil {
 		return t, fmt.Errorf("encode tenant %s: %w", id, err)
 	}
-	err = ts.store.Put(ctx, store.Item{Key: tenantKey(id), Version: 1, Data: data}, store.Cond{MustNotExist: true})
+	err = ts.store.Put(ctx, store.Item{Key: TenantKey(id), Version: 1, Data: data}, store.Cond{MustNotExist: true})
 	if errors.Is(err, store.ErrConditionFailed) {
 		return t, core.Errorf(core.CodeConflict, "tenant %s already exists", id)
 	}
 	if err != nil {
-		return t, fmt.Errorf("create tenant %s: %w", id, storeErr(err))
+		return t, fmt.Errorf("create tenant %s: %w", id, record.StoreError(err))
 	}
 	return t, nil
 }
@@ -84,12 +85,12 @@ func (ts *Tenants) Update(ctx context.Context, id string, change func(*core.Tena
 		if err != nil {
 			return t, fmt.Errorf("encode tenant %s: %w", id, err)
 		}
-		err = ts.store.Put(ctx, store.Item{Key: tenantKey(id), Version: t.Version, Data: data}, store.Cond{Version: version})
-		if errors.Is(err, store.ErrConditionFailed) && attempt < maxRetries {
+		err = ts.store.Put(ctx, store.Item{Key: TenantKey(id), Version: t.Version, Data: data}, store.Cond{Version: version})
+		if errors.Is(err, store.ErrConditionFailed) && attempt < record.MaxRetries {
 			continue
 		}
 		if err != nil {
-			return t, fmt.Errorf("update tenant %s: %w", id, storeErr(err))
+			return t, fmt.Errorf("update tenant %s: %w", id, record.StoreError(err))
 		}
 		return t, nil
 	}
@@ -185,12 +186,4 @@ func (ts *Tenants) DeleteField(ctx context.Context, id string, entity core.Entit
 		t.CustomFields = slices.Delete(t.CustomFields, i, i+1)
 		return nil
 	})
-}
-
-func pointerID(it store.Item) (string, error) {
-	var p pointer
-	if err := json.Unmarshal(it.Data, &p); err != nil {
-		return "", fmt.Errorf("decode pointer %s: %w", it.Key, err)
-	}
-	return p.ID, nil
 }

@@ -1,4 +1,4 @@
-package crm
+package timeline
 
 import (
 	"context"
@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -42,7 +44,7 @@ func decodeAll(items []store.Item) ([]events.Envelope, error) {
 // page reads one page of q from an API cursor made for tenant and filter.
 func (es *Events) page(ctx context.Context, q store.Query, tenant, filter, cursor string) (store.Page, error) {
 	if cursor != "" {
-		c, err := DecodeListCursor(cursor, tenant, filter)
+		c, err := record.DecodeListCursor(cursor, tenant, filter)
 		if err != nil {
 			return store.Page{}, err
 		}
@@ -50,10 +52,10 @@ func (es *Events) page(ctx context.Context, q store.Query, tenant, filter, curso
 	}
 	page, err := es.store.Query(ctx, q)
 	if errors.Is(err, store.ErrBadCursor) {
-		return page, badCursor()
+		return page, record.BadCursor()
 	}
 	if err != nil {
-		return page, fmt.Errorf("read events %s: %w", q.PK, storeErr(err))
+		return page, fmt.Errorf("read events %s: %w", q.PK, record.StoreError(err))
 	}
 	return page, nil
 }
@@ -61,21 +63,25 @@ func (es *Events) page(ctx context.Context, q store.Query, tenant, filter, curso
 // Timeline returns what happened to a contact, newest first. A contact that
 // never existed in the tenant (or exists in another) is not found.
 func (es *Events) Timeline(ctx context.Context, tenant, contactID string, limit int, cursor string) ([]events.Envelope, string, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
 	if !core.ValidID(contactID) {
 		return nil, "", core.Errorf(core.CodeNotFound, "contact %s not found", contactID)
 	}
 	q := store.Query{Index: events.TimelineIndex, PK: events.TimelinePK(tenant, "contact", contactID), Desc: true, Limit: limit}
-	filter := filterKey("timeline", contactID)
+	filter := record.FilterKey("timeline", contactID)
 	page, err := es.page(ctx, q, tenant, filter, cursor)
 	if err != nil {
 		return nil, "", err
 	}
 	if len(page.Items) == 0 && cursor == "" {
-		if _, err := contactKind.get(ctx, es.store, tenant, contactID); err != nil {
-			return nil, "", err
+		// No event at all: a contact that never existed here is not found,
+		// rather than an empty timeline that would confirm nothing.
+		if _, err := es.store.Get(ctx, contacts.ContactKey(tenant, contactID)); errors.Is(err, store.ErrNotFound) {
+			return nil, "", core.Errorf(core.CodeNotFound, "contact %s not found", contactID)
+		} else if err != nil {
+			return nil, "", fmt.Errorf("load contact %s: %w", contactID, record.StoreError(err))
 		}
 	}
 	evs, err := decodeAll(page.Items)
@@ -84,7 +90,7 @@ func (es *Events) Timeline(ctx context.Context, tenant, contactID string, limit 
 	}
 	next := ""
 	if page.Next != "" {
-		next = EncodeListCursor(page.Next, tenant, filter)
+		next = record.EncodeListCursor(page.Next, tenant, filter)
 	}
 	return evs, next, nil
 }
@@ -93,11 +99,11 @@ func (es *Events) Timeline(ctx context.Context, tenant, contactID string, limit 
 // kept), and the cursor to poll from next — always one, even when nothing
 // new has settled, so that an integrator can poll as EventBridge would push.
 func (es *Events) Since(ctx context.Context, tenant string, limit int, cursor string) ([]events.Envelope, string, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
 	q := store.Query{PK: events.EventsPK(tenant), To: core.FirstIDAt(es.now().Add(-EventSettle)), Limit: limit, Consistent: true}
-	filter := filterKey("events")
+	filter := record.FilterKey("events")
 	page, err := es.page(ctx, q, tenant, filter, cursor)
 	if err != nil {
 		return nil, "", err
@@ -108,7 +114,7 @@ func (es *Events) Since(ctx context.Context, tenant string, limit int, cursor st
 	}
 	next := cursor
 	if n := len(page.Items); n > 0 {
-		next = EncodeListCursor(store.EncodeCursor(q, store.Position{Table: page.Items[n-1].Key}), tenant, filter)
+		next = record.EncodeListCursor(store.EncodeCursor(q, store.Position{Table: page.Items[n-1].Key}), tenant, filter)
 	}
 	return evs, next, nil
 }

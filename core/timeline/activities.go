@@ -1,11 +1,15 @@
-package crm
+package timeline
 
 import (
 	"context"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/record"
+	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/team"
 )
 
 // Activities is the repository of calls, e-mails, meetings, notes and
@@ -20,50 +24,48 @@ func NewActivities(s store.Store, now func() time.Time) *Activities {
 	return &Activities{store: s, now: now}
 }
 
-var activityKind = kind[core.Activity]{
-	name: "activity",
-	key:  activityKey,
-	meta: func(a *core.Activity) *core.Meta { return &a.Meta },
+var activityKind = record.Type[core.Activity]{
+	Name: "activity",
+	Key:  activityKey,
+	Meta: func(a *core.Activity) *core.Meta { return &a.Meta },
 	// The record's own partition is in creation order; the indexes read a
 	// contact's or a company's activities by when they happened, and an
 	// owner's open tasks by due date (only while open: a done task leaves
 	// the index, so the overdue list reads only what is overdue).
-	indexKeys: func(tenant string, a *core.Activity) map[store.Index]store.Key {
+	Index: func(tenant string, a *core.Activity) map[store.Index]store.Key {
 		keys := map[store.Index]store.Key{}
 		if a.ContactID != "" {
-			keys[store.GSI2] = store.Key{PK: activityContactPK(tenant, a.ContactID), SK: sortTime(a.At) + "#" + a.ID}
+			keys[store.GSI2] = store.Key{PK: activityContactPK(tenant, a.ContactID), SK: record.SortTime(a.At) + "#" + a.ID}
 		}
 		if a.CompanyID != "" {
-			keys[store.GSI3] = store.Key{PK: activityCompanyPK(tenant, a.CompanyID), SK: sortTime(a.At) + "#" + a.ID}
+			keys[store.GSI3] = store.Key{PK: activityCompanyPK(tenant, a.CompanyID), SK: record.SortTime(a.At) + "#" + a.ID}
 		}
 		if a.DealID != "" {
-			keys[store.GSI4] = store.Key{PK: activityDealPK(tenant, a.DealID), SK: sortTime(a.At) + "#" + a.ID}
+			keys[store.GSI4] = store.Key{PK: activityDealPK(tenant, a.DealID), SK: record.SortTime(a.At) + "#" + a.ID}
 		}
 		if a.Type == "task" && !a.Done && !a.DueAt.IsZero() && a.OwnerID != "" {
-			keys[store.GSI1] = store.Key{PK: openTasksPK(tenant, a.OwnerID), SK: sortTime(a.DueAt) + "#" + a.ID}
+			keys[store.GSI1] = store.Key{PK: openTasksPK(tenant, a.OwnerID), SK: record.SortTime(a.DueAt) + "#" + a.ID}
 		}
 		return keys
 	},
-	markers: func(string, *core.Activity) []marker { return nil },
-	entries: func(string, *core.Activity) []store.Key { return nil },
-	refs: func(tenant string, a *core.Activity) []ref {
-		var refs []ref
+	Refs: func(tenant string, a *core.Activity) []record.Ref {
+		var refs []record.Ref
 		if a.ContactID != "" {
-			refs = append(refs, ref{key: contactKey(tenant, a.ContactID), path: "contact_id", what: "contact"})
+			refs = append(refs, record.Ref{Key: contacts.ContactKey(tenant, a.ContactID), Path: "contact_id", What: "contact"})
 		}
 		if a.CompanyID != "" {
-			refs = append(refs, ref{key: companyKey(tenant, a.CompanyID), path: "company_id", what: "company"})
+			refs = append(refs, record.Ref{Key: contacts.CompanyKey(tenant, a.CompanyID), Path: "company_id", What: "company"})
 		}
 		if a.DealID != "" {
-			refs = append(refs, ref{key: dealKey(tenant, a.DealID), path: "deal_id", what: "deal"})
+			refs = append(refs, record.Ref{Key: sales.DealKey(tenant, a.DealID), Path: "deal_id", What: "deal"})
 		}
 		if a.OwnerID != "" {
-			refs = append(refs, ref{key: userKey(tenant, a.OwnerID), path: "owner_id", what: "user"})
+			refs = append(refs, record.Ref{Key: team.UserKey(tenant, a.OwnerID), Path: "owner_id", What: "user"})
 		}
 		return refs
 	},
-	verbs: map[string]string{"created": "logged"},
-	timeline: func(a *core.Activity) (string, string) {
+	Verbs: map[record.Verb]string{record.VerbCreated: "logged"},
+	Timeline: func(a *core.Activity) (string, string) {
 		switch {
 		case a.ContactID != "":
 			return "contact", a.ContactID
@@ -76,7 +78,7 @@ var activityKind = kind[core.Activity]{
 
 // Get returns one activity; another tenant's id is simply not found.
 func (as *Activities) Get(ctx context.Context, tenant, id string) (core.Activity, error) {
-	return activityKind.get(ctx, as.store, tenant, id)
+	return activityKind.Get(ctx, as.store, tenant, id)
 }
 
 // Log validates and stores an activity, with activity.logged on its
@@ -87,18 +89,18 @@ func (as *Activities) Log(ctx context.Context, tenant string, f core.ActivityFie
 		return core.Activity{}, err
 	}
 	a := core.Activity{ActivityFields: f}
-	if err := activityKind.create(ctx, as.store, tenant, now, &a); err != nil {
+	if err := activityKind.Create(ctx, as.store, tenant, now, &a); err != nil {
 		return core.Activity{}, err
 	}
 	return a, nil
 }
 
-// Patch applies a JSON merge patch (RFC 7396) to an activity — marking a
-// task done, say; check, when not nil, validates the patched document.
-func (as *Activities) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte, check core.DocumentCheck) (core.Activity, error) {
-	return activityKind.update(ctx, as.store, tenant, id, ifVersion, as.now, func(cur core.Activity) (core.Activity, error) {
-		var f core.ActivityFields
-		if err := core.PatchFields(&cur.ActivityFields, patch, &f, check); err != nil {
+// Update applies change to an activity's writable fields — marking a task
+// done, say — and stores the result when it validates.
+func (as *Activities) Update(ctx context.Context, tenant, id string, ifVersion int64, change func(*core.ActivityFields) error) (core.Activity, error) {
+	return activityKind.Update(ctx, as.store, tenant, id, ifVersion, as.now, func(cur core.Activity) (core.Activity, error) {
+		f := cur.ActivityFields
+		if err := change(&f); err != nil {
 			return cur, err
 		}
 		if err := f.Normalize(as.now()); err != nil {
@@ -110,7 +112,7 @@ func (as *Activities) Patch(ctx context.Context, tenant, id string, ifVersion in
 
 // Delete removes an activity.
 func (as *Activities) Delete(ctx context.Context, tenant, id string, ifVersion int64) (core.Activity, error) {
-	return activityKind.remove(ctx, as.store, tenant, id, ifVersion, as.now)
+	return activityKind.Delete(ctx, as.store, tenant, id, ifVersion, as.now)
 }
 
 // ActivityFilter chooses whose activities to list: a contact's or a
@@ -121,36 +123,36 @@ type ActivityFilter struct {
 
 // List returns a page of activities.
 func (as *Activities) List(ctx context.Context, tenant string, f ActivityFilter, limit int, cursor string) ([]core.Activity, string, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
-	plan := listPlan{q: store.Query{PK: activitiesPK(tenant), Desc: true}}
+	plan := record.Plan{Query: store.Query{PK: activitiesPK(tenant), Desc: true}}
 	switch {
 	case f.ContactID != "":
-		plan.q = store.Query{Index: store.GSI2, PK: activityContactPK(tenant, f.ContactID), Desc: true}
+		plan.Query = store.Query{Index: store.GSI2, PK: activityContactPK(tenant, f.ContactID), Desc: true}
 	case f.CompanyID != "":
-		plan.q = store.Query{Index: store.GSI3, PK: activityCompanyPK(tenant, f.CompanyID), Desc: true}
+		plan.Query = store.Query{Index: store.GSI3, PK: activityCompanyPK(tenant, f.CompanyID), Desc: true}
 	case f.DealID != "":
-		plan.q = store.Query{Index: store.GSI4, PK: activityDealPK(tenant, f.DealID), Desc: true}
+		plan.Query = store.Query{Index: store.GSI4, PK: activityDealPK(tenant, f.DealID), Desc: true}
 	}
-	plan.postFilter = f.Type != ""
+	plan.PostFilter = f.Type != ""
 	match := func(a *core.Activity) bool { return f.Type == "" || a.Type == f.Type }
-	fp := filterKey("activity", f.ContactID, f.CompanyID, f.DealID, f.Type)
-	return scan(ctx, as.store, tenant, activityKind, plan, fp, limit, cursor, match)
+	fp := record.FilterKey("activity", f.ContactID, f.CompanyID, f.DealID, f.Type)
+	return record.List(ctx, as.store, tenant, activityKind, plan, fp, limit, cursor, match)
 }
 
 // Overdue returns an owner's open tasks due before now, most overdue first.
 func (as *Activities) Overdue(ctx context.Context, tenant, owner string, limit int, cursor string) ([]core.Activity, string, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
 	if !core.ValidID(owner) {
 		return nil, "", core.Errorf(core.CodeNotFound, "user %s not found", owner)
 	}
 	now := as.now()
-	plan := listPlan{q: store.Query{Index: store.GSI1, PK: openTasksPK(tenant, owner), To: sortTime(now)}}
-	plan.postFilter = true // the index is eventually consistent: check again on the record
+	plan := record.Plan{Query: store.Query{Index: store.GSI1, PK: openTasksPK(tenant, owner), To: record.SortTime(now)}}
+	plan.PostFilter = true // the index is eventually consistent: check again on the record
 	match := func(a *core.Activity) bool { return a.Overdue(now) && a.OwnerID == owner }
-	fp := filterKey("overdue", owner)
-	return scan(ctx, as.store, tenant, activityKind, plan, fp, limit, cursor, match)
+	fp := record.FilterKey("overdue", owner)
+	return record.List(ctx, as.store, tenant, activityKind, plan, fp, limit, cursor, match)
 }

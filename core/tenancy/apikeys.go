@@ -1,4 +1,4 @@
-package crm
+package tenancy
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -78,7 +79,7 @@ func (ks *APIKeys) Create(ctx context.Context, tenant, name string, scopes []cor
 	if err := p.Err(); err != nil {
 		return "", APIKey{}, err
 	}
-	if _, err := ks.store.Get(ctx, tenantKey(tenant)); err != nil {
+	if _, err := ks.store.Get(ctx, TenantKey(tenant)); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return "", APIKey{}, core.Errorf(core.CodeNotFound, "tenant %s not found", tenant)
 		}
@@ -121,7 +122,7 @@ func (ks *APIKeys) Authenticate(ctx context.Context, secret string) (core.Princi
 		return core.Principal{}, denied
 	}
 	if err != nil {
-		return core.Principal{}, fmt.Errorf("load api key: %w", storeErr(err))
+		return core.Principal{}, fmt.Errorf("load api key: %w", record.StoreError(err))
 	}
 	var k APIKey
 	if err := json.Unmarshal(it.Data, &k); err != nil {

@@ -1,4 +1,4 @@
-package crm
+package tenancy
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -23,24 +24,20 @@ const IdempotencyTTL = 24 * time.Hour
 // long (the server's timeouts are shorter).
 const idemLockTTL = 2 * time.Minute
 
-// Response is a stored answer, replayed for a repeated request.
-type Response struct {
-	Status int               `json:"status"`
-	Header map[string]string `json:"header,omitempty"`
-	Body   []byte            `json:"body,omitempty"`
-}
-
+// idemRecord is a claimed key and, once Done, the outcome of its request:
+// bytes the caller encodes (the HTTP API keeps its response there), opaque
+// here.
 type idemRecord struct {
 	Fingerprint string    `json:"fingerprint"`
 	Done        bool      `json:"done"`
-	Response    Response  `json:"response"`
-	Gzipped     bool      `json:"gzipped,omitempty"` // Response.Body is gzip-compressed
+	Outcome     []byte    `json:"outcome,omitempty"`
+	Gzipped     bool      `json:"gzipped,omitempty"` // Outcome is gzip-compressed
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// gzipOver is the body size past which a stored response is compressed: a
-// batch answer can approach the 1 MiB request limit, over DynamoDB's 400 KB
-// item limit, and JSON shrinks several times under gzip.
+// gzipOver is the outcome size past which it is compressed: a batch answer
+// can approach the 1 MiB request limit, over DynamoDB's 400 KB item limit,
+// and JSON shrinks several times under gzip.
 const gzipOver = 16 << 10
 
 // Idempotency remembers the outcome of POST requests by their
@@ -69,13 +66,14 @@ func CheckIdempotencyKey(key string) error {
 }
 
 // Begin claims key for a request whose method, path and body hash to
-// fingerprint. It returns a stored response to replay, or nil when the
-// caller must run the request and then call Finish (or Abandon).
+// fingerprint. It returns the stored outcome to replay (replay true), or
+// replay false when the caller must run the request and then call Finish
+// (or Abandon).
 // The same key with another request is refused, and so is a key whose first
 // request is still running, so two retries never both run.
-func (is *Idempotency) Begin(ctx context.Context, tenant, key, fingerprint string) (*Response, error) {
+func (is *Idempotency) Begin(ctx context.Context, tenant, key, fingerprint string) (outcome []byte, replay bool, err error) {
 	if err := CheckIdempotencyKey(key); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	now := is.now().UTC()
 	for attempt := 0; ; attempt++ {
@@ -84,67 +82,67 @@ func (is *Idempotency) Begin(ctx context.Context, tenant, key, fingerprint strin
 		err := is.store.Put(ctx, store.Item{Key: idempotencyKey(tenant, key), Version: 1, ExpiresAt: now.Add(IdempotencyTTL), Data: data},
 			store.Cond{MustNotExist: true})
 		if err == nil {
-			return nil, nil
+			return nil, false, nil
 		}
 		if !errors.Is(err, store.ErrConditionFailed) {
-			return nil, fmt.Errorf("claim idempotency key: %w", storeErr(err))
+			return nil, false, fmt.Errorf("claim idempotency key: %w", record.StoreError(err))
 		}
 		it, err := is.store.Get(ctx, idempotencyKey(tenant, key))
-		if errors.Is(err, store.ErrNotFound) && attempt < maxRetries {
+		if errors.Is(err, store.ErrNotFound) && attempt < record.MaxRetries {
 			continue // abandoned meanwhile
 		}
 		if err != nil {
-			return nil, fmt.Errorf("load idempotency key: %w", storeErr(err))
+			return nil, false, fmt.Errorf("load idempotency key: %w", record.StoreError(err))
 		}
-		if it.Expired(now) && attempt < maxRetries {
+		if it.Expired(now) && attempt < record.MaxRetries {
 			// Past its TTL but not yet swept: it is forgotten, as promised.
 			if err := is.store.Delete(ctx, it.Key, store.Cond{Version: it.Version}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
-				return nil, fmt.Errorf("expire idempotency key: %w", storeErr(err))
+				return nil, false, fmt.Errorf("expire idempotency key: %w", record.StoreError(err))
 			}
 			continue
 		}
 		var old idemRecord
 		if err := json.Unmarshal(it.Data, &old); err != nil {
-			return nil, fmt.Errorf("decode idempotency key: %w", err)
+			return nil, false, fmt.Errorf("decode idempotency key: %w", err)
 		}
 		switch {
 		case old.Fingerprint != fingerprint:
-			return nil, &core.Error{Code: core.CodeInvalid, Message: "this Idempotency-Key was used with a different request",
+			return nil, false, &core.Error{Code: core.CodeInvalid, Message: "this Idempotency-Key was used with a different request",
 				Fields: []core.FieldError{{Path: "Idempotency-Key", Message: "already used for another method, path or body"}}}
-		case !old.Done && now.Sub(old.CreatedAt) > idemLockTTL && attempt < maxRetries:
+		case !old.Done && now.Sub(old.CreatedAt) > idemLockTTL && attempt < record.MaxRetries:
 			// Claimed by a process that died before it finished: release it.
 			if err := is.store.Delete(ctx, it.Key, store.Cond{Version: it.Version}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
-				return nil, fmt.Errorf("release abandoned idempotency key: %w", storeErr(err))
+				return nil, false, fmt.Errorf("release abandoned idempotency key: %w", record.StoreError(err))
 			}
 			continue
 		case !old.Done:
-			return nil, core.Errorf(core.CodeConflict, "a request with this Idempotency-Key is still in progress; retry later")
+			return nil, false, core.Errorf(core.CodeConflict, "a request with this Idempotency-Key is still in progress; retry later")
 		}
 		if old.Gzipped {
-			zr, err := gzip.NewReader(bytes.NewReader(old.Response.Body))
+			zr, err := gzip.NewReader(bytes.NewReader(old.Outcome))
 			if err != nil {
-				return nil, fmt.Errorf("decompress idempotent response: %w", err)
+				return nil, false, fmt.Errorf("decompress idempotent outcome: %w", err)
 			}
-			if old.Response.Body, err = io.ReadAll(zr); err != nil {
-				return nil, fmt.Errorf("decompress idempotent response: %w", err)
+			if old.Outcome, err = io.ReadAll(zr); err != nil {
+				return nil, false, fmt.Errorf("decompress idempotent outcome: %w", err)
 			}
 		}
-		return &old.Response, nil
+		return old.Outcome, true, nil
 	}
 }
 
-// Finish stores the response of a request claimed with Begin.
-func (is *Idempotency) Finish(ctx context.Context, tenant, key, fingerprint string, resp Response) error {
+// Finish stores the outcome of a request claimed with Begin.
+func (is *Idempotency) Finish(ctx context.Context, tenant, key, fingerprint string, outcome []byte) error {
 	now := is.now().UTC()
-	rec := idemRecord{Fingerprint: fingerprint, Done: true, Response: resp, CreatedAt: now}
-	if len(resp.Body) > gzipOver {
+	rec := idemRecord{Fingerprint: fingerprint, Done: true, Outcome: outcome, CreatedAt: now}
+	if len(outcome) > gzipOver {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
-		_, _ = zw.Write(resp.Body)
+		_, _ = zw.Write(outcome)
 		if err := zw.Close(); err != nil {
-			return fmt.Errorf("compress idempotent response: %w", err)
+			return fmt.Errorf("compress idempotent outcome: %w", err)
 		}
-		rec.Response.Body, rec.Gzipped = buf.Bytes(), true
+		rec.Outcome, rec.Gzipped = buf.Bytes(), true
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
@@ -153,7 +151,7 @@ func (is *Idempotency) Finish(ctx context.Context, tenant, key, fingerprint stri
 	err = is.store.Put(ctx, store.Item{Key: idempotencyKey(tenant, key), Version: 2, ExpiresAt: now.Add(IdempotencyTTL), Data: data},
 		store.Cond{Version: 1})
 	if err != nil {
-		return fmt.Errorf("finish idempotency key: %w", storeErr(err))
+		return fmt.Errorf("finish idempotency key: %w", record.StoreError(err))
 	}
 	return nil
 }
@@ -162,7 +160,7 @@ func (is *Idempotency) Finish(ctx context.Context, tenant, key, fingerprint stri
 // the client's retry runs again instead of replaying our failure.
 func (is *Idempotency) Abandon(ctx context.Context, tenant, key string) error {
 	if err := is.store.Delete(ctx, idempotencyKey(tenant, key), store.Cond{Version: 1}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
-		return fmt.Errorf("abandon idempotency key: %w", storeErr(err))
+		return fmt.Errorf("abandon idempotency key: %w", record.StoreError(err))
 	}
 	return nil
 }

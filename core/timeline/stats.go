@@ -1,4 +1,4 @@
-package crm
+package timeline
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -18,8 +19,6 @@ type DayStats struct {
 	Day    string         `json:"day" doc:"YYYY-MM-DD, UTC"`
 	Counts map[string]int `json:"counts" doc:"Events by detail type."`
 }
-
-func statsPK(tenant string) string { return "T#" + tenant + "#stats" }
 
 // StatsConsumer counts events per day. Its increment commits with the
 // consumer's processed marker, so a redelivered event is counted once.
@@ -74,7 +73,7 @@ func DailyStats(ctx context.Context, s store.Store, tenant, from, to string) ([]
 	for {
 		page, err := s.Query(ctx, q)
 		if err != nil {
-			return nil, fmt.Errorf("read stats: %w", storeErr(err))
+			return nil, fmt.Errorf("read stats: %w", record.StoreError(err))
 		}
 		for _, it := range page.Items {
 			var d DayStats

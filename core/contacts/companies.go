@@ -1,4 +1,4 @@
-package crm
+package contacts
 
 import (
 	"context"
@@ -6,41 +6,41 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
 // Companies is the repository and use cases of companies.
 type Companies struct {
 	store   store.Store
-	tenants *Tenants
+	tenants *tenancy.Tenants
 	now     func() time.Time
 }
 
 // NewCompanies returns the companies of every tenant in s.
-func NewCompanies(s store.Store, tenants *Tenants, now func() time.Time) *Companies {
+func NewCompanies(s store.Store, tenants *tenancy.Tenants, now func() time.Time) *Companies {
 	return &Companies{store: s, tenants: tenants, now: now}
 }
 
-var companyKind = kind[core.Company]{
-	name: "company",
-	key:  companyKey,
-	meta: func(c *core.Company) *core.Meta { return &c.Meta },
-	indexKeys: func(tenant string, c *core.Company) map[store.Index]store.Key {
-		return map[store.Index]store.Key{store.GSI1: {PK: companiesPK(tenant), SK: sortTime(c.UpdatedAt) + "#" + c.ID}}
+var companyKind = record.Type[core.Company]{
+	Name: "company",
+	Key:  CompanyKey,
+	Meta: func(c *core.Company) *core.Meta { return &c.Meta },
+	Index: func(tenant string, c *core.Company) map[store.Index]store.Key {
+		return map[store.Index]store.Key{store.GSI1: {PK: companiesPK(tenant), SK: record.SortTime(c.UpdatedAt) + "#" + c.ID}}
 	},
-	markers: func(tenant string, c *core.Company) []marker {
+	Unique: func(tenant string, c *core.Company) []record.Unique {
 		if c.Domain == "" {
 			return nil
 		}
-		return []marker{{key: companyDomainKey(tenant, c.Domain), path: "domain", value: c.Domain}}
+		return []record.Unique{{Key: companyDomainKey(tenant, c.Domain), Path: "domain", Value: c.Domain}}
 	},
-	entries: func(string, *core.Company) []store.Key { return nil },
-	refs:    func(string, *core.Company) []ref { return nil },
 }
 
 // Get returns one company; another tenant's id is simply not found.
 func (cs *Companies) Get(ctx context.Context, tenant, id string) (core.Company, error) {
-	return companyKind.get(ctx, cs.store, tenant, id)
+	return companyKind.Get(ctx, cs.store, tenant, id)
 }
 
 // Check validates fields as Create would, storing nothing: the API uses it to
@@ -64,22 +64,22 @@ func (cs *Companies) Create(ctx context.Context, tenant string, f core.CompanyFi
 		return core.Company{}, err
 	}
 	c := core.Company{CompanyFields: f}
-	if err := companyKind.create(ctx, cs.store, tenant, now, &c); err != nil {
+	if err := companyKind.Create(ctx, cs.store, tenant, now, &c); err != nil {
 		return core.Company{}, err
 	}
 	return c, nil
 }
 
-// Patch applies a JSON merge patch (RFC 7396) to a company; check, when not
-// nil, validates the patched document.
-func (cs *Companies) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte, check core.DocumentCheck) (core.Company, error) {
+// Update applies change to a company's writable fields and stores the
+// result when it validates; ifVersion > 0 is the If-Match.
+func (cs *Companies) Update(ctx context.Context, tenant, id string, ifVersion int64, change func(*core.CompanyFields) error) (core.Company, error) {
 	t, err := cs.tenants.Get(ctx, tenant)
 	if err != nil {
 		return core.Company{}, err
 	}
-	return companyKind.update(ctx, cs.store, tenant, id, ifVersion, cs.now, func(cur core.Company) (core.Company, error) {
-		var f core.CompanyFields
-		if err := core.PatchFields(&cur.CompanyFields, patch, &f, check); err != nil {
+	return companyKind.Update(ctx, cs.store, tenant, id, ifVersion, cs.now, func(cur core.Company) (core.Company, error) {
+		f := cur.CompanyFields
+		if err := change(&f); err != nil {
 			return cur, err
 		}
 		rules := t.Rules(core.EntityCompany, cs.now())
@@ -100,10 +100,10 @@ func (cs *Companies) Delete(ctx context.Context, tenant, id string, ifVersion in
 	}
 	page, err := cs.store.Query(ctx, store.Query{Index: store.GSI3, PK: contactCompanyPK(tenant, id), Limit: 1})
 	if err != nil {
-		return core.Company{}, fmt.Errorf("look for contacts of company %s: %w", id, storeErr(err))
+		return core.Company{}, fmt.Errorf("look for contacts of company %s: %w", id, record.StoreError(err))
 	}
 	if len(page.Items) > 0 {
 		return core.Company{}, core.Errorf(core.CodeConflict, "company %s still has contacts; move or delete them first", id)
 	}
-	return companyKind.remove(ctx, cs.store, tenant, id, ifVersion, cs.now)
+	return companyKind.Delete(ctx, cs.store, tenant, id, ifVersion, cs.now)
 }

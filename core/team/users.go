@@ -1,4 +1,4 @@
-package crm
+package team
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -20,23 +21,18 @@ type Users struct {
 // NewUsers returns the users of every tenant in s.
 func NewUsers(s store.Store, now func() time.Time) *Users { return &Users{store: s, now: now} }
 
-var userKind = kind[core.User]{
-	name: "user",
-	key:  userKey,
-	meta: func(u *core.User) *core.Meta { return &u.Meta },
-	indexKeys: func(string, *core.User) map[store.Index]store.Key {
-		return nil
+var userKind = record.Type[core.User]{
+	Name: "user",
+	Key:  UserKey,
+	Meta: func(u *core.User) *core.Meta { return &u.Meta },
+	Unique: func(tenant string, u *core.User) []record.Unique {
+		return []record.Unique{{Key: userEmailKey(tenant, u.Email), Path: "email", Value: u.Email}}
 	},
-	markers: func(tenant string, u *core.User) []marker {
-		return []marker{{key: userEmailKey(tenant, u.Email), path: "email", value: u.Email}}
-	},
-	entries: func(string, *core.User) []store.Key { return nil },
-	refs:    func(string, *core.User) []ref { return nil },
 }
 
 // Get returns one user; another tenant's id is simply not found.
 func (us *Users) Get(ctx context.Context, tenant, id string) (core.User, error) {
-	return userKind.get(ctx, us.store, tenant, id)
+	return userKind.Get(ctx, us.store, tenant, id)
 }
 
 // Create validates and stores a new user; an e-mail already in the team is
@@ -46,18 +42,18 @@ func (us *Users) Create(ctx context.Context, tenant string, f core.UserFields) (
 		return core.User{}, err
 	}
 	u := core.User{UserFields: f}
-	if err := userKind.create(ctx, us.store, tenant, us.now(), &u); err != nil {
+	if err := userKind.Create(ctx, us.store, tenant, us.now(), &u); err != nil {
 		return core.User{}, err
 	}
 	return u, nil
 }
 
-// Patch applies a JSON merge patch (RFC 7396) to a user; check, when not
-// nil, validates the patched document.
-func (us *Users) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte, check core.DocumentCheck) (core.User, error) {
-	return userKind.update(ctx, us.store, tenant, id, ifVersion, us.now, func(cur core.User) (core.User, error) {
-		var f core.UserFields
-		if err := core.PatchFields(&cur.UserFields, patch, &f, check); err != nil {
+// Update applies change to a user's writable fields and stores the result
+// when it validates; ifVersion > 0 is the If-Match.
+func (us *Users) Update(ctx context.Context, tenant, id string, ifVersion int64, change func(*core.UserFields) error) (core.User, error) {
+	return userKind.Update(ctx, us.store, tenant, id, ifVersion, us.now, func(cur core.User) (core.User, error) {
+		f := cur.UserFields
+		if err := change(&f); err != nil {
 			return cur, err
 		}
 		if err := f.Normalize(); err != nil {
@@ -69,7 +65,7 @@ func (us *Users) Patch(ctx context.Context, tenant, id string, ifVersion int64, 
 
 // Delete removes a user. What is assigned to them keeps their id.
 func (us *Users) Delete(ctx context.Context, tenant, id string, ifVersion int64) (core.User, error) {
-	return userKind.remove(ctx, us.store, tenant, id, ifVersion, us.now)
+	return userKind.Delete(ctx, us.store, tenant, id, ifVersion, us.now)
 }
 
 // UserFilter narrows a list of users; empty fields do not filter.
@@ -79,16 +75,16 @@ type UserFilter struct {
 
 // List returns a page of a tenant's users, oldest first.
 func (us *Users) List(ctx context.Context, tenant string, f UserFilter, limit int, cursor string) ([]core.User, string, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
 	f.Skill = strings.ToLower(strings.TrimSpace(f.Skill))
-	plan := listPlan{q: store.Query{PK: usersPK(tenant)}}
-	plan.postFilter = f != UserFilter{}
+	plan := record.Plan{Query: store.Query{PK: usersPK(tenant)}}
+	plan.PostFilter = f != UserFilter{}
 	match := func(u *core.User) bool {
 		return (f.Role == "" || u.Role == f.Role) && (f.Status == "" || u.Status == f.Status) &&
 			(f.Skill == "" || slices.Contains(u.Skills, f.Skill)) && (f.Territory == "" || u.Territory == f.Territory)
 	}
-	fp := filterKey("user", f.Role, f.Status, f.Skill, f.Territory)
-	return scan(ctx, us.store, tenant, userKind, plan, fp, limit, cursor, match)
+	fp := record.FilterKey("user", f.Role, f.Status, f.Skill, f.Territory)
+	return record.List(ctx, us.store, tenant, userKind, plan, fp, limit, cursor, match)
 }

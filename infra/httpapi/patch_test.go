@@ -1,4 +1,4 @@
-package core_test
+package httpapi
 
 import (
 	"encoding/json"
@@ -43,7 +43,7 @@ func jsonValue(t *testing.T, s []byte) any {
 func TestMergePatchRFC7396AppendixA(t *testing.T) {
 	for _, tt := range rfc7396Examples {
 		t.Run(tt.doc+" + "+tt.patch, func(t *testing.T) {
-			got, err := core.MergePatch([]byte(tt.doc), []byte(tt.patch))
+			got, err := mergePatch([]byte(tt.doc), []byte(tt.patch))
 			if err != nil {
 				t.Fatalf("MergePatch(%s, %s): want %s, got error %v", tt.doc, tt.patch, tt.want, err)
 			}
@@ -67,7 +67,7 @@ func TestMergePatchErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := core.MergePatch([]byte(tt.doc), []byte(tt.patch))
+			got, err := mergePatch([]byte(tt.doc), []byte(tt.patch))
 			if err == nil {
 				t.Fatalf("MergePatch(%q, %q) = %s; want an error", tt.doc, tt.patch, got)
 			}
@@ -140,7 +140,7 @@ func TestDecodeJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got core.ContactFields
-			err := core.DecodeJSON([]byte(tt.in), &got)
+			err := decodeJSON([]byte(tt.in), &got)
 			if tt.code == "" {
 				if err != nil {
 					t.Fatalf("DecodeJSON(%q): want no error, got %v", tt.in, err)
@@ -175,7 +175,7 @@ func TestPatchFieldsRefusesReadOnlyFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cur := core.ContactFields{FirstName: "Ann"}
 			var next core.ContactFields
-			checkError(t, core.PatchFields(&cur, []byte(tt.patch), &next, nil), core.CodeInvalid, tt.paths...)
+			checkError(t, patchFields(&cur, []byte(tt.patch), &next, nil), core.CodeInvalid, tt.paths...)
 		})
 	}
 }
@@ -222,7 +222,7 @@ func TestPatchFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cur := current()
 			var next core.ContactFields
-			err := core.PatchFields(&cur, []byte(tt.patch), &next, nil)
+			err := patchFields(&cur, []byte(tt.patch), &next, nil)
 			if diff := cmp.Diff(current(), cur); diff != "" {
 				t.Errorf("PatchFields changed the current fields (-before +after):\n%s", diff)
 			}
@@ -243,7 +243,7 @@ func TestPatchFields(t *testing.T) {
 func TestPatchFieldsOnCompany(t *testing.T) {
 	cur := core.CompanyFields{Name: "Acme", Domain: "acme.io", Size: "1-10"}
 	var next core.CompanyFields
-	if err := core.PatchFields(&cur, []byte(`{"name":"Acme Ltd","size":null}`), &next, nil); err != nil {
+	if err := patchFields(&cur, []byte(`{"name":"Acme Ltd","size":null}`), &next, nil); err != nil {
 		t.Fatalf("PatchFields: want no error, got %v", err)
 	}
 	want := core.CompanyFields{Name: "Acme Ltd", Domain: "acme.io"}
@@ -266,7 +266,7 @@ func FuzzMergePatch(f *testing.F) {
 		if json.Unmarshal(doc, &d) != nil {
 			return // the stored document is always JSON
 		}
-		got, err := core.MergePatch(doc, patch)
+		got, err := mergePatch(doc, patch)
 		if err != nil {
 			var e *core.Error
 			if !errors.As(err, &e) {
@@ -287,7 +287,7 @@ func FuzzMergePatch(f *testing.F) {
 			}
 		}
 		// Applying the same merge patch twice is applying it once.
-		again, err := core.MergePatch(got, patch)
+		again, err := mergePatch(got, patch)
 		if err != nil {
 			t.Fatalf("MergePatch(%q, %q) = %q, but applying the patch again failed: %v", doc, patch, got, err)
 		}
@@ -310,12 +310,12 @@ func TestPatchFieldsKeysAreCaseSensitive(t *testing.T) {
 	for _, tc := range cases {
 		cur := core.ContactFields{FirstName: "Ada", Address: &core.Address{City: "Rome"}}
 		var next core.ContactFields
-		checkError(t, core.PatchFields(&cur, []byte(tc.patch), &next, nil), core.CodeInvalid, tc.path)
+		checkError(t, patchFields(&cur, []byte(tc.patch), &next, nil), core.CodeInvalid, tc.path)
 	}
 	// Custom fields are the tenant's keys, not ours: any case goes through.
 	cur := core.ContactFields{}
 	var next core.ContactFields
-	if err := core.PatchFields(&cur, []byte(`{"custom":{"Shoe_Size":42}}`), &next, nil); err != nil {
+	if err := patchFields(&cur, []byte(`{"custom":{"Shoe_Size":42}}`), &next, nil); err != nil {
 		t.Errorf("custom key: %v", err)
 	}
 }

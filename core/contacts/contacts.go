@@ -1,4 +1,4 @@
-package crm
+package contacts
 
 import (
 	"context"
@@ -7,28 +7,30 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
 // Contacts is the repository and use cases of contacts.
 type Contacts struct {
 	store   store.Store
-	tenants *Tenants
+	tenants *tenancy.Tenants
 	now     func() time.Time
 }
 
 // NewContacts returns the contacts of every tenant in s.
-func NewContacts(s store.Store, tenants *Tenants, now func() time.Time) *Contacts {
+func NewContacts(s store.Store, tenants *tenancy.Tenants, now func() time.Time) *Contacts {
 	return &Contacts{store: s, tenants: tenants, now: now}
 }
 
-var contactKind = kind[core.Contact]{
-	name: "contact",
-	key:  contactKey,
-	meta: func(c *core.Contact) *core.Meta { return &c.Meta },
-	indexKeys: func(tenant string, c *core.Contact) map[store.Index]store.Key {
+var contactKind = record.Type[core.Contact]{
+	Name: "contact",
+	Key:  ContactKey,
+	Meta: func(c *core.Contact) *core.Meta { return &c.Meta },
+	Index: func(tenant string, c *core.Contact) map[store.Index]store.Key {
 		ix := map[store.Index]store.Key{
-			store.GSI1: {PK: contactsPK(tenant), SK: sortTime(c.UpdatedAt) + "#" + c.ID},
+			store.GSI1: {PK: contactsPK(tenant), SK: record.SortTime(c.UpdatedAt) + "#" + c.ID},
 			store.GSI4: {PK: contactStagePK(tenant, string(c.LifecycleStage)), SK: c.ID},
 		}
 		if c.OwnerID != "" {
@@ -39,31 +41,31 @@ var contactKind = kind[core.Contact]{
 		}
 		return ix
 	},
-	markers: func(tenant string, c *core.Contact) []marker {
-		var ms []marker
+	Unique: func(tenant string, c *core.Contact) []record.Unique {
+		var ms []record.Unique
 		for i, e := range c.Emails {
-			ms = append(ms, marker{key: contactEmailKey(tenant, e.Address), path: fmt.Sprintf("emails[%d].address", i), value: e.Address})
+			ms = append(ms, record.Unique{Key: contactEmailKey(tenant, e.Address), Path: fmt.Sprintf("emails[%d].address", i), Value: e.Address})
 		}
 		return ms
 	},
-	entries: func(tenant string, c *core.Contact) []store.Key {
+	Entries: func(tenant string, c *core.Contact) []store.Key {
 		var ks []store.Key
 		for _, t := range c.Tags {
 			ks = append(ks, store.Key{PK: contactTagPK(tenant, t), SK: c.ID})
 		}
 		return ks
 	},
-	refs: func(tenant string, c *core.Contact) []ref {
+	Refs: func(tenant string, c *core.Contact) []record.Ref {
 		if c.CompanyID == "" {
 			return nil
 		}
-		return []ref{{key: companyKey(tenant, c.CompanyID), path: "company_id", what: "company"}}
+		return []record.Ref{{Key: CompanyKey(tenant, c.CompanyID), Path: "company_id", What: "company"}}
 	},
 }
 
 // Get returns one contact; another tenant's id is simply not found.
 func (cs *Contacts) Get(ctx context.Context, tenant, id string) (core.Contact, error) {
-	return contactKind.get(ctx, cs.store, tenant, id)
+	return contactKind.Get(ctx, cs.store, tenant, id)
 }
 
 // Check validates fields as Create would, storing nothing: the API uses it to
@@ -91,19 +93,18 @@ func (cs *Contacts) create(ctx context.Context, t core.Tenant, f core.ContactFie
 		return core.Contact{}, err
 	}
 	c := core.Contact{ContactFields: f}
-	if err := contactKind.create(ctx, cs.store, tenant, now, &c); err != nil {
+	if err := contactKind.Create(ctx, cs.store, tenant, now, &c); err != nil {
 		return core.Contact{}, err
 	}
 	return c, nil
 }
 
-// Patch applies a JSON merge patch (RFC 7396) to a contact; check, when not
-// nil, validates the patched document.
-func (cs *Contacts) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte, check core.DocumentCheck) (core.Contact, error) {
+// Update applies change to a contact's writable fields and stores the
+// result when it validates; ifVersion > 0 is the If-Match.
+func (cs *Contacts) Update(ctx context.Context, tenant, id string, ifVersion int64, change func(*core.ContactFields) error) (core.Contact, error) {
 	return cs.update(ctx, tenant, id, ifVersion, func(cur core.ContactFields) (core.ContactFields, error) {
-		var next core.ContactFields
-		err := core.PatchFields(&cur, patch, &next, check)
-		return next, err
+		err := change(&cur)
+		return cur, err
 	})
 }
 
@@ -117,7 +118,7 @@ func (cs *Contacts) update(ctx context.Context, tenant, id string, ifVersion int
 	if err != nil {
 		return core.Contact{}, err
 	}
-	return contactKind.update(ctx, cs.store, tenant, id, ifVersion, cs.now, func(cur core.Contact) (core.Contact, error) {
+	return contactKind.Update(ctx, cs.store, tenant, id, ifVersion, cs.now, func(cur core.Contact) (core.Contact, error) {
 		f, err := change(cur.ContactFields)
 		if err != nil {
 			return cur, err
@@ -133,7 +134,7 @@ func (cs *Contacts) update(ctx context.Context, tenant, id string, ifVersion int
 
 // Delete removes a contact, its e-mail markers and its tag entries.
 func (cs *Contacts) Delete(ctx context.Context, tenant, id string, ifVersion int64) (core.Contact, error) {
-	return contactKind.remove(ctx, cs.store, tenant, id, ifVersion, cs.now)
+	return contactKind.Delete(ctx, cs.store, tenant, id, ifVersion, cs.now)
 }
 
 // ByEmail returns the contact that has address among its e-mails.
@@ -147,9 +148,9 @@ func (cs *Contacts) ByEmail(ctx context.Context, tenant, address string) (core.C
 		return core.Contact{}, core.Errorf(core.CodeNotFound, "no contact has e-mail %s", email)
 	}
 	if err != nil {
-		return core.Contact{}, fmt.Errorf("load e-mail marker %s: %w", email, storeErr(err))
+		return core.Contact{}, fmt.Errorf("load e-mail marker %s: %w", email, record.StoreError(err))
 	}
-	id, err := pointerID(it)
+	id, err := record.PointerID(it)
 	if err != nil {
 		return core.Contact{}, err
 	}
@@ -172,19 +173,19 @@ func (cs *Contacts) UpsertByEmail(ctx context.Context, tenant, address string, i
 		switch {
 		case err == nil:
 			c, err = cs.Replace(ctx, tenant, cur.ID, ifVersion, f)
-			if core.ErrorCode(err) == core.CodeNotFound && attempt < maxRetries {
+			if core.ErrorCode(err) == core.CodeNotFound && attempt < record.MaxRetries {
 				continue // deleted meanwhile: create it instead
 			}
 			return c, false, err
 		case core.ErrorCode(err) != core.CodeNotFound:
 			return c, false, err
 		case ifVersion > 0:
-			return c, false, staleError("contact", email, ifVersion, 0)
+			return c, false, record.Stale("contact", email, ifVersion, 0)
 		}
 		c, err = cs.Create(ctx, tenant, f)
 		var ce *core.Error
 		if errors.As(err, &ce) && ce.Code == core.CodeConflict && len(ce.Fields) == 1 &&
-			ce.Fields[0].Value == email && attempt < maxRetries {
+			ce.Fields[0].Value == email && attempt < record.MaxRetries {
 			continue // another upsert created it first: update that one
 		}
 		return c, err == nil, err
@@ -202,17 +203,11 @@ func withEmail(emails []core.Email, email string) []core.Email {
 	return append([]core.Email{{Address: email, Primary: !hasPrimary}}, emails...)
 }
 
-// BatchResult is the outcome of one element of a batch.
-type BatchResult[T any] struct {
-	Record T
-	Err    error
-}
-
 // CreateMany creates each contact on its own: one failing does not stop the
 // others, and each result says what happened to its element.
 // The tenant's settings are read once for the whole batch.
-func (cs *Contacts) CreateMany(ctx context.Context, tenant string, fs []core.ContactFields) []BatchResult[core.Contact] {
-	out := make([]BatchResult[core.Contact], len(fs))
+func (cs *Contacts) CreateMany(ctx context.Context, tenant string, fs []core.ContactFields) []record.BatchResult[core.Contact] {
+	out := make([]record.BatchResult[core.Contact], len(fs))
 	t, err := cs.tenants.Get(ctx, tenant)
 	for i, f := range fs {
 		if err != nil {

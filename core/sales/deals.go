@@ -1,12 +1,15 @@
-package crm
+package sales
 
 import (
 	"context"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/team"
 )
 
 // Pipelines is the repository of a tenant's sales pipelines.
@@ -20,19 +23,15 @@ func NewPipelines(s store.Store, now func() time.Time) *Pipelines {
 	return &Pipelines{store: s, now: now}
 }
 
-var pipelineKind = kind[core.Pipeline]{
-	name:      "pipeline",
-	key:       pipelineKey,
-	meta:      func(p *core.Pipeline) *core.Meta { return &p.Meta },
-	indexKeys: func(string, *core.Pipeline) map[store.Index]store.Key { return nil },
-	markers:   func(string, *core.Pipeline) []marker { return nil },
-	entries:   func(string, *core.Pipeline) []store.Key { return nil },
-	refs:      func(string, *core.Pipeline) []ref { return nil },
+var pipelineKind = record.Type[core.Pipeline]{
+	Name: "pipeline",
+	Key:  PipelineKey,
+	Meta: func(p *core.Pipeline) *core.Meta { return &p.Meta },
 }
 
 // Get returns one pipeline.
 func (ps *Pipelines) Get(ctx context.Context, tenant, id string) (core.Pipeline, error) {
-	return pipelineKind.get(ctx, ps.store, tenant, id)
+	return pipelineKind.Get(ctx, ps.store, tenant, id)
 }
 
 // Create validates and stores a pipeline.
@@ -41,7 +40,7 @@ func (ps *Pipelines) Create(ctx context.Context, tenant string, f core.PipelineF
 		return core.Pipeline{}, err
 	}
 	p := core.Pipeline{PipelineFields: f}
-	if err := pipelineKind.create(ctx, ps.store, tenant, ps.now(), &p); err != nil {
+	if err := pipelineKind.Create(ctx, ps.store, tenant, ps.now(), &p); err != nil {
 		return core.Pipeline{}, err
 	}
 	return p, nil
@@ -49,10 +48,10 @@ func (ps *Pipelines) Create(ctx context.Context, tenant string, f core.PipelineF
 
 // List returns a page of a tenant's pipelines, oldest first.
 func (ps *Pipelines) List(ctx context.Context, tenant string, limit int, cursor string) ([]core.Pipeline, string, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
-	return scan(ctx, ps.store, tenant, pipelineKind, listPlan{q: store.Query{PK: pipelinesPK(tenant)}}, "pipelines", limit, cursor,
+	return record.List(ctx, ps.store, tenant, pipelineKind, record.Plan{Query: store.Query{PK: pipelinesPK(tenant)}}, "pipelines", limit, cursor,
 		func(*core.Pipeline) bool { return true })
 }
 
@@ -68,31 +67,29 @@ func NewDeals(s store.Store, pipelines *Pipelines, now func() time.Time) *Deals 
 	return &Deals{store: s, pipelines: pipelines, now: now}
 }
 
-var dealKind = kind[core.Deal]{
-	name: "deal",
-	key:  dealKey,
-	meta: func(d *core.Deal) *core.Meta { return &d.Meta },
-	indexKeys: func(tenant string, d *core.Deal) map[store.Index]store.Key {
+var dealKind = record.Type[core.Deal]{
+	Name: "deal",
+	Key:  DealKey,
+	Meta: func(d *core.Deal) *core.Meta { return &d.Meta },
+	Index: func(tenant string, d *core.Deal) map[store.Index]store.Key {
 		return map[store.Index]store.Key{store.GSI1: {PK: dealPipelinePK(tenant, d.PipelineID), SK: d.ID}}
 	},
-	markers: func(string, *core.Deal) []marker { return nil },
-	entries: func(string, *core.Deal) []store.Key { return nil },
-	refs: func(tenant string, d *core.Deal) []ref {
-		refs := []ref{{key: pipelineKey(tenant, d.PipelineID), path: "pipeline_id", what: "pipeline"}}
+	Refs: func(tenant string, d *core.Deal) []record.Ref {
+		refs := []record.Ref{{Key: PipelineKey(tenant, d.PipelineID), Path: "pipeline_id", What: "pipeline"}}
 		if d.OwnerID != "" {
-			refs = append(refs, ref{key: userKey(tenant, d.OwnerID), path: "owner_id", what: "user"})
+			refs = append(refs, record.Ref{Key: team.UserKey(tenant, d.OwnerID), Path: "owner_id", What: "user"})
 		}
 		if d.ContactID != "" {
-			refs = append(refs, ref{key: contactKey(tenant, d.ContactID), path: "contact_id", what: "contact"})
+			refs = append(refs, record.Ref{Key: contacts.ContactKey(tenant, d.ContactID), Path: "contact_id", What: "contact"})
 		}
 		if d.CompanyID != "" {
-			refs = append(refs, ref{key: companyKey(tenant, d.CompanyID), path: "company_id", what: "company"})
+			refs = append(refs, record.Ref{Key: contacts.CompanyKey(tenant, d.CompanyID), Path: "company_id", What: "company"})
 		}
 		return refs
 	},
 	// Beside deal.created and deal.updated: deal.stage_changed on every
 	// move, and deal.won or deal.lost when it closes.
-	also: func(prev, next *core.Deal) []string {
+	Also: func(prev, next *core.Deal) []string {
 		var out []string
 		if prev != nil && prev.Stage != next.Stage {
 			out = append(out, "stage_changed")
@@ -106,7 +103,7 @@ var dealKind = kind[core.Deal]{
 
 // Get returns one deal.
 func (ds *Deals) Get(ctx context.Context, tenant, id string) (core.Deal, error) {
-	return dealKind.get(ctx, ds.store, tenant, id)
+	return dealKind.Get(ctx, ds.store, tenant, id)
 }
 
 // pipeline loads a deal's pipeline; a missing one is the deal's fault.
@@ -136,18 +133,18 @@ func (ds *Deals) Create(ctx context.Context, tenant string, f core.DealFields) (
 	stage, _, _ := pl.Stage(f.Stage)
 	d := core.Deal{DealFields: f, Status: stage.Kind,
 		History: []core.StageChange{{To: f.Stage, At: now, By: events.CauseFrom(ctx).Actor.ID}}}
-	if err := dealKind.create(ctx, ds.store, tenant, now, &d); err != nil {
+	if err := dealKind.Create(ctx, ds.store, tenant, now, &d); err != nil {
 		return core.Deal{}, err
 	}
 	return d, nil
 }
 
-// Patch applies a JSON merge patch to a deal. A new stage is recorded in
-// its history with how long the deal was in the one before.
-func (ds *Deals) Patch(ctx context.Context, tenant, id string, ifVersion int64, patch []byte, check core.DocumentCheck) (core.Deal, error) {
-	return dealKind.update(ctx, ds.store, tenant, id, ifVersion, ds.now, func(cur core.Deal) (core.Deal, error) {
-		var f core.DealFields
-		if err := core.PatchFields(&cur.DealFields, patch, &f, check); err != nil {
+// Update applies change to a deal's writable fields. A new stage is
+// recorded in its history with how long the deal was in the one before.
+func (ds *Deals) Update(ctx context.Context, tenant, id string, ifVersion int64, change func(*core.DealFields) error) (core.Deal, error) {
+	return dealKind.Update(ctx, ds.store, tenant, id, ifVersion, ds.now, func(cur core.Deal) (core.Deal, error) {
+		f := cur.DealFields
+		if err := change(&f); err != nil {
 			return cur, err
 		}
 		if f.PipelineID != cur.PipelineID {
@@ -185,7 +182,7 @@ func (ds *Deals) Patch(ctx context.Context, tenant, id string, ifVersion int64, 
 
 // Delete removes a deal.
 func (ds *Deals) Delete(ctx context.Context, tenant, id string, ifVersion int64) (core.Deal, error) {
-	return dealKind.remove(ctx, ds.store, tenant, id, ifVersion, ds.now)
+	return dealKind.Delete(ctx, ds.store, tenant, id, ifVersion, ds.now)
 }
 
 // DealFilter narrows a list of deals.
@@ -195,16 +192,16 @@ type DealFilter struct {
 
 // List returns a page of deals, oldest first.
 func (ds *Deals) List(ctx context.Context, tenant string, f DealFilter, limit int, cursor string) ([]core.Deal, string, error) {
-	if err := checkLimit(limit); err != nil {
+	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
-	plan := listPlan{q: store.Query{PK: dealsPK(tenant)}}
+	plan := record.Plan{Query: store.Query{PK: dealsPK(tenant)}}
 	if f.PipelineID != "" {
-		plan.q = store.Query{Index: store.GSI1, PK: dealPipelinePK(tenant, f.PipelineID)}
+		plan.Query = store.Query{Index: store.GSI1, PK: dealPipelinePK(tenant, f.PipelineID)}
 	}
-	plan.postFilter = f.Status != "" || f.OwnerID != ""
+	plan.PostFilter = f.Status != "" || f.OwnerID != ""
 	match := func(d *core.Deal) bool {
 		return (f.Status == "" || d.Status == f.Status) && (f.OwnerID == "" || d.OwnerID == f.OwnerID)
 	}
-	return scan(ctx, ds.store, tenant, dealKind, plan, filterKey("deal", f.PipelineID, f.Status, f.OwnerID), limit, cursor, match)
+	return record.List(ctx, ds.store, tenant, dealKind, plan, record.FilterKey("deal", f.PipelineID, f.Status, f.OwnerID), limit, cursor, match)
 }

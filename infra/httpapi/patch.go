@@ -1,4 +1,4 @@
-package core
+package httpapi
 
 import (
 	"bytes"
@@ -8,18 +8,21 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
+
+	"github.com/fedele-crm/fedele/core"
 )
 
-// MergePatch applies an RFC 7396 JSON merge patch to doc: objects merge key by
+// mergePatch applies an RFC 7396 JSON merge patch to doc: objects merge key by
 // key, null removes a key, anything else replaces. Both must be JSON; a patch
 // that is not an object replaces the whole document, as the RFC says.
-func MergePatch(doc, patch []byte) ([]byte, error) {
+func mergePatch(doc, patch []byte) ([]byte, error) {
 	var d, p any
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return nil, fmt.Errorf("merge patch: document: %w", err)
 	}
-	if err := DecodeJSON(patch, &p); err != nil {
+	if err := decodeJSON(patch, &p); err != nil {
 		return nil, err
 	}
 	return json.Marshal(mergeValue(d, p))
@@ -44,9 +47,9 @@ func mergeValue(doc, patch any) any {
 	return do
 }
 
-// DecodeJSON decodes exactly one JSON value into v, refusing unknown fields,
+// decodeJSON decodes exactly one JSON value into v, refusing unknown fields,
 // and explains a failure as an invalid-request *Error naming the field.
-func DecodeJSON(data []byte, v any) error {
+func decodeJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -61,7 +64,7 @@ func DecodeJSON(data []byte, v any) error {
 	var (
 		typeErr   *json.UnmarshalTypeError
 		syntaxErr *json.SyntaxError
-		p         Problems
+		p         core.Problems
 	)
 	switch {
 	case errors.As(err, &typeErr):
@@ -76,32 +79,32 @@ func DecodeJSON(data []byte, v any) error {
 	default:
 		p.Add("", "malformed JSON: %v", err)
 	}
-	code := CodeInvalid
+	code := core.CodeInvalid
 	if typeErr == nil && !strings.HasPrefix(err.Error(), "json: unknown field ") {
-		code = CodeMalformed
+		code = core.CodeMalformed
 	}
-	return &Error{Code: code, Message: "the body is not valid JSON for this resource", Fields: p}
+	return &core.Error{Code: code, Message: "the body is not valid JSON for this resource", Fields: p}
 }
 
 // readOnly lists what a writer may not set: the store assigns these.
 var readOnly = []string{"id", "version", "created_at", "updated_at"}
 
-// DocumentCheck validates a record's JSON document before it is decoded, such
+// documentCheck validates a record's JSON document before it is decoded, such
 // as against the API's JSON Schema. encoding/json alone matches keys without
 // regard to case (a patch of "First_Name" would be silently lost) and names
 // fields without their array indexes; a schema check does neither.
-type DocumentCheck func(doc []byte) error
+type documentCheck func(doc []byte) error
 
-// PatchFields applies a merge patch to the writable fields current and decodes
+// patchFields applies a merge patch to the writable fields current and decodes
 // the result into next. Read-only fields in the patch are errors, so that a
 // client copying a whole record back learns they were not applied. check,
 // when not nil, sees the merged document first.
-func PatchFields[F any](current *F, patch []byte, next *F, check DocumentCheck) error {
+func patchFields[F any](current *F, patch []byte, next *F, check documentCheck) error {
 	var top map[string]json.RawMessage
-	if err := DecodeJSON(patch, &top); err != nil {
+	if err := decodeJSON(patch, &top); err != nil {
 		return err
 	}
-	var p Problems
+	var p core.Problems
 	if top == nil { // the patch null would replace the record by nothing: every field erased
 		p.Add("", "a merge patch of a record must be a JSON object, not null")
 	}
@@ -112,7 +115,7 @@ func PatchFields[F any](current *F, patch []byte, next *F, check DocumentCheck) 
 	}
 	if len(p) == 0 {
 		var tree any
-		_ = json.Unmarshal(patch, &tree) // DecodeJSON accepted it
+		_ = json.Unmarshal(patch, &tree) // decodeJSON accepted it
 		checkKeys(&p, tree, reflect.TypeFor[F](), "")
 	}
 	if err := p.Err(); err != nil {
@@ -122,7 +125,7 @@ func PatchFields[F any](current *F, patch []byte, next *F, check DocumentCheck) 
 	if err != nil {
 		return fmt.Errorf("encode current fields: %w", err)
 	}
-	merged, err := MergePatch(doc, patch)
+	merged, err := mergePatch(doc, patch)
 	if err != nil {
 		return err
 	}
@@ -131,14 +134,14 @@ func PatchFields[F any](current *F, patch []byte, next *F, check DocumentCheck) 
 			return err
 		}
 	}
-	return DecodeJSON(merged, next)
+	return decodeJSON(merged, next)
 }
 
 // checkKeys reports every object key in v that is not exactly the JSON name
 // of a field of t. encoding/json matches names without regard to case, so in
 // a merged document a patch's "First_Name" would sit beside the stored
 // "first_name" and lose to it, silently.
-func checkKeys(p *Problems, v any, t reflect.Type, path string) {
+func checkKeys(p *core.Problems, v any, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -149,7 +152,7 @@ func checkKeys(p *Problems, v any, t reflect.Type, path string) {
 			return // a type error, reported when decoding
 		}
 		fields := jsonFields(t)
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			ft, ok := fields[k]
 			if !ok {
 				p.Add(joinPath(path, k), "is not a known field")
@@ -189,4 +192,17 @@ func joinPath(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// mergeInto is the typed change of a merge patch: it applies patch to the
+// fields a use case hands it, checking the patched document with check.
+func mergeInto[F any](patch []byte, check documentCheck) func(*F) error {
+	return func(f *F) error {
+		var next F
+		if err := patchFields(f, patch, &next, check); err != nil {
+			return err
+		}
+		*f = next
+		return nil
+	}
 }

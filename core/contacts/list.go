@@ -1,0 +1,191 @@
+package contacts
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// ContactFilter selects and orders contacts. Its fields are named after the
+// query parameters so that problems name the parameter at fault.
+type ContactFilter struct {
+	Email        string
+	Tag          string
+	OwnerID      string
+	CompanyID    string
+	Stage        core.Stage
+	UpdatedSince time.Time
+	Sort         string
+}
+
+// Normalize validates and normalises a filter, reporting every parameter at
+// fault.
+func (f *ContactFilter) Normalize() error {
+	var p core.Problems
+	if f.Email != "" {
+		e, err := core.NormalizeEmail(f.Email)
+		if err != nil {
+			p = append(p, core.FieldError{Path: "email", Message: err.Error(), Value: f.Email})
+		}
+		f.Email = e
+	}
+	if f.Tag != "" {
+		t, ok := core.NormalizeTag(f.Tag)
+		if !ok {
+			p = append(p, core.FieldError{Path: "tag", Message: "must be 1-64 characters, without # or control characters", Value: f.Tag})
+		}
+		f.Tag = t
+	}
+	f.OwnerID = strings.TrimSpace(f.OwnerID)
+	if len(f.OwnerID) > 128 || strings.ContainsAny(f.OwnerID, "\x00\n\r") {
+		p.Add("owner_id", "must be an owner id of up to 128 characters")
+	}
+	if f.CompanyID != "" && !core.ValidID(f.CompanyID) {
+		p.Add("company_id", "must be a company id")
+	}
+	if f.Stage != "" && !slices.Contains(core.Stages, f.Stage) {
+		p.Add("lifecycle_stage", "must be one of %v", core.Stages)
+	}
+	if f.Sort == "" {
+		f.Sort = "-created"
+	}
+	if !slices.Contains(record.Sorts, f.Sort) {
+		p.Add("sort", "must be one of %v", record.Sorts)
+	}
+	return p.Err()
+}
+
+func (f ContactFilter) match(c *core.Contact) bool {
+	switch {
+	case f.Email != "" && !slices.ContainsFunc(c.Emails, func(e core.Email) bool { return e.Address == f.Email }),
+		f.Tag != "" && !slices.Contains(c.Tags, f.Tag),
+		f.OwnerID != "" && c.OwnerID != f.OwnerID,
+		f.CompanyID != "" && c.CompanyID != f.CompanyID,
+		f.Stage != "" && c.LifecycleStage != f.Stage,
+		!f.UpdatedSince.IsZero() && c.UpdatedAt.Before(f.UpdatedSince):
+		return false
+	}
+	return true
+}
+
+// List returns one page of a tenant's contacts matching f, and the cursor of
+// the next page ("" at the end). The cursor is bound to the tenant and the
+// filter: used with another, it is refused as invalid.
+func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, limit int, cursor string) ([]core.Contact, string, error) {
+	if err := f.Normalize(); err != nil {
+		return nil, "", err
+	}
+	if err := record.CheckLimit(limit); err != nil {
+		return nil, "", err
+	}
+	if f.Email != "" { // unique: at most one match, no paging
+		if cursor != "" {
+			return nil, "", record.BadCursor()
+		}
+		c, err := cs.ByEmail(ctx, tenant, f.Email)
+		if core.ErrorCode(err) == core.CodeNotFound || err == nil && !f.match(&c) {
+			return []core.Contact{}, "", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return []core.Contact{c}, "", nil
+	}
+	pk := contactsPK(tenant)
+	plan := record.Plan{Query: store.Query{PK: pk, Desc: strings.HasPrefix(f.Sort, "-")}}
+	switch {
+	case strings.HasSuffix(f.Sort, "updated"):
+		plan.Query.Index = store.GSI1
+		if !f.UpdatedSince.IsZero() {
+			plan.Query.From = record.SortTime(f.UpdatedSince)
+		}
+	// Every index below sorts by contact id, which is creation order; the
+	// most selective filter drives, the others are checked on what it reads.
+	case f.CompanyID != "":
+		plan.Query.Index, plan.Query.PK = store.GSI3, contactCompanyPK(tenant, f.CompanyID)
+	case f.OwnerID != "":
+		plan.Query.Index, plan.Query.PK = store.GSI2, contactOwnerPK(tenant, f.OwnerID)
+	case f.Tag != "":
+		plan.Query.PK, plan.Deref = contactTagPK(tenant, f.Tag), true
+	case f.Stage != "":
+		plan.Query.Index, plan.Query.PK = store.GSI4, contactStagePK(tenant, string(f.Stage))
+	}
+	// Filters the driving query does not answer are checked on what it reads.
+	set := 0
+	for _, v := range []string{f.Tag, f.OwnerID, f.CompanyID, string(f.Stage)} {
+		if v != "" {
+			set++
+		}
+	}
+	driven := min(set, 1) // company, owner, tag or stage drives a sort by creation
+	if plan.Query.Index == store.GSI1 {
+		driven = 0 // the update index answers only updated_since
+	}
+	if !f.UpdatedSince.IsZero() {
+		set++
+		if plan.Query.Index == store.GSI1 {
+			driven = 1
+		}
+	}
+	plan.PostFilter = set > driven
+	fp := record.FilterKey("contact", f.Tag, f.OwnerID, f.CompanyID, string(f.Stage), f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
+	return record.List(ctx, cs.store, tenant, contactKind, plan, fp, limit, cursor, f.match)
+}
+
+// CompanyFilter selects and orders companies.
+type CompanyFilter struct {
+	Domain       string
+	UpdatedSince time.Time
+	Sort         string
+}
+
+// Normalize validates and normalises a filter.
+func (f *CompanyFilter) Normalize() error {
+	var p core.Problems
+	if f.Domain != "" {
+		d, ok := core.NormalizeDomain(f.Domain)
+		if !ok {
+			p = append(p, core.FieldError{Path: "domain", Message: "must be a domain such as example.com", Value: f.Domain})
+		}
+		f.Domain = d
+	}
+	if f.Sort == "" {
+		f.Sort = "-created"
+	}
+	if !slices.Contains(record.Sorts, f.Sort) {
+		p.Add("sort", "must be one of %v", record.Sorts)
+	}
+	return p.Err()
+}
+
+// List returns one page of a tenant's companies matching f.
+func (cs *Companies) List(ctx context.Context, tenant string, f CompanyFilter, limit int, cursor string) ([]core.Company, string, error) {
+	if err := f.Normalize(); err != nil {
+		return nil, "", err
+	}
+	if err := record.CheckLimit(limit); err != nil {
+		return nil, "", err
+	}
+	plan := record.Plan{Query: store.Query{PK: companiesPK(tenant), Desc: strings.HasPrefix(f.Sort, "-")}}
+	if f.Domain != "" {
+		// The domain marker is the company's only secondary item; reading it
+		// is a one-item "page".
+		plan.Query.PK, plan.Query.Prefix, plan.Deref = companyDomainKey(tenant, f.Domain).PK, store.MarkerSK, true
+	} else if strings.HasSuffix(f.Sort, "updated") {
+		plan.Query.Index = store.GSI1
+		if !f.UpdatedSince.IsZero() {
+			plan.Query.From = record.SortTime(f.UpdatedSince)
+		}
+	}
+	plan.PostFilter = !f.UpdatedSince.IsZero() && plan.Query.Index != store.GSI1
+	match := func(c *core.Company) bool {
+		return (f.Domain == "" || c.Domain == f.Domain) && (f.UpdatedSince.IsZero() || !c.UpdatedAt.Before(f.UpdatedSince))
+	}
+	fp := record.FilterKey("company", f.Domain, f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
+	return record.List(ctx, cs.store, tenant, companyKind, plan, fp, limit, cursor, match)
+}

@@ -1,0 +1,17 @@
+package sales
+
+import "github.com/fedele-crm/fedele/core/store"
+
+func pipelinesPK(tenant string) string { return store.Tenant(tenant).PK("pipeline") }
+
+// PipelineKey is where a pipeline is stored.
+func PipelineKey(tenant, id string) store.Key { return store.Key{PK: pipelinesPK(tenant), SK: id} }
+
+func dealsPK(tenant string) string { return store.Tenant(tenant).PK("deal") }
+
+// DealKey is where a deal is stored (activities reference it).
+func DealKey(tenant, id string) store.Key { return store.Key{PK: dealsPK(tenant), SK: id} }
+
+func dealPipelinePK(tenant, pipeline string) string {
+	return store.Tenant(tenant).PK("deal-pipeline", pipeline)
+}

@@ -1,0 +1,63 @@
+package tenancy_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/infra/embedded"
+)
+
+func TestIdempotencyKeyOfADeadRequestIsReleased(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "f.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	is := tenancy.NewIdempotency(st, func() time.Time { return now })
+	ctx := context.Background()
+	if _, replay, err := is.Begin(ctx, "acme", "k", "fp"); replay || err != nil {
+		t.Fatalf("first claim: replay %v, %v", replay, err)
+	}
+	// The process that claimed it dies: no Finish, no Abandon.
+	if _, _, err := is.Begin(ctx, "acme", "k", "fp"); core.ErrorCode(err) != core.CodeConflict {
+		t.Fatalf("claim while the first may still run: %v, want a conflict", err)
+	}
+	now = now.Add(3 * time.Minute)
+	if _, replay, err := is.Begin(ctx, "acme", "k", "fp"); replay || err != nil {
+		t.Fatalf("claim after the first died: replay %v, %v, want a fresh claim", replay, err)
+	}
+	if err := is.Finish(ctx, "acme", "k", "fp", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	r, replay, err := is.Begin(ctx, "acme", "k", "fp")
+	if err != nil || !replay || string(r) != "x" {
+		t.Fatalf("replay: %q %v %v", r, replay, err)
+	}
+	// A large answer (a batch) is kept compressed and replayed whole.
+	big := []byte(strings.Repeat(`{"id":"01M87KPGMESJWY4DJ1QXMEW4HX","first_name":"Grace"},`, 20000))
+	if _, replay, err := is.Begin(ctx, "acme", "big", "fp"); replay || err != nil {
+		t.Fatal(replay, err)
+	}
+	if err := is.Finish(ctx, "acme", "big", "fp", big); err != nil {
+		t.Fatalf("finish with %d bytes: %v", len(big), err)
+	}
+	if r, replay, err := is.Begin(ctx, "acme", "big", "fp"); err != nil || !replay || !bytes.Equal(r, big) {
+		t.Fatalf("replay of a large answer: %v", err)
+	}
+	// Another tenant's same key is its own.
+	if _, replay, err := is.Begin(ctx, "globex", "k", "fp"); replay || err != nil {
+		t.Fatalf("other tenant: %v %v", replay, err)
+	}
+	// Past the 24 h TTL the key is forgotten even before a sweep.
+	now = now.Add(tenancy.IdempotencyTTL + time.Minute)
+	if _, replay, err := is.Begin(ctx, "acme", "k", "other"); replay || err != nil {
+		t.Fatalf("after the TTL: %v %v", replay, err)
+	}
+}
