@@ -55,11 +55,11 @@ func (c *Consumers) Register(h Handler) {
 }
 
 func processedKey(tenant, consumer, eventID string) store.Key {
-	return store.Key{PK: "T#" + tenant + "#processed#" + consumer + "#" + eventID, SK: "#"}
+	return store.Tenant(tenant).Marker("processed", consumer, eventID)
 }
 
 // DeadLetterPK is the partition of a tenant's dead-lettered deliveries.
-func DeadLetterPK(tenant string) string { return "T#" + tenant + "#deadletter" }
+func DeadLetterPK(tenant string) string { return store.Tenant(tenant).PK("deadletter") }
 
 // Publish delivers each event to its handlers; it is the local bus, so
 // Consumers is a Publisher. An event's error is non-nil only when it could

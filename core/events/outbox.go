@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/fedele-crm/fedele/core/store"
@@ -22,18 +23,18 @@ const PendingShards = 8
 // (ULID, so time) order; it is in the timeline index of its entity for good,
 // and in the pending index until the relay has published it. The pending
 // partitions are the one place that mixes tenants: only the relay reads them.
-func eventsPK(tenant string) string { return "T#" + tenant + "#event" }
+func eventsPK(tenant string) string { return store.Tenant(tenant).PK("event") }
 
 // TimelinePK is the timeline partition of one entity.
 func TimelinePK(tenant, entityType, id string) string {
-	return "T#" + tenant + "#timeline#" + entityType + "#" + id
+	return store.Tenant(tenant).PK("timeline", entityType, id)
 }
 
 // EventsPK is the partition holding a tenant's events in order.
 func EventsPK(tenant string) string { return eventsPK(tenant) }
 
 // PendingPK is pending shard n.
-func PendingPK(n int) string { return fmt.Sprintf("OUTBOX#pending#%d", n) }
+func PendingPK(n int) string { return store.Global("OUTBOX", "pending", strconv.Itoa(n)) }
 
 func pendingShard(tenant string) int {
 	h := fnv.New32a()
@@ -83,5 +84,6 @@ func Decode(it store.Item) (Envelope, error) {
 // IsOutboxItem reports whether a stored item (such as a stream record's new
 // image) is an event of the outbox.
 func IsOutboxItem(k store.Key) bool {
-	return len(k.PK) > len("#event") && k.PK[len(k.PK)-len("#event"):] == "#event" && k.PK[:2] == "T#"
+	t := store.TenantOf(k.PK)
+	return t != "" && k.PK == eventsPK(t)
 }

@@ -34,7 +34,7 @@ var durationBounds = []time.Duration{
 }
 
 func statsKey(tenant, name string, number int) store.Key {
-	return store.Key{PK: pluginPK(tenant, name) + "#stats", SK: fmt.Sprintf("v#%06d", number)}
+	return store.Key{PK: store.Tenant(tenant).PK("plugin", name, "stats"), SK: fmt.Sprintf("v#%06d", number)}
 }
 
 // record adds one call to s.
@@ -152,7 +152,7 @@ type Disagreement struct {
 const maxSamples = 10
 
 func comparisonKey(tenant, name string, number int) store.Key {
-	return store.Key{PK: pluginPK(tenant, name) + "#shadow", SK: fmt.Sprintf("v#%06d", number)}
+	return store.Key{PK: store.Tenant(tenant).PK("plugin", name, "shadow"), SK: fmt.Sprintf("v#%06d", number)}
 }
 
 // Comparison returns how a version did in shadow.

@@ -80,7 +80,7 @@ const (
 )
 
 // Keys. Every key begins with the tenant, as in core/crm (KEYS.md).
-func pluginPK(tenant, name string) string { return "T#" + tenant + "#plugin#" + name }
+func pluginPK(tenant, name string) string { return store.Tenant(tenant).PK("plugin", name) }
 
 func headKey(tenant, name string) store.Key { return store.Key{PK: pluginPK(tenant, name), SK: "#"} }
 
@@ -89,17 +89,17 @@ func versionKey(tenant, name string, n int) store.Key {
 }
 
 func activeKey(tenant, kind string) store.Key {
-	return store.Key{PK: "T#" + tenant + "#plugin-active#" + kind, SK: "#"}
+	return store.Tenant(tenant).Marker("plugin-active", kind)
 }
 
 func shadowKey(tenant, kind string) store.Key {
-	return store.Key{PK: "T#" + tenant + "#plugin-shadow#" + kind, SK: "#"}
+	return store.Tenant(tenant).Marker("plugin-shadow", kind)
 }
 
 // indexPK lists a tenant's plugins, one item per name.
-func indexPK(tenant string) string { return "T#" + tenant + "#plugins" }
+func indexPK(tenant string) string { return store.Tenant(tenant).PK("plugins") }
 
-func failuresPK(tenant, name string) string { return pluginPK(tenant, name) + "#failures" }
+func failuresPK(tenant, name string) string { return store.Tenant(tenant).PK("plugin", name, "failures") }
 
 // head is a plugin: its kind, fixed by its first version, and its count.
 type head struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
@@ -140,7 +141,16 @@ type Assignment struct {
 // EventAssigned is written with every routing decision.
 const EventAssigned = "contact.assigned"
 
-func lastKey(tenant string) store.Key { return store.Key{PK: "T#" + tenant + "#routing", SK: "last"} }
+// lastAssigned is who the tenant's previous lead went to: round robin goes
+// on from there. Its write joins the assignment's transaction, so two
+// leads routed at once cannot both take the same turn.
+type lastAssigned struct {
+	OwnerID string `json:"owner_id"`
+}
+
+var lastAssignedDoc = record.Doc[lastAssigned]{Name: "last assignment"}
+
+func lastKey(tenant string) store.Key { return store.Tenant(tenant).Key("last", "routing") }
 
 // candidates are the tenant's team with their open leads as load.
 func (r *Router) candidates(ctx context.Context, tenant string) ([]Candidate, error) {
@@ -196,10 +206,9 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 	if err != nil {
 		return nil, err
 	}
-	last, lastVersion := "", int64(0)
-	if it, err := r.store.Get(ctx, lastKey(tenant)); err == nil {
-		last, lastVersion = string(it.Data), it.Version
-	}
+	// Without a readable last assignee, round robin starts from the top.
+	lastDoc, lastVersion, _ := lastAssignedDoc.Get(ctx, r.store, lastKey(tenant))
+	last := lastDoc.OwnerID
 	fields := map[string]any{"stage": string(c.LifecycleStage), "tags": c.Tags}
 	if c.Address != nil && c.Address.Country != "" {
 		fields["country"] = c.Address.Country
@@ -241,11 +250,11 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 	}
 	writes := []store.Write{ev}
 	if a.OwnerID != "" {
-		cond := store.Cond{MustNotExist: true}
-		if lastVersion > 0 {
-			cond = store.Cond{Version: lastVersion}
+		w, err := lastAssignedDoc.Put(lastKey(tenant), lastVersion, &lastAssigned{OwnerID: a.OwnerID})
+		if err != nil {
+			return nil, err
 		}
-		writes = append(writes, store.Write{Op: store.OpPut, Cond: cond, Item: store.Item{Key: lastKey(tenant), Version: lastVersion + 1, Data: []byte(a.OwnerID)}})
+		writes = append(writes, w)
 	}
 	return writes, nil
 }

@@ -26,7 +26,7 @@ type Job struct {
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 }
 
-func jobKey(tenant, id string) store.Key { return store.Key{PK: "T#" + tenant + "#job", SK: id} }
+func jobKey(tenant, id string) store.Key { return store.Tenant(tenant).Key(id, "job") }
 
 // GetJob returns a job; another tenant's is not found.
 func (s *Scorer) GetJob(ctx context.Context, tenant, id string) (Job, error) {

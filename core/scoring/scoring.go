@@ -218,7 +218,9 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) (
 // EventScored is written when a contact's score changes.
 const EventScored = "contact.scored"
 
-func scorePK(tenant, contactID string) string { return "T#" + tenant + "#contact-score#" + contactID }
+func scorePK(tenant, contactID string) string {
+	return store.Tenant(tenant).PK("contact-score", contactID)
+}
 
 // Current returns a contact's stored score; a contact never scored is not
 // found.

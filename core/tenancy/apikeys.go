@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -62,6 +60,10 @@ func NewAPIKeys(s store.Store, now func() time.Time) *APIKeys {
 	return &APIKeys{store: s, now: now, cache: map[string]cachedKey{}}
 }
 
+// apiKeyDoc stores a key by the hash of its secret; the message names the
+// hash, never the secret.
+var apiKeyDoc = record.Doc[APIKey]{Name: "api key"}
+
 var keyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // Create makes a key for an existing tenant and returns its secret, which is
@@ -79,11 +81,10 @@ func (ks *APIKeys) Create(ctx context.Context, tenant, name string, scopes []cor
 	if err := p.Err(); err != nil {
 		return "", APIKey{}, err
 	}
-	if _, err := ks.store.Get(ctx, TenantKey(tenant)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return "", APIKey{}, core.Errorf(core.CodeNotFound, "tenant %s not found", tenant)
-		}
-		return "", APIKey{}, fmt.Errorf("load tenant %s: %w", tenant, err)
+	if _, _, err := tenantDoc.Get(ctx, ks.store, TenantKey(tenant)); core.ErrorCode(err) == core.CodeNotFound {
+		return "", APIKey{}, core.Errorf(core.CodeNotFound, "tenant %s not found", tenant)
+	} else if err != nil {
+		return "", APIKey{}, err
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -92,11 +93,7 @@ func (ks *APIKeys) Create(ctx context.Context, tenant, name string, scopes []cor
 	secret := KeyPrefix + strings.ToLower(keyEncoding.EncodeToString(raw[:]))
 	now := ks.now().UTC()
 	k := APIKey{ID: core.NewID(now), TenantID: tenant, Name: name, Scopes: scopes, CreatedAt: now}
-	data, err := json.Marshal(k)
-	if err != nil {
-		return "", k, fmt.Errorf("encode api key: %w", err)
-	}
-	if err := ks.store.Put(ctx, store.Item{Key: apiKeyKey(hashSecret(secret)), Version: 1, Data: data}, store.Cond{MustNotExist: true}); err != nil {
+	if err := apiKeyDoc.Create(ctx, ks.store, apiKeyKey(hashSecret(secret)), &k); err != nil {
 		return "", k, fmt.Errorf("store api key: %w", err)
 	}
 	return secret, k, nil
@@ -117,16 +114,12 @@ func (ks *APIKeys) Authenticate(ctx context.Context, secret string) (core.Princi
 	if ok && now.Before(c.until) {
 		return c.principal, nil
 	}
-	it, err := ks.store.Get(ctx, apiKeyKey(hash))
-	if errors.Is(err, store.ErrNotFound) {
+	k, _, err := apiKeyDoc.Get(ctx, ks.store, apiKeyKey(hash))
+	if core.ErrorCode(err) == core.CodeNotFound {
 		return core.Principal{}, denied
 	}
 	if err != nil {
-		return core.Principal{}, fmt.Errorf("load api key: %w", record.StoreError(err))
-	}
-	var k APIKey
-	if err := json.Unmarshal(it.Data, &k); err != nil {
-		return core.Principal{}, fmt.Errorf("decode api key: %w", err)
+		return core.Principal{}, err
 	}
 	p := core.Principal{TenantID: k.TenantID, KeyID: k.ID, Scopes: k.Scopes}
 	ks.mu.Lock()

@@ -2,9 +2,7 @@ package tenancy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -24,21 +22,16 @@ func NewTenants(s store.Store, now func() time.Time) *Tenants {
 	return &Tenants{store: s, now: now}
 }
 
+var tenantDoc = record.Doc[core.Tenant]{Name: "tenant", Version: func(t *core.Tenant) *int64 { return &t.Version }}
+
 // Get returns a tenant. A principal's tenant always exists (keys are made
 // for existing tenants), so not found here means a broken credential.
 func (ts *Tenants) Get(ctx context.Context, id string) (core.Tenant, error) {
-	var t core.Tenant
-	it, err := ts.store.Get(ctx, TenantKey(id))
-	if errors.Is(err, store.ErrNotFound) {
+	t, _, err := tenantDoc.Get(ctx, ts.store, TenantKey(id))
+	if core.ErrorCode(err) == core.CodeNotFound {
 		return t, core.Errorf(core.CodeNotFound, "tenant %s not found", id)
 	}
-	if err != nil {
-		return t, fmt.Errorf("load tenant %s: %w", id, record.StoreError(err))
-	}
-	if err := json.Unmarshal(it.Data, &t); err != nil {
-		return t, fmt.Errorf("decode tenant %s: %w", id, err)
-	}
-	return t, nil
+	return t, err
 }
 
 // Create stores a new tenant; an existing id is a conflict.
@@ -54,46 +47,28 @@ func (ts *Tenants) Create(ctx context.Context, id, name, region string) (core.Te
 	if err := p.Err(); err != nil {
 		return core.Tenant{}, err
 	}
-	t := core.Tenant{ID: id, Name: name, DefaultRegion: region, Version: 1, CreatedAt: ts.now().UTC()}
-	data, err := json.Marshal(t)
-	if err != nil {
-		return t, fmt.Errorf("encode tenant %s: %w", id, err)
-	}
-	err = ts.store.Put(ctx, store.Item{Key: TenantKey(id), Version: 1, Data: data}, store.Cond{MustNotExist: true})
-	if errors.Is(err, store.ErrConditionFailed) {
+	t := core.Tenant{ID: id, Name: name, DefaultRegion: region, CreatedAt: ts.now().UTC()}
+	if err := tenantDoc.Create(ctx, ts.store, TenantKey(id), &t); core.ErrorCode(err) == core.CodeConflict {
 		return t, core.Errorf(core.CodeConflict, "tenant %s already exists", id)
-	}
-	if err != nil {
-		return t, fmt.Errorf("create tenant %s: %w", id, record.StoreError(err))
+	} else if err != nil {
+		return t, err
 	}
 	return t, nil
 }
 
 // Update applies change to a tenant's settings with optimistic concurrency.
 func (ts *Tenants) Update(ctx context.Context, id string, change func(*core.Tenant) error) (core.Tenant, error) {
-	for attempt := 0; ; attempt++ {
-		t, err := ts.Get(ctx, id)
-		if err != nil {
-			return t, err
+	t, err := tenantDoc.Update(ctx, ts.store, TenantKey(id), false, func(t *core.Tenant, _ bool) error {
+		if err := change(t); err != nil {
+			return err
 		}
-		version := t.Version
-		if err := change(&t); err != nil {
-			return t, err
-		}
-		t.ID, t.Version = id, version+1
-		data, err := json.Marshal(t)
-		if err != nil {
-			return t, fmt.Errorf("encode tenant %s: %w", id, err)
-		}
-		err = ts.store.Put(ctx, store.Item{Key: TenantKey(id), Version: t.Version, Data: data}, store.Cond{Version: version})
-		if errors.Is(err, store.ErrConditionFailed) && attempt < record.MaxRetries {
-			continue
-		}
-		if err != nil {
-			return t, fmt.Errorf("update tenant %s: %w", id, record.StoreError(err))
-		}
-		return t, nil
+		t.ID = id
+		return nil
+	})
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return t, core.Errorf(core.CodeNotFound, "tenant %s not found", id)
 	}
+	return t, err
 }
 
 // SetRegion changes the default region for phone numbers.

@@ -3,7 +3,6 @@ package timeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +19,8 @@ type DayStats struct {
 	Counts map[string]int `json:"counts" doc:"Events by detail type."`
 }
 
+var dayDoc = record.Doc[DayStats]{Name: "daily stats"}
+
 // StatsConsumer counts events per day. Its increment commits with the
 // consumer's processed marker, so a redelivered event is counted once.
 func StatsConsumer(s store.Store) events.Handler {
@@ -29,26 +30,20 @@ func StatsConsumer(s store.Store) events.Handler {
 			events.CompanyCreated, events.CompanyUpdated, events.CompanyDeleted},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			key := store.Key{PK: statsPK(ev.Detail.Tenant), SK: ev.Detail.Time.UTC().Format(time.DateOnly)}
-			day := DayStats{Day: key.SK, Counts: map[string]int{}}
-			cond := store.Cond{MustNotExist: true}
-			it, err := s.Get(ctx, key)
-			switch {
-			case err == nil:
-				if err := json.Unmarshal(it.Data, &day); err != nil {
-					return nil, fmt.Errorf("decode stats %s: %w", key, err)
-				}
-				cond = store.Cond{Version: it.Version}
-			case !errors.Is(err, store.ErrNotFound):
-				return nil, fmt.Errorf("load stats %s: %w", key, err)
-			}
-			day.Counts[ev.DetailType]++
-			data, err := json.Marshal(day)
-			if err != nil {
+			day, version, err := dayDoc.Get(ctx, s, key)
+			if core.ErrorCode(err) == core.CodeNotFound {
+				day = DayStats{Day: key.SK}
+			} else if err != nil {
 				return nil, err
 			}
+			if day.Counts == nil {
+				day.Counts = map[string]int{}
+			}
+			day.Counts[ev.DetailType]++
 			// A concurrent increment fails this write's condition; the
 			// consumer framework then runs the handler again on fresh counts.
-			return []store.Write{{Op: store.OpPut, Cond: cond, Item: store.Item{Key: key, Version: it.Version + 1, Data: data}}}, nil
+			w, err := dayDoc.Put(key, version, &day)
+			return []store.Write{w}, err
 		},
 	}
 }
