@@ -118,7 +118,26 @@ func (cs *Contacts) update(ctx context.Context, tenant, id string, ifVersion int
 	if err != nil {
 		return core.Contact{}, err
 	}
-	return contactKind.Update(ctx, cs.store, tenant, id, ifVersion, cs.now, func(cur core.Contact) (core.Contact, error) {
+	return contactKind.Update(ctx, cs.store, tenant, id, ifVersion, cs.now, cs.validated(t, change))
+}
+
+// Changes is Update for a consumer: the writes that apply change, to
+// commit in the consumer's own transaction with its processed marker (none
+// when nothing changes).
+func (cs *Contacts) Changes(ctx context.Context, tenant, id string, change func(*core.ContactFields) error) (core.Contact, []store.Write, error) {
+	t, err := cs.tenants.Get(ctx, tenant)
+	if err != nil {
+		return core.Contact{}, nil, err
+	}
+	return contactKind.Change(ctx, cs.store, tenant, id, cs.now, cs.validated(t, func(f core.ContactFields) (core.ContactFields, error) {
+		err := change(&f)
+		return f, err
+	}))
+}
+
+// validated wraps a change of fields with the tenant's rules.
+func (cs *Contacts) validated(t core.Tenant, change func(core.ContactFields) (core.ContactFields, error)) func(core.Contact) (core.Contact, error) {
+	return func(cur core.Contact) (core.Contact, error) {
 		f, err := change(cur.ContactFields)
 		if err != nil {
 			return cur, err
@@ -129,7 +148,7 @@ func (cs *Contacts) update(ctx context.Context, tenant, id string, ifVersion int
 			return cur, err
 		}
 		return core.Contact{Meta: cur.Meta, ContactFields: f}, nil
-	})
+	}
 }
 
 // Delete removes a contact, its e-mail markers and its tag entries.

@@ -176,47 +176,9 @@ func (k Type[T]) Create(ctx context.Context, s store.Store, tenant string, now t
 func (k Type[T]) Update(ctx context.Context, s store.Store, tenant, id string, ifVersion int64, now func() time.Time,
 	mutate func(cur T) (T, error)) (T, error) {
 	for attempt := 0; ; attempt++ {
-		cur, err := k.Get(ctx, s, tenant, id)
-		if err != nil {
-			return cur, err
-		}
-		cm := *k.Meta(&cur)
-		if ifVersion > 0 && cm.Version != ifVersion {
-			return cur, Stale(k.Name, id, ifVersion, cm.Version)
-		}
-		curDoc, err := k.encode(&cur)
-		if err != nil {
-			return cur, err
-		}
-		// mutate works on a copy decoded afresh, so that nothing it does
-		// in place (to a slice, say) can change cur, which the markers and
-		// entries to remove are computed from.
-		work, err := k.Decode(store.Item{Key: k.Key(tenant, id), Data: curDoc})
-		if err != nil {
-			return cur, err
-		}
-		next, err := mutate(work)
-		if err != nil {
-			return cur, err
-		}
-		*k.Meta(&next) = cm
-		if nextDoc, err := k.encode(&next); err != nil {
-			return cur, err
-		} else if bytes.Equal(curDoc, nextDoc) {
-			return cur, nil
-		}
-		nm := k.Meta(&next)
-		nm.Version, nm.UpdatedAt = cm.Version+1, now()
-		if !nm.UpdatedAt.After(cm.UpdatedAt) {
-			nm.UpdatedAt = cm.UpdatedAt.Add(time.Nanosecond) // keeps the updated index strictly ordered under clock skew
-		}
-		nextDoc, err := k.encode(&next)
-		if err != nil {
-			return cur, err
-		}
-		t, err := k.updateTxn(ctx, tenant, &cur, &next, curDoc, nextDoc)
-		if err != nil {
-			return cur, err
+		cur, next, t, err := k.change(ctx, s, tenant, id, ifVersion, now, mutate)
+		if err != nil || t.writes == nil {
+			return next, err
 		}
 		err = s.Transact(ctx, t.writes)
 		if err == nil {
@@ -229,6 +191,65 @@ func (k Type[T]) Update(ctx context.Context, s store.Store, tenant, id string, i
 			return cur, Stale(k.Name, id, ifVersion, -1)
 		}
 	}
+}
+
+// Change is Update for a caller that commits the writes itself, in its own
+// transaction — a consumer's, beside its processed marker, so that the
+// change and the record of having made it commit together. It returns the
+// changed record and its writes (none when mutate changes nothing). The
+// record's own write comes first and is guarded by the version read: a
+// concurrent change fails the transaction there, and the caller retries.
+func (k Type[T]) Change(ctx context.Context, s store.Store, tenant, id string, now func() time.Time,
+	mutate func(cur T) (T, error)) (T, []store.Write, error) {
+	_, next, t, err := k.change(ctx, s, tenant, id, 0, now, mutate)
+	return next, t.writes, err
+}
+
+// change reads the record, applies mutate and returns the transaction that
+// stores the result; an empty transaction when nothing changed (next is
+// then cur).
+func (k Type[T]) change(ctx context.Context, s store.Store, tenant, id string, ifVersion int64, now func() time.Time,
+	mutate func(cur T) (T, error)) (cur, next T, t txn, err error) {
+	cur, err = k.Get(ctx, s, tenant, id)
+	if err != nil {
+		return cur, cur, t, err
+	}
+	cm := *k.Meta(&cur)
+	if ifVersion > 0 && cm.Version != ifVersion {
+		return cur, cur, t, Stale(k.Name, id, ifVersion, cm.Version)
+	}
+	curDoc, err := k.encode(&cur)
+	if err != nil {
+		return cur, cur, t, err
+	}
+	// mutate works on a copy decoded afresh, so that nothing it does in
+	// place (to a slice, say) can change cur, which the markers and
+	// entries to remove are computed from.
+	work, err := k.Decode(store.Item{Key: k.Key(tenant, id), Data: curDoc})
+	if err != nil {
+		return cur, cur, t, err
+	}
+	next, err = mutate(work)
+	if err != nil {
+		return cur, cur, t, err
+	}
+	*k.Meta(&next) = cm
+	if sameDoc, err := k.encode(&next); err != nil {
+		return cur, cur, t, err
+	} else if bytes.Equal(curDoc, sameDoc) {
+		return cur, cur, t, nil
+	}
+	nm := k.Meta(&next)
+	nm.Version, nm.UpdatedAt = cm.Version+1, now()
+	if !nm.UpdatedAt.After(cm.UpdatedAt) {
+		nm.UpdatedAt = cm.UpdatedAt.Add(time.Nanosecond) // keeps the updated index strictly ordered under clock skew
+	}
+	nextDoc, err := k.encode(&next)
+	if err != nil {
+		return cur, cur, t, err
+	}
+	t, err = k.updateTxn(ctx, tenant, &cur, &next, curDoc, nextDoc)
+	return cur, next, t, err
 }
 
 // updateTxn moves a record from cur to next: its own write under cur's

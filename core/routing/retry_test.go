@@ -9,19 +9,14 @@ import (
 	"github.com/fedele-crm/fedele/core/store"
 )
 
-// KNOWN BUG, reported, not fixed (non-test code is out of this change's
-// scope). This test states the correct rule and fails today.
-//
-// The rule: a lead that gets an owner gets its contact.assigned too. Route
-// sets the owner with contacts.Patch, a commit of its own, before the
-// consumer commits the decision's writes (contact.assigned and the
-// round-robin position) with its processed marker. When that commit fails
-// — here two deliveries decided at once and the second loses the
-// position's version check — the consumer framework retries Handle, which
-// now finds the owner set and returns nothing: the owner stays, the
-// decision is never recorded and the position never moves. The owner
-// should be set in the same transaction as the record (return the
-// contact's write among the consumer's writes instead of patching).
+// The rule: a lead that gets an owner gets its contact.assigned too, and
+// the round-robin position moves with it. The owner's write is among the
+// consumer's writes, committed with contact.assigned and the position under
+// the processed marker: when that commit fails — here two deliveries
+// decided at once and the second loses the position's version check — the
+// framework retries Handle, which decides again from scratch. (It used to
+// set the owner with a commit of its own first, so the retry found the
+// owner set and recorded nothing.)
 func TestRouteIsRecordedWhenItsCommitIsRetried(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
@@ -51,9 +46,15 @@ func TestRouteIsRecordedWhenItsCommitIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if w.owner(t, l2.ID) != "" {
+		t.Fatalf("lead 2 has an owner although its commit failed")
+	}
+	if err := w.st.Transact(ctx, again); err != nil {
+		t.Fatalf("retried commit: %v", err)
+	}
 	owner := w.owner(t, l2.ID)
 	got := assignments(t, again)
-	if owner != "" && (len(got) != 1 || got[0].OwnerID != owner) {
-		t.Errorf("BUG: after a retried commit lead 2 is owned by %q but the retry records %+v: its contact.assigned is lost", owner, got)
+	if owner == "" || len(got) != 1 || got[0].OwnerID != owner {
+		t.Errorf("after a retried commit lead 2 is owned by %q and the retry records %+v: want one contact.assigned naming the owner", owner, got)
 	}
 }

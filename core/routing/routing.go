@@ -231,14 +231,20 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 		}
 	}
 	a.OwnerID, a.Queue, a.Reason = d.Assignee, d.Queue, d.Reason
+	var ownerWrites []store.Write
 	if a.OwnerID != "" {
 		if !slices.ContainsFunc(cands, func(c Candidate) bool { return c.ID == a.OwnerID }) {
 			return nil, fmt.Errorf("route %s: %q is not in the team", c.ID, a.OwnerID) // the host checks plugins' choices; this is a bug
 		}
+		// The owner's write joins the consumer's transaction: a commit that
+		// fails and is retried decides again from scratch, instead of finding
+		// the owner already set and recording nothing.
 		assign := func(f *core.ContactFields) error { f.OwnerID = a.OwnerID; return nil }
-		if _, err := r.contacts.Update(ctx, tenant, c.ID, 0, assign); err != nil {
+		_, owned, err := r.contacts.Changes(ctx, tenant, c.ID, assign)
+		if err != nil {
 			return nil, fmt.Errorf("assign %s to %s: %w", c.ID, a.OwnerID, err)
 		}
+		ownerWrites = owned
 	}
 	data, err := json.Marshal(a)
 	if err != nil {
@@ -248,7 +254,7 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 	if err != nil {
 		return nil, err
 	}
-	writes := []store.Write{ev}
+	writes := append([]store.Write{ev}, ownerWrites...)
 	if a.OwnerID != "" {
 		w, err := lastAssignedDoc.Put(lastKey(tenant), lastVersion, &lastAssigned{OwnerID: a.OwnerID})
 		if err != nil {

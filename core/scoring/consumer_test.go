@@ -11,11 +11,13 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/crm"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/store/memstore"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
 )
 
 // lastEvent is the tenant's newest event of detailType in the outbox.
@@ -45,10 +47,10 @@ func TestConsumer(t *testing.T) {
 	st := memstore.New()
 	t.Cleanup(func() { st.Close() })
 	clock := func() time.Time { return now }
-	tenants := crm.NewTenants(st, clock)
-	contacts := crm.NewContacts(st, tenants, clock)
-	activities := crm.NewActivities(st, clock)
-	scorer := scoring.NewScorer(st, contacts, crm.NewCompanies(st, tenants, clock), activities, nil, clock)
+	tenants := tenancy.NewTenants(st, clock)
+	people := contacts.NewContacts(st, tenants, clock)
+	activities := timeline.NewActivities(st, clock)
+	scorer := scoring.NewScorer(st, people, contacts.NewCompanies(st, tenants, clock), activities, nil, clock)
 	h := scorer.Consumer()
 	if slices.Contains(h.Types, scoring.EventScored) {
 		t.Fatalf("the consumer handles %s: a score would re-score itself", scoring.EventScored)
@@ -56,7 +58,7 @@ func TestConsumer(t *testing.T) {
 	if _, err := tenants.Create(ctx, "acme", "Acme", "IT"); err != nil {
 		t.Fatal(err)
 	}
-	c, err := contacts.Create(ctx, "acme", core.ContactFields{FirstName: "Ada", Emails: []core.Email{{Address: "ada@example.com"}}})
+	c, err := people.Create(ctx, "acme", core.ContactFields{FirstName: "Ada", Emails: []core.Email{{Address: "ada@example.com"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func TestConsumer(t *testing.T) {
 	}
 
 	// A company's activity scores no contact.
-	co, err := crm.NewCompanies(st, tenants, clock).Create(ctx, "acme", core.CompanyFields{Name: "Initech"})
+	co, err := contacts.NewCompanies(st, tenants, clock).Create(ctx, "acme", core.CompanyFields{Name: "Initech"})
 	if err != nil {
 		t.Fatal(err)
 	}
