@@ -153,9 +153,9 @@ type Store interface {
 	// like Get: it answers the items found, in the order of keys, leaving out
 	// the keys that hold nothing (ErrNotFound is never returned). No key may
 	// appear twice (ErrInvalid). Expired items are returned as Get returns
-	// them. No keys at all read nothing. It is one request where the engine
-	// can make it one (DynamoDB may answer in several rounds, which the
-	// engine retries until every key is read or it gives up with ErrThrottled).
+	// them; no keys read nothing. All or nothing: DynamoDB may answer part
+	// of the keys (past 16 MB, or throttled) and the engine asks again for
+	// the rest, answering ErrThrottled if it cannot get them.
 	GetMany(ctx context.Context, keys []Key) ([]Item, error)
 	// Put stores item when cond holds, else ErrConditionFailed.
 	Put(ctx context.Context, item Item, cond Cond) error
