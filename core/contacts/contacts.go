@@ -2,6 +2,7 @@ package contacts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -66,6 +67,28 @@ var contactKind = record.Type[core.Contact]{
 // Get returns one contact; another tenant's id is simply not found.
 func (cs *Contacts) Get(ctx context.Context, tenant, id string) (core.Contact, error) {
 	return contactKind.Get(ctx, cs.store, tenant, id)
+}
+
+// GetWith returns one contact and, read in the same request, the items at
+// also that exist, in their order: what other packages keep beside a
+// contact (its score) and show with it costs no second round trip.
+func (cs *Contacts) GetWith(ctx context.Context, tenant, id string, also ...store.Key) (core.Contact, []store.Item, error) {
+	var c core.Contact
+	if !core.ValidID(id) {
+		return c, nil, core.Errorf(core.CodeNotFound, "contact %s not found", id)
+	}
+	key := ContactKey(tenant, id)
+	items, err := cs.store.GetMany(ctx, append([]store.Key{key}, also...))
+	if err != nil {
+		return c, nil, fmt.Errorf("load contact %s: %w", id, record.StoreError(err))
+	}
+	if len(items) == 0 || items[0].Key != key { // found items keep the keys' order
+		return c, nil, core.Errorf(core.CodeNotFound, "contact %s not found", id)
+	}
+	if err := json.Unmarshal(items[0].Data, &c); err != nil {
+		return c, nil, fmt.Errorf("decode contact %s: %w", id, err)
+	}
+	return c, items[1:], nil
 }
 
 // Check validates fields as Create would, storing nothing: the API uses it to

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -128,8 +129,24 @@ func List[T any](ctx context.Context, s store.Store, tenant string, k Type[T], p
 		if err != nil {
 			return nil, "", fmt.Errorf("list %ss: %w", k.Name, StoreError(err))
 		}
+		// Pointers are resolved a chunk at a time with one GetMany: the chunk
+		// is what the page still needs (no record is read past the page it
+		// answers), or, when filters drop records, as much as one batch reads
+		// ahead. A page by tag costs one query and one batch read.
+		var derefed map[store.Key]T
+		fetched := 0 // page.Items[:fetched] are resolved into derefed
 		for i, it := range page.Items {
-			rec, ok, err := load(ctx, s, tenant, k, plan.Deref, it)
+			if plan.Deref && i == fetched {
+				chunk := limit - len(out)
+				if plan.PostFilter {
+					chunk = store.MaxBatchGetKeys
+				}
+				fetched = min(len(page.Items), i+min(chunk, store.MaxBatchGetKeys))
+				if derefed, err = k.getMany(ctx, s, tenant, page.Items[i:fetched]); err != nil {
+					return nil, "", err
+				}
+			}
+			rec, ok, err := load(tenant, k, plan.Deref, derefed, it)
 			if err != nil {
 				return nil, "", err
 			}
@@ -157,21 +174,48 @@ func List[T any](ctx context.Context, s store.Store, tenant string, k Type[T], p
 	return out, EncodeListCursor(q.Cursor, tenant, filter), nil
 }
 
-func load[T any](ctx context.Context, s store.Store, tenant string, k Type[T], deref bool, it store.Item) (T, bool, error) {
+// load decodes a record item, or finds in derefed the record a pointer
+// item points at; a record deleted between the two reads is not ok.
+func load[T any](tenant string, k Type[T], deref bool, derefed map[store.Key]T, it store.Item) (T, bool, error) {
 	var rec T
 	if deref {
 		id, err := PointerID(it)
 		if err != nil {
 			return rec, false, err
 		}
-		rec, err = k.Get(ctx, s, tenant, id)
-		if core.ErrorCode(err) == core.CodeNotFound {
-			return rec, false, nil // deleted between the two reads
-		}
-		return rec, err == nil, err
+		rec, ok := derefed[k.Key(tenant, id)]
+		return rec, ok, nil
 	}
 	if err := json.Unmarshal(it.Data, &rec); err != nil {
 		return rec, false, fmt.Errorf("decode %s %s: %w", k.Name, it.Key, err)
 	}
 	return rec, true, nil
+}
+
+// getMany reads the records pointers point at (at most MaxBatchGetKeys)
+// with one GetMany; ids that are not ids, or deleted records, are absent.
+func (k Type[T]) getMany(ctx context.Context, s store.Store, tenant string, pointers []store.Item) (map[store.Key]T, error) {
+	keys := make([]store.Key, 0, len(pointers))
+	for _, p := range pointers {
+		id, err := PointerID(p)
+		if err != nil {
+			return nil, err
+		}
+		if key := k.Key(tenant, id); core.ValidID(id) && !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	items, err := s.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("load %ss: %w", k.Name, StoreError(err))
+	}
+	out := make(map[store.Key]T, len(items))
+	for _, it := range items {
+		var rec T
+		if err := json.Unmarshal(it.Data, &rec); err != nil {
+			return nil, fmt.Errorf("decode %s %s: %w", k.Name, it.Key, err)
+		}
+		out[it.Key] = rec
+	}
+	return out, nil
 }

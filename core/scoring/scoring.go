@@ -236,6 +236,21 @@ func (s *Scorer) Current(ctx context.Context, tenant, contactID string) (Scored,
 	return sc, it.Version, json.Unmarshal(it.Data, &sc)
 }
 
+// Contact returns a contact showing its current score, both read in one
+// store request; a contact never scored is shown without one. A score that
+// cannot be read is left out too: the contact is what was asked for.
+func (s *Scorer) Contact(ctx context.Context, tenant, contactID string) (core.Contact, error) {
+	c, also, err := s.contacts.GetWith(ctx, tenant, contactID, store.Key{PK: scorePK(tenant, contactID), SK: "#"})
+	if err != nil || len(also) == 0 {
+		return c, err
+	}
+	var sc Scored
+	if json.Unmarshal(also[0].Data, &sc) == nil {
+		c.Score = &core.ContactScore{Score: sc.Score, Reasons: sc.Reasons, Tags: sc.Tags, DecidedBy: sc.DecidedBy, At: sc.At}
+	}
+	return c, nil
+}
+
 // History returns a contact's scores, newest first.
 func (s *Scorer) History(ctx context.Context, tenant, contactID string, limit int) ([]Scored, error) {
 	page, err := s.store.Query(ctx, store.Query{PK: scorePK(tenant, contactID), Prefix: "h#", Desc: true, Limit: limit})

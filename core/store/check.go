@@ -85,6 +85,25 @@ func CheckWrites(writes []Write) error {
 	return nil
 }
 
+// CheckKeys validates the keys of a GetMany: at most MaxBatchGetKeys, and no
+// key twice (DynamoDB refuses a batch that names a key twice).
+func CheckKeys(keys []Key) error {
+	if len(keys) > MaxBatchGetKeys {
+		return fmt.Errorf("%w: %d keys in one read, at most %d", ErrInvalid, len(keys), MaxBatchGetKeys)
+	}
+	seen := make(map[Key]bool, len(keys))
+	for i, k := range keys {
+		if err := CheckKey(k); err != nil {
+			return fmt.Errorf("key %d: %w", i, err)
+		}
+		if seen[k] {
+			return fmt.Errorf("%w: key %s read twice in one request", ErrInvalid, k)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
 // CheckQuery validates a query and returns its effective limit.
 func CheckQuery(q Query) (limit int, err error) {
 	if !knownIndex(q.Index) {

@@ -23,6 +23,8 @@ const (
 	MaxTxItems   = 100             // writes in one transaction
 	MaxTxBytes   = 4 * 1024 * 1024 // all items of one transaction
 	MaxPageItems = 1000            // a Query's Limit is clamped to this
+	// MaxBatchGetKeys is BatchGetItem's limit on the keys of one request.
+	MaxBatchGetKeys = 100
 )
 
 // Index names a secondary index. The set is fixed because DynamoDB needs its
@@ -147,6 +149,14 @@ type Store interface {
 	// Get returns the item at key, or ErrNotFound. Reads are strongly
 	// consistent.
 	Get(ctx context.Context, key Key) (Item, error)
+	// GetMany reads up to MaxBatchGetKeys keys at once, strongly consistent
+	// like Get: it answers the items found, in the order of keys, leaving out
+	// the keys that hold nothing (ErrNotFound is never returned). No key may
+	// appear twice (ErrInvalid). Expired items are returned as Get returns
+	// them; no keys read nothing. All or nothing: DynamoDB may answer part
+	// of the keys (past 16 MB, or throttled) and the engine asks again for
+	// the rest, answering ErrThrottled if it cannot get them.
+	GetMany(ctx context.Context, keys []Key) ([]Item, error)
 	// Put stores item when cond holds, else ErrConditionFailed.
 	Put(ctx context.Context, item Item, cond Cond) error
 	// Delete removes the item at key when cond holds, else ErrConditionFailed.

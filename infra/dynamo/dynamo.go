@@ -90,6 +90,72 @@ func (s *Store) Get(ctx context.Context, key store.Key) (store.Item, error) {
 	return fromAV(out.Item)
 }
 
+// maxStalledRounds bounds the BatchGetItem rounds that read nothing new:
+// DynamoDB left every remaining key unprocessed, which is throttling.
+const maxStalledRounds = 8
+
+// GetMany reads keys with BatchGetItem, strongly consistent. DynamoDB may
+// leave keys unprocessed — past 16 MB of response, or when throttled — and
+// the remaining keys are asked again: after a short pause when the round
+// read some of them, after a growing backoff when it read none, giving up
+// with ErrThrottled after maxStalledRounds rounds in a row of those.
+func (s *Store) GetMany(ctx context.Context, keys []store.Key) ([]store.Item, error) {
+	if err := store.CheckKeys(keys); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	pending := make([]map[string]types.AttributeValue, len(keys))
+	for i, k := range keys {
+		pending[i] = keyAV(k)
+	}
+	found := make(map[store.Key]store.Item, len(keys))
+	for stalled := 0; len(pending) > 0; {
+		out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems:           map[string]types.KeysAndAttributes{s.table: {Keys: pending, ConsistentRead: aws.Bool(true)}},
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		var ccs []*types.ConsumedCapacity
+		if out != nil {
+			for i := range out.ConsumedCapacity {
+				ccs = append(ccs, &out.ConsumedCapacity[i])
+			}
+		}
+		s.usage.add(opBatchGet, ccs...)
+		if err != nil {
+			return nil, fmt.Errorf("get %d keys: %w", len(keys), classify(err))
+		}
+		for _, av := range out.Responses[s.table] {
+			it, err := fromAV(av)
+			if err != nil {
+				return nil, err
+			}
+			found[it.Key] = it
+		}
+		left := out.UnprocessedKeys[s.table].Keys
+		if len(left) == 0 {
+			break
+		}
+		if len(left) < len(pending) {
+			stalled = 0 // progress: the response was full, not refused
+		} else if stalled++; stalled > maxStalledRounds {
+			return nil, fmt.Errorf("get %d keys: %d still unprocessed after %d rounds: %w", len(keys), len(left), stalled, store.ErrThrottled)
+		}
+		if err := backoff(ctx, stalled); err != nil {
+			return nil, fmt.Errorf("get %d keys: %w", len(keys), err)
+		}
+		pending = left
+	}
+	items := make([]store.Item, 0, len(found))
+	for _, k := range keys {
+		if it, ok := found[k]; ok {
+			items = append(items, it)
+		}
+	}
+	return items, nil
+}
+
 // Put writes one item when cond holds.
 func (s *Store) Put(ctx context.Context, item store.Item, cond store.Cond) error {
 	if err := store.CheckItem(item); err != nil {

@@ -13,10 +13,11 @@ const (
 	opWrite
 	opTransact
 	opQuery
+	opBatchGet // one BatchGetItem round: a GetMany may take several
 	opCount
 )
 
-var opNames = [opCount]string{"get", "write", "transact", "query"}
+var opNames = [opCount]string{"get", "write", "transact", "query", "batchget"}
 
 // Usage is what the engine has asked of DynamoDB since it was made: requests
 // per kind, and the capacity units DynamoDB reported consuming.
@@ -72,7 +73,7 @@ func (u *usage) add(o op, ccs ...*types.ConsumedCapacity) {
 		}
 		// Only a total is reported: a read or a write by the kind of call.
 		if cc.CapacityUnits != nil {
-			if o == opGet || o == opQuery {
+			if o == opGet || o == opQuery || o == opBatchGet {
 				u.read += *cc.CapacityUnits
 			} else {
 				u.write += *cc.CapacityUnits

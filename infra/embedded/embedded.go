@@ -171,6 +171,38 @@ func (s *Store) Get(ctx context.Context, key store.Key) (store.Item, error) {
 	return it, nil
 }
 
+// GetMany reads keys in one bbolt read transaction. That is one snapshot,
+// more than DynamoDB promises (each key read consistently, not all at one
+// instant), so callers must not rely on it.
+func (s *Store) GetMany(ctx context.Context, keys []store.Key) ([]store.Item, error) {
+	if err := store.CheckKeys(keys); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	items := make([]store.Item, 0, len(keys))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		table := tx.Bucket(tableBucket)
+		for _, k := range keys {
+			v := table.Get(tableKey(k))
+			if v == nil {
+				continue
+			}
+			it, err := decode(k, v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+			items = append(items, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get %d keys: %w", len(keys), err)
+	}
+	return items, nil
+}
+
 // Put stores item when cond holds.
 func (s *Store) Put(ctx context.Context, item store.Item, cond store.Cond) error {
 	if err := store.CheckItem(item); err != nil {

@@ -90,14 +90,11 @@ func (s *Server) registerContacts() {
 
 	huma.Register(s.api, operation("get-contact", http.MethodGet, "/v1/contacts/{id}", "Get a contact", core.ScopeRead, tag),
 		func(ctx context.Context, in *ContactPath) (*contactOutput, error) {
-			c, err := s.contacts.Get(ctx, tenantOf(ctx), in.ID)
+			// The score lives apart from the contact (scoring must not
+			// change its version); a read shows it beside, read with it.
+			c, err := s.scorer.Contact(ctx, tenantOf(ctx), in.ID)
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
-			}
-			// The score lives apart from the contact (scoring must not
-			// change its version); a read shows it beside.
-			if sc, _, err := s.scorer.Current(ctx, tenantOf(ctx), c.ID); err == nil {
-				c.Score = &core.ContactScore{Score: sc.Score, Reasons: sc.Reasons, Tags: sc.Tags, DecidedBy: sc.DecidedBy, At: sc.At}
 			}
 			return contactOut(c, http.StatusOK), nil
 		})

@@ -23,6 +23,15 @@ func (p panicky) Get(ctx context.Context, k store.Key) (store.Item, error) {
 	return p.Store.Get(ctx, k)
 }
 
+func (p panicky) GetMany(ctx context.Context, keys []store.Key) ([]store.Item, error) {
+	for _, k := range keys {
+		if strings.HasSuffix(k.PK, "#contact") {
+			panic("bug in the store")
+		}
+	}
+	return p.Store.GetMany(ctx, keys)
+}
+
 func TestPanicIsAPlain500(t *testing.T) {
 	e := newEnv(t, engines["embedded"](t))
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: panicky{e.store}, Logger: slog.New(slog.DiscardHandler)}))

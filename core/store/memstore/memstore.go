@@ -117,6 +117,27 @@ func (s *Store) Get(ctx context.Context, key store.Key) (store.Item, error) {
 	return clone(it), nil
 }
 
+// GetMany returns copies of the items at keys that exist, in the keys'
+// order, read under one lock: a consistent view, as one bbolt read
+// transaction is.
+func (s *Store) GetMany(ctx context.Context, keys []store.Key) ([]store.Item, error) {
+	if err := store.CheckKeys(keys); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.ready(ctx); err != nil {
+		return nil, fmt.Errorf("get %d items: %w", len(keys), err)
+	}
+	out := make([]store.Item, 0, len(keys))
+	for _, k := range keys {
+		if it, ok := s.items[k]; ok {
+			out = append(out, clone(it))
+		}
+	}
+	return out, nil
+}
+
 // Put stores a copy of item when cond holds.
 func (s *Store) Put(ctx context.Context, item store.Item, cond store.Cond) error {
 	if err := store.CheckItem(item); err != nil {

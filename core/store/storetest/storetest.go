@@ -31,6 +31,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Conditions", testConditions},
 		{"Transactions", testTransactions},
 		{"Limits", testLimits},
+		{"GetMany", testGetMany},
+		{"GetManyBigItems", testGetManyBigItems},
 		{"QueryOrderAndRanges", testQueryOrderAndRanges},
 		{"Paging", testPaging},
 		{"Indexes", testIndexes},
@@ -261,6 +263,118 @@ func testLimits(t *testing.T, s store.Store) {
 		if _, err := s.Query(ctx, q); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("query %+v: %v, want ErrInvalid", q, err)
 		}
+	}
+}
+
+func testGetMany(t *testing.T, s store.Store) {
+	a := item("T#a#m", "a", 1)
+	a.IndexKeys = map[store.Index]store.Key{store.GSI2: {PK: "T#a#m-ix", SK: "a"}}
+	b := item("T#a#m", "b", 3)
+	other := item("T#a#m2", "a", 1) // same sort key, another partition
+	expired := item("T#a#m", "expired", 1)
+	expired.ExpiresAt = time.Now().Add(-time.Hour)
+	for _, it := range []store.Item{a, b, other, expired} {
+		mustPut(t, s, it)
+	}
+	missing := store.Key{PK: "T#a#m", SK: "missing"}
+	cases := []struct {
+		name string
+		keys []store.Key
+		want []store.Item
+	}{
+		{"in the order asked", []store.Key{other.Key, b.Key, a.Key}, []store.Item{other, b, a}},
+		{"missing keys left out", []store.Key{missing, a.Key, {PK: "T#a#absent", SK: "a"}, b.Key, {PK: "T#a#m", SK: "c"}}, []store.Item{a, b}},
+		{"only missing keys", []store.Key{missing}, nil},
+		{"expired like Get", []store.Key{expired.Key, a.Key}, []store.Item{expired, a}},
+		{"no keys", nil, nil},
+	}
+	for _, tc := range cases {
+		got, err := s.GetMany(ctx, tc.keys)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got, itemOpts); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+		// Every key answers what Get answers for it.
+		for _, k := range tc.keys {
+			one, found := get(t, s, k)
+			i := slices.IndexFunc(got, func(it store.Item) bool { return it.Key == k })
+			if found != (i >= 0) {
+				t.Errorf("%s: Get of %s found %v, GetMany %v", tc.name, k, found, i >= 0)
+			} else if found {
+				if diff := cmp.Diff(one, got[i], itemOpts); diff != "" {
+					t.Errorf("%s: %s differs from Get (-get +getmany):\n%s", tc.name, k, diff)
+				}
+			}
+		}
+	}
+
+	// The limit counts keys asked, found or not.
+	var keys []store.Key
+	for i := range store.MaxBatchGetKeys + 1 {
+		keys = append(keys, store.Key{PK: "T#a#m", SK: fmt.Sprintf("k%03d", i)})
+	}
+	keys[7] = a.Key
+	if _, err := s.GetMany(ctx, keys); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("%d keys: %v, want ErrInvalid", len(keys), err)
+	}
+	if got, err := s.GetMany(ctx, keys[:store.MaxBatchGetKeys]); err != nil || len(got) != 1 || got[0].Key != a.Key {
+		t.Errorf("%d keys, one stored: %d items, %v", store.MaxBatchGetKeys, len(got), err)
+	}
+	for _, bad := range []struct {
+		name string
+		keys []store.Key
+	}{
+		{"one key twice", []store.Key{a.Key, b.Key, a.Key}},
+		{"a missing key twice", []store.Key{missing, missing}},
+		{"empty sort key", []store.Key{a.Key, {PK: "T#a#m", SK: ""}}},
+		{"NUL in a key", []store.Key{{PK: "T#a\x00m", SK: "a"}}},
+	} {
+		if _, err := s.GetMany(ctx, bad.keys); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", bad.name, err)
+		}
+	}
+}
+
+// testGetManyBigItems reads more than DynamoDB's 16 MB response limit in
+// one GetMany: the engine must hand back every item all the same.
+func testGetManyBigItems(t *testing.T, s store.Store) {
+	const n = 50 // × ~400 KB ≈ 20 MB
+	var keys []store.Key
+	want := map[store.Key]byte{}
+	for i := range n {
+		it := item("T#a#bigmany", fmt.Sprintf("%02d", i), 1)
+		it.Data = make([]byte, store.MaxItemBytes-it.Size()-16)
+		for j := range it.Data {
+			it.Data[j] = byte(i)
+		}
+		mustPut(t, s, it)
+		keys = append(keys, it.Key)
+		want[it.Key] = byte(i)
+	}
+	slices.Reverse(keys) // not the order they were stored in
+	keys = append(keys[:10], append([]store.Key{{PK: "T#a#bigmany", SK: "missing"}}, keys[10:]...)...)
+	got, err := s.GetMany(ctx, keys)
+	if err != nil {
+		t.Fatalf("GetMany of %d big items: %v", n, err)
+	}
+	var wantKeys, gotKeys []store.Key
+	for _, k := range keys {
+		if _, ok := want[k]; ok {
+			wantKeys = append(wantKeys, k)
+		}
+	}
+	for _, it := range got {
+		gotKeys = append(gotKeys, it.Key)
+		b, ok := want[it.Key]
+		if !ok || len(it.Data) < 1000 || it.Data[0] != b || it.Data[len(it.Data)-1] != b {
+			t.Errorf("item %s: %d bytes, not what was stored", it.Key, len(it.Data))
+		}
+	}
+	if diff := cmp.Diff(wantKeys, gotKeys); diff != "" {
+		t.Errorf("keys of the big items (-want +got):\n%s", diff)
 	}
 }
 
