@@ -3,13 +3,13 @@ package scoring
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -34,27 +34,18 @@ func (s *Scorer) GetJob(ctx context.Context, tenant, id string) (Job, error) {
 	if !core.ValidID(id) {
 		return j, core.Errorf(core.CodeNotFound, "job %s not found", id)
 	}
-	it, err := s.store.Get(ctx, jobKey(tenant, id))
-	if errors.Is(err, store.ErrNotFound) {
+	j, _, err := jobDoc.Get(ctx, s.store, jobKey(tenant, id))
+	if core.ErrorCode(err) == core.CodeNotFound {
 		return j, core.Errorf(core.CodeNotFound, "job %s not found", id)
 	}
-	if err != nil {
-		return j, fmt.Errorf("load job %s: %w", id, err)
-	}
-	return j, json.Unmarshal(it.Data, &j)
+	return j, err
 }
 
+// jobDoc keeps a job's progress for 30 days after it started.
+var jobDoc = record.Doc[Job]{Name: "job", TTL: func(j *Job) time.Time { return j.StartedAt.Add(30 * 24 * time.Hour) }}
+
 func (s *Scorer) jobWrite(tenant string, j Job, version int64) (store.Write, error) {
-	data, err := json.Marshal(j)
-	if err != nil {
-		return store.Write{}, err
-	}
-	cond := store.Cond{MustNotExist: true}
-	if version > 0 {
-		cond = store.Cond{Version: version}
-	}
-	return store.Write{Op: store.OpPut, Cond: cond, Item: store.Item{Key: jobKey(tenant, j.ID), Version: version + 1, Data: data,
-		ExpiresAt: j.StartedAt.Add(30 * 24 * time.Hour)}}, nil
+	return jobDoc.Put(jobKey(tenant, j.ID), version, &j)
 }
 
 // EventRescore asks for the next part of a re-scoring job. A job is a
@@ -130,7 +121,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 			}
 			tenant := ev.Detail.Tenant
 			j, version, err := s.job(ctx, tenant, step.JobID)
-			if errors.Is(err, store.ErrNotFound) || err == nil && j.Status != "running" {
+			if core.ErrorCode(err) == core.CodeNotFound || err == nil && j.Status != "running" {
 				return nil, nil // expired, or already over
 			}
 			if err != nil {
@@ -168,12 +159,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 }
 
 func (s *Scorer) job(ctx context.Context, tenant, id string) (Job, int64, error) {
-	var j Job
-	it, err := s.store.Get(ctx, jobKey(tenant, id))
-	if err != nil {
-		return j, 0, fmt.Errorf("load job %s: %w", id, err)
-	}
-	return j, it.Version, json.Unmarshal(it.Data, &j)
+	return jobDoc.Get(ctx, s.store, jobKey(tenant, id))
 }
 
 func (s *Scorer) rescorePage(ctx context.Context, tenant string, page []core.Contact, j *Job) error {

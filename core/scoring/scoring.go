@@ -12,7 +12,6 @@ package scoring
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
@@ -225,22 +225,27 @@ func scorePK(tenant, contactID string) string {
 // Current returns a contact's stored score; a contact never scored is not
 // found.
 func (s *Scorer) Current(ctx context.Context, tenant, contactID string) (Scored, int64, error) {
-	var sc Scored
-	it, err := s.store.Get(ctx, store.Key{PK: scorePK(tenant, contactID), SK: "#"})
-	if errors.Is(err, store.ErrNotFound) {
+	sc, version, err := scoreDoc.Get(ctx, s.store, scoreKey(tenant, contactID))
+	if core.ErrorCode(err) == core.CodeNotFound {
 		return sc, 0, core.Errorf(core.CodeNotFound, "contact %s has no score yet", contactID)
 	}
-	if err != nil {
-		return sc, 0, fmt.Errorf("load score of contact %s: %w", contactID, err)
-	}
-	return sc, it.Version, json.Unmarshal(it.Data, &sc)
+	return sc, version, err
+}
+
+// scoreDoc is a contact's current score, apart from the contact so that
+// scoring never moves the contact's version; its history items are
+// written beside it, once each.
+var scoreDoc = record.Doc[Scored]{Name: "score"}
+
+func scoreKey(tenant, contactID string) store.Key {
+	return store.Key{PK: scorePK(tenant, contactID), SK: store.MarkerSK}
 }
 
 // Contact returns a contact showing its current score, both read in one
 // store request; a contact never scored is shown without one. A score that
 // cannot be read is left out too: the contact is what was asked for.
 func (s *Scorer) Contact(ctx context.Context, tenant, contactID string) (core.Contact, error) {
-	c, also, err := s.contacts.GetWith(ctx, tenant, contactID, store.Key{PK: scorePK(tenant, contactID), SK: "#"})
+	c, also, err := s.contacts.GetWith(ctx, tenant, contactID, scoreKey(tenant, contactID))
 	if err != nil || len(also) == 0 {
 		return c, err
 	}
@@ -294,19 +299,16 @@ func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Wr
 		cur.DecidedBy == sc.DecidedBy && (cur.Plugin == nil) == (sc.Plugin == nil) {
 		return nil, nil
 	}
-	data, err := json.Marshal(sc)
+	current, err := scoreDoc.Put(scoreKey(tenant, contactID), version, &sc)
 	if err != nil {
 		return nil, err
 	}
-	cond := store.Cond{MustNotExist: true}
-	if version > 0 {
-		cond = store.Cond{Version: version}
+	history, err := scoreDoc.Put(store.Key{PK: scorePK(tenant, contactID), SK: "h#" + record.SortTime(sc.At) + "#" + core.NewID(sc.At)}, 0, &sc)
+	if err != nil {
+		return nil, err
 	}
-	writes := []store.Write{
-		{Op: store.OpPut, Cond: cond, Item: store.Item{Key: store.Key{PK: scorePK(tenant, contactID), SK: "#"}, Version: version + 1, Data: data}},
-		{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: store.Key{PK: scorePK(tenant, contactID),
-			SK: "h#" + sc.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + core.NewID(sc.At)}, Version: 1, Data: data}},
-	}
+	writes := []store.Write{current, history}
+	data := current.Item.Data
 	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventScored, sc.At, events.Entity{Type: "contact", ID: contactID, Data: data}))
 	if err != nil {
 		return nil, err
