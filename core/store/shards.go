@@ -42,8 +42,8 @@ const MaxMergedPartitions = 64
 const maxParallel = 16
 
 // ShardOf is the shard, in [0, n), of the item with this id: the 32-bit
-// FNV-1a hash of the id's bytes, scaled to n by its high bits
-// (hash*n >> 32). It must never change: stored items would be looked for in
+// FNV-1a hash of the id's bytes, finished with murmur3's 32-bit finaliser
+// (fmix32), scaled to n by its high bits (hash*n >> 32). It must never change: stored items would be looked for in
 // the wrong partition. Scaling by the high bits (rather than hash % n) makes
 // doubling n split each shard s into exactly 2s and 2s+1, so that a
 // collection can be re-sharded by moving each shard's items into two
@@ -57,6 +57,14 @@ func ShardOf(id string, n int) int {
 		h ^= uint32(id[i])
 		h *= 16777619 // FNV-1a prime
 	}
+	// FNV-1a's last byte moves the hash by multiples of its prime, about
+	// 2^24, so ids that differ only at the end (monotonic ULIDs of one
+	// millisecond) would share high bits: murmur3's finaliser mixes them.
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
 	return int(uint64(h) * uint64(n) >> 32)
 }
 
