@@ -6,20 +6,6 @@ package store
 // a Get by id still costs one read; a list reads every shard and merges.
 // Sharding lives here, above the port, so that both engines run the same
 // code and the conformance suite proves it on each.
-//
-// Usage, for a tenant's contacts spread over 8 partitions:
-//
-//	const contactShards = 8
-//	base := "T#" + tenant + "#contact"
-//	key := store.Key{PK: store.ShardPK(base, id, contactShards), SK: id} // Get, Put, Delete
-//	page, err := store.QueryMerged(ctx, s, store.Query{Desc: true},
-//		store.ShardPKs(base, contactShards), 50, cursor)
-//	// page.Items: the 50 newest contacts of every shard, newest first;
-//	// page.Next: the cursor of the next 50, "" at the end.
-//
-// An index is sharded the same way: give the item's index key the same
-// shard suffix (IndexKeys[GSI1].PK = ShardPK(base, id, n)) and merge the
-// index partitions with Query{Index: GSI1}.
 
 import (
 	"context"
@@ -110,6 +96,20 @@ type MergedPage struct {
 // limit (1..MaxPageItems) and cursor (a MergedPage.Next of the same q and
 // pks, or "").
 //
+// Usage, for a tenant's contacts spread over 8 partitions:
+//
+//	const contactShards = 8
+//	base := "T#" + tenant + "#contact"
+//	key := store.Key{PK: store.ShardPK(base, id, contactShards), SK: id} // Get, Put, Delete
+//	page, err := store.QueryMerged(ctx, s, store.Query{Desc: true},
+//		store.ShardPKs(base, contactShards), 50, cursor)
+//	// page.Items: the 50 newest contacts of every shard, newest first;
+//	// page.Next: the cursor of the next 50, "" at the end.
+//
+// An index is sharded the same way: give the item's index key the same
+// shard suffix (IndexKeys[GSI1].PK = ShardPK(base, id, n)) and merge the
+// index partitions with Query{Index: GSI1}.
+//
 // The cursor holds only where the page stopped: the last item's sort key,
 // its partition and its key. The next page reads each partition from that
 // sort key on (inclusive, dropping the keys equal to it that came before it
@@ -122,8 +122,8 @@ type MergedPage struct {
 // sort-key condition and to pks (so to the tenant) by a hash, and a cursor
 // of any other merged query is refused with ErrBadCursor.
 //
-// The partitions' first queries of a page run concurrently, at most
-// maxParallel at once (Store is safe for concurrent use; each goroutine
+// The partitions' first queries of a page run concurrently, at most 16
+// (maxParallel) at once (Store is safe for concurrent use; each goroutine
 // writes only its own shard's state), and each asks for firstBatch items
 // rather than limit, since a partition holds about limit/len(pks) of them.
 func QueryMerged(ctx context.Context, s Store, q Query, pks []string, limit int, cursor string) (MergedPage, error) {
@@ -248,7 +248,8 @@ type shard struct {
 	skipKey string
 	// prefix is checked here when the resumed query had to trade it for a
 	// From bound (the port takes a prefix or a range, not both): the first
-	// key without it ends the partition.
+	// key without it ends the partition. The price is reading, at the end of
+	// the prefix, up to one query's worth of items past it.
 	prefix string
 }
 
