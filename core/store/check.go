@@ -184,16 +184,27 @@ func DecodeCursor(q Query) (Position, error) {
 	if c.Ix != q.Index || c.PK != q.PK || c.Desc != q.Desc {
 		return bad("made by another query")
 	}
-	if err := CheckKey(c.At.Table); err != nil {
+	if err := checkPosition(q, c.At); err != nil {
+		return Position{}, err
+	}
+	return c.At, nil
+}
+
+// checkPosition refuses, with ErrBadCursor, a position that q could not have
+// stopped at: malformed keys, an index key on a table query (or none on an
+// index query), another partition, or outside q's sort-key condition.
+func checkPosition(q Query, at Position) error {
+	bad := func(why string) error { return fmt.Errorf("%w: %s", ErrBadCursor, why) }
+	if err := CheckKey(at.Table); err != nil {
 		return bad("bad table key")
 	}
-	pos := c.At.Table
+	pos := at.Table
 	if q.Index != Table {
-		if c.At.Index == nil || CheckKey(*c.At.Index) != nil {
+		if at.Index == nil || CheckKey(*at.Index) != nil {
 			return bad("bad index key")
 		}
-		pos = *c.At.Index
-	} else if c.At.Index != nil {
+		pos = *at.Index
+	} else if at.Index != nil {
 		return bad("index key on a table query")
 	}
 	if pos.PK != q.PK {
@@ -205,5 +216,5 @@ func DecodeCursor(q Query) (Position, error) {
 		q.To != "" && pos.SK > q.To:
 		return bad("outside the query's range")
 	}
-	return c.At, nil
+	return nil
 }

@@ -7,6 +7,10 @@
 // the conformance suite in store/storetest unchanged. This package must never
 // import an engine, the AWS SDK or anything that does I/O; it only states the
 // contract and the limits both engines enforce identically.
+//
+// Above the port, shards.go spreads one logical partition over N partition
+// keys (ShardOf, ShardPKs, ShardPK) and lists them as one, in order, behind
+// one cursor (QueryMerged), so that a tenant is not capped by one partition.
 package store
 
 import (

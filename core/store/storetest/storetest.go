@@ -39,6 +39,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Cursors", testCursors},
 		{"ConcurrentVersionedWrites", testConcurrentVersionedWrites},
 		{"ConcurrentUniqueMarkers", testConcurrentUniqueMarkers},
+		{"MergedOrderAndPaging", testMergedOrderAndPaging},
+		{"MergedEmpty", testMergedEmpty},
+		{"MergedInserts", testMergedInserts},
+		{"MergedCursors", testMergedCursors},
+		{"MergedLimits", testMergedLimits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
