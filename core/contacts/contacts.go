@@ -31,8 +31,8 @@ var contactKind = record.Type[core.Contact]{
 	Meta: func(c *core.Contact) *core.Meta { return &c.Meta },
 	Index: func(tenant string, c *core.Contact) map[store.Index]store.Key {
 		ix := map[store.Index]store.Key{
-			store.GSI1: {PK: contactsPK(tenant), SK: record.SortTime(c.UpdatedAt) + "#" + c.ID},
-			store.GSI4: {PK: contactStagePK(tenant, string(c.LifecycleStage)), SK: c.ID},
+			store.GSI1: {PK: contactShards.PK(tenant, c.ID), SK: record.SortTime(c.UpdatedAt) + "#" + c.ID},
+			store.GSI4: {PK: contactStageShards.PK(tenant, c.ID, string(c.LifecycleStage)), SK: c.ID},
 		}
 		if c.OwnerID != "" {
 			ix[store.GSI2] = store.Key{PK: contactOwnerPK(tenant, c.OwnerID), SK: c.ID}
@@ -52,7 +52,7 @@ var contactKind = record.Type[core.Contact]{
 	Entries: func(tenant string, c *core.Contact) []store.Key {
 		var ks []store.Key
 		for _, t := range c.Tags {
-			ks = append(ks, store.Key{PK: contactTagPK(tenant, t), SK: c.ID})
+			ks = append(ks, store.Key{PK: contactTagShards.PK(tenant, c.ID, t), SK: c.ID})
 		}
 		return ks
 	},

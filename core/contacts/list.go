@@ -96,8 +96,7 @@ func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, li
 		}
 		return []core.Contact{c}, "", nil
 	}
-	pk := contactsPK(tenant)
-	plan := record.Plan{Query: store.Query{PK: pk, Desc: strings.HasPrefix(f.Sort, "-")}}
+	plan := record.Plan{Query: store.Query{Desc: strings.HasPrefix(f.Sort, "-")}, Shards: contactShards.PKs(tenant)}
 	switch {
 	case strings.HasSuffix(f.Sort, "updated"):
 		plan.Query.Index = store.GSI1
@@ -107,13 +106,13 @@ func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, li
 	// Every index below sorts by contact id, which is creation order; the
 	// most selective filter drives, the others are checked on what it reads.
 	case f.CompanyID != "":
-		plan.Query.Index, plan.Query.PK = store.GSI3, contactCompanyPK(tenant, f.CompanyID)
+		plan.Query.Index, plan.Query.PK, plan.Shards = store.GSI3, contactCompanyPK(tenant, f.CompanyID), nil
 	case f.OwnerID != "":
-		plan.Query.Index, plan.Query.PK = store.GSI2, contactOwnerPK(tenant, f.OwnerID)
+		plan.Query.Index, plan.Query.PK, plan.Shards = store.GSI2, contactOwnerPK(tenant, f.OwnerID), nil
 	case f.Tag != "":
-		plan.Query.PK, plan.Deref = contactTagPK(tenant, f.Tag), true
+		plan.Shards, plan.Deref = contactTagShards.PKs(tenant, f.Tag), true
 	case f.Stage != "":
-		plan.Query.Index, plan.Query.PK = store.GSI4, contactStagePK(tenant, string(f.Stage))
+		plan.Query.Index, plan.Shards = store.GSI4, contactStageShards.PKs(tenant, string(f.Stage))
 	}
 	// Filters the driving query does not answer are checked on what it reads.
 	set := 0

@@ -3,7 +3,7 @@ package events
 import (
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,24 +23,28 @@ const PendingShards = 8
 // (ULID, so time) order; it is in the timeline index of its entity for good,
 // and in the pending index until the relay has published it. The pending
 // partitions are the one place that mixes tenants: only the relay reads them.
-func eventsPK(tenant string) string { return store.Tenant(tenant).PK("event") }
+// EventShards spreads a tenant's events over this many partitions (by
+// event id), so that one tenant's events are not bound by one partition's
+// write ceiling; the tenant's stream merges them (store.QueryMerged).
+const EventShards = 8
+
+var eventShards = store.Collection{Name: "event", Shards: EventShards}
 
 // TimelinePK is the timeline partition of one entity.
 func TimelinePK(tenant, entityType, id string) string {
 	return store.Tenant(tenant).PK("timeline", entityType, id)
 }
 
-// EventsPK is the partition holding a tenant's events in order.
-func EventsPK(tenant string) string { return eventsPK(tenant) }
+// EventsPKs are the partitions holding a tenant's events, each in id
+// (time) order.
+func EventsPKs(tenant string) []string { return eventShards.PKs(tenant) }
 
 // PendingPK is pending shard n.
 func PendingPK(n int) string { return store.Global("OUTBOX", "pending", strconv.Itoa(n)) }
 
-func pendingShard(tenant string) int {
-	h := fnv.New32a()
-	h.Write([]byte(tenant))
-	return int(h.Sum32() % PendingShards)
-}
+// pendingShard spreads by event id, not tenant: one busy tenant's events
+// use every pending partition rather than being bound by one.
+func pendingShard(eventID string) int { return store.ShardOf(eventID, PendingShards) }
 
 // Index roles of event items.
 const (
@@ -61,9 +65,9 @@ func OutboxWrite(ev Envelope) (store.Write, error) {
 		tl = *ev.Timeline
 	}
 	return store.Write{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{
-		Key: store.Key{PK: eventsPK(d.Tenant), SK: d.EventID},
+		Key: store.Key{PK: eventShards.PK(d.Tenant, d.EventID), SK: d.EventID},
 		IndexKeys: map[store.Index]store.Key{
-			PendingIndex:  {PK: PendingPK(pendingShard(d.Tenant)), SK: d.EventID},
+			PendingIndex:  {PK: PendingPK(pendingShard(d.EventID)), SK: d.EventID},
 			TimelineIndex: {PK: TimelinePK(d.Tenant, tl.Type, tl.ID), SK: d.EventID},
 		},
 		Version:   1,
@@ -85,5 +89,5 @@ func Decode(it store.Item) (Envelope, error) {
 // image) is an event of the outbox.
 func IsOutboxItem(k store.Key) bool {
 	t := store.TenantOf(k.PK)
-	return t != "" && k.PK == eventsPK(t)
+	return t != "" && slices.Contains(eventShards.PKs(t), k.PK)
 }

@@ -56,7 +56,11 @@ func CheckLimit(limit int) error {
 
 // Plan is the store query that drives a list.
 type Plan struct {
-	Query      store.Query
+	Query store.Query
+	// Shards, when set, are the partitions of a sharded collection the
+	// query reads instead of Query.PK, merged in sort order behind one
+	// cursor (store.QueryMerged).
+	Shards     []string
 	Deref      bool // the query reads pointer items (tag entries, markers), not records
 	PostFilter bool // some filters are checked after the read, so read ahead
 }
@@ -120,9 +124,33 @@ func List[T any](ctx context.Context, s store.Store, tenant string, k Type[T], p
 	if plan.PostFilter {
 		q.Limit = max(limit, 100) // reading ahead pays for the records the filters drop
 	}
+	// read is one page of the plan's query from cursor c; at is the cursor
+	// that resumes just after an item it returned.
+	read := func(c string) (store.Page, error) {
+		q.Cursor = c
+		return s.Query(ctx, q)
+	}
+	at := func(it store.Item) string {
+		pos := store.Position{Table: it.Key}
+		if q.Index != store.Table {
+			ik := it.IndexKeys[q.Index]
+			pos.Index = &ik
+		}
+		return store.EncodeCursor(q, pos)
+	}
+	if len(plan.Shards) > 0 {
+		mq := q
+		mq.PK, mq.Limit, mq.Cursor = "", 0, ""
+		read = func(c string) (store.Page, error) {
+			mp, err := store.QueryMerged(ctx, s, mq, plan.Shards, q.Limit, c)
+			return store.Page{Items: mp.Items, Next: mp.Next}, err
+		}
+		at = func(it store.Item) string { return store.MergedCursorAt(mq, plan.Shards, it) }
+	}
+	next := q.Cursor
 	out := make([]T, 0, limit)
 	for range maxScanPages {
-		page, err := s.Query(ctx, q)
+		page, err := read(next)
 		if errors.Is(err, store.ErrBadCursor) {
 			return nil, "", BadCursor()
 		}
@@ -159,19 +187,14 @@ func List[T any](ctx context.Context, s store.Store, tenant string, k Type[T], p
 			if i == len(page.Items)-1 && page.Next == "" {
 				return out, "", nil
 			}
-			pos := store.Position{Table: it.Key}
-			if q.Index != store.Table {
-				ik := it.IndexKeys[q.Index]
-				pos.Index = &ik
-			}
-			return out, EncodeListCursor(store.EncodeCursor(q, pos), tenant, filter), nil
+			return out, EncodeListCursor(at(it), tenant, filter), nil
 		}
 		if page.Next == "" {
 			return out, "", nil
 		}
-		q.Cursor = page.Next
+		next = page.Next
 	}
-	return out, EncodeListCursor(q.Cursor, tenant, filter), nil
+	return out, EncodeListCursor(next, tenant, filter), nil
 }
 
 // load decodes a record item, or finds in derefed the record a pointer

@@ -23,7 +23,7 @@ import (
 // lastEvent is the tenant's newest event of detailType in the outbox.
 func lastEvent(t *testing.T, st store.Store, tenant, detailType string) events.Envelope {
 	t.Helper()
-	page, err := st.Query(context.Background(), store.Query{PK: events.EventsPK(tenant), Desc: true})
+	page, err := store.QueryMerged(context.Background(), st, store.Query{Desc: true}, events.EventsPKs(tenant), store.MaxPageItems, "")
 	if err != nil {
 		t.Fatal(err)
 	}

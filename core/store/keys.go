@@ -53,3 +53,26 @@ func TenantOf(pk string) string {
 	t, _, _ := strings.Cut(rest, "#")
 	return t
 }
+
+// Collection is a tenant's high-volume collection (contacts, events, and
+// what a campaign writes per recipient), spread over Shards partitions so
+// that one tenant is not bound by one partition's write ceiling (1 000
+// write units a second on DynamoDB). An item's partition follows from its
+// id (ShardOf); lists read every shard and merge them (QueryMerged).
+// Shards is fixed per collection: changing it moves every item.
+type Collection struct {
+	Name   string // the first part of its partition keys: "contact"
+	Shards int
+}
+
+// PK is the partition of the item with id, among the partitions of parts
+// (Collection{"contact", 8}.PK("acme", id, "stage", "lead") is
+// "T#acme#contact#stage#lead#<0..7>").
+func (c Collection) PK(tenant, id string, parts ...string) string {
+	return ShardPK(Tenant(tenant).PK(append([]string{c.Name}, parts...)...), id, c.Shards)
+}
+
+// PKs are every partition of parts, in shard order, for QueryMerged.
+func (c Collection) PKs(tenant string, parts ...string) []string {
+	return ShardPKs(Tenant(tenant).PK(append([]string{c.Name}, parts...)...), c.Shards)
+}

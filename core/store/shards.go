@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -451,4 +452,16 @@ func decodeMergedCursor(q Query, pks []string, cursor string) (mergedAt, error) 
 		return mergedAt{}, err
 	}
 	return at, nil
+}
+
+// MergedCursorAt is the cursor that resumes q over pks just after it, an
+// item a merged page returned: for a caller that stops in the middle of a
+// page (a list whose filters met its limit there).
+func MergedCursorAt(q Query, pks []string, it Item) string {
+	pk, sk := it.PK, it.SK
+	if q.Index != Table {
+		ik := it.IndexKeys[q.Index]
+		pk, sk = ik.PK, ik.SK
+	}
+	return encodeMergedCursor(q, pks, slices.Index(pks, pk), buffered{it: it, sk: sk})
 }

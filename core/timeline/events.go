@@ -102,19 +102,31 @@ func (es *Events) Since(ctx context.Context, tenant string, limit int, cursor st
 	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
-	q := store.Query{PK: events.EventsPK(tenant), To: core.FirstIDAt(es.now().Add(-EventSettle)), Limit: limit, Consistent: true}
+	q := store.Query{To: core.FirstIDAt(es.now().Add(-EventSettle)), Consistent: true}
+	pks := events.EventsPKs(tenant)
 	filter := record.FilterKey("events")
-	page, err := es.page(ctx, q, tenant, filter, cursor)
-	if err != nil {
-		return nil, "", err
+	var c string
+	if cursor != "" {
+		var err error
+		if c, err = record.DecodeListCursor(cursor, tenant, filter); err != nil {
+			return nil, "", err
+		}
 	}
+	mp, err := store.QueryMerged(ctx, es.store, q, pks, limit, c)
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, "", record.BadCursor()
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read events: %w", record.StoreError(err))
+	}
+	page := store.Page{Items: mp.Items}
 	evs, err := decodeAll(page.Items)
 	if err != nil {
 		return nil, "", err
 	}
 	next := cursor
 	if n := len(page.Items); n > 0 {
-		next = record.EncodeListCursor(store.EncodeCursor(q, store.Position{Table: page.Items[n-1].Key}), tenant, filter)
+		next = record.EncodeListCursor(store.MergedCursorAt(q, pks, page.Items[n-1]), tenant, filter)
 	}
 	return evs, next, nil
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/tenancy"
@@ -229,10 +230,11 @@ func TestRelayCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	all := func(q store.Query) []store.Item {
+	all := func(pks []string) []store.Item {
 		var out []store.Item
+		cursor := ""
 		for {
-			page, err := st.Query(ctx, q)
+			page, err := store.QueryMerged(ctx, st, store.Query{}, pks, store.MaxPageItems, cursor)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,16 +242,16 @@ func TestRelayCrash(t *testing.T) {
 			if page.Next == "" {
 				return out
 			}
-			q.Cursor = page.Next
+			cursor = page.Next
 		}
 	}
-	contacts := map[string]bool{}
-	for _, it := range all(store.Query{PK: "T#acme#contact"}) {
-		contacts[it.SK] = true
+	stored := map[string]bool{}
+	for _, it := range all(contacts.ContactPKs("acme")) {
+		stored[it.SK] = true
 	}
 	createdEvent := map[string]string{} // event id -> contact id
 	perContact := map[string]int{}
-	for _, it := range all(store.Query{PK: events.EventsPK("acme")}) {
+	for _, it := range all(events.EventsPKs("acme")) {
 		ev, err := events.Decode(it)
 		if err != nil {
 			t.Fatal(err)
@@ -260,16 +262,16 @@ func TestRelayCrash(t *testing.T) {
 		}
 	}
 	effects := map[string]string{}
-	for _, it := range all(store.Query{PK: "T#acme#effect"}) {
+	for _, it := range all([]string{"T#acme#effect"}) {
 		effects[it.SK] = string(it.Data)
 	}
-	for id := range contacts {
+	for id := range stored {
 		if perContact[id] != 1 {
 			t.Errorf("contact %s has %d contact.created events", id, perContact[id])
 		}
 	}
 	for evID, contactID := range createdEvent {
-		if !contacts[contactID] {
+		if !stored[contactID] {
 			t.Errorf("event %s is about contact %s, which was never committed", evID, contactID)
 		}
 		if effects[evID] != contactID {
@@ -280,13 +282,13 @@ func TestRelayCrash(t *testing.T) {
 		t.Errorf("%d effects for %d events", len(effects), len(createdEvent))
 	}
 	confirmed.Range(func(k, _ any) bool {
-		if !contacts[k.(string)] {
+		if !stored[k.(string)] {
 			t.Errorf("contact %s answered 201 but is not stored", k)
 		}
 		return true
 	})
-	t.Logf("%d contacts committed, %d writes cut off by the kills, %d effects", len(contacts), lost.Load(), len(effects))
-	if len(contacts) < total-int(lost.Load()) {
-		t.Errorf("%d contacts for %d writes of which %d were cut off", len(contacts), total, lost.Load())
+	t.Logf("%d contacts committed, %d writes cut off by the kills, %d effects", len(stored), lost.Load(), len(effects))
+	if len(stored) < total-int(lost.Load()) {
+		t.Errorf("%d contacts for %d writes of which %d were cut off", len(stored), total, lost.Load())
 	}
 }

@@ -28,9 +28,9 @@ import (
 func outbox(t *testing.T, st store.Store, tenant string) []events.Envelope {
 	t.Helper()
 	var out []events.Envelope
-	q := store.Query{PK: events.EventsPK(tenant), Consistent: true}
+	q, cursor := store.Query{Consistent: true}, ""
 	for {
-		page, err := st.Query(context.Background(), q)
+		page, err := store.QueryMerged(context.Background(), st, q, events.EventsPKs(tenant), store.MaxPageItems, cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func outbox(t *testing.T, st store.Store, tenant string) []events.Envelope {
 		if page.Next == "" {
 			return out
 		}
-		q.Cursor = page.Next
+		cursor = page.Next
 	}
 }
 

@@ -151,7 +151,7 @@ func TestDecideFallsBackAndDisables(t *testing.T) {
 			if got, o := decide("acme"); o.Plugin != nil || got[0].Score != 1 {
 				t.Fatalf("a disabled version ran: %+v", o)
 			}
-			page, err := st.Query(ctx, store.Query{PK: events.EventsPK("acme")})
+			page, err := store.QueryMerged(ctx, st, store.Query{}, events.EventsPKs("acme"), store.MaxPageItems, "")
 			if err != nil {
 				t.Fatal(err)
 			}
