@@ -2,11 +2,12 @@
 // resource, errors mapped from core's vocabulary to RFC 9457 problem+json in
 // one place (problem.go), authentication and idempotency as middleware.
 //
-// It must never hold business rules (they live in core) nor talk to a store
-// engine directly: it is given core's repositories, built on a store.Store.
+// It must never hold business rules (they live in core), talk to a store
+// nor build core's repositories: it is given them, as Services.
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -18,23 +19,39 @@ import (
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
-	"github.com/fedele-crm/fedele/core/store"
 )
 
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
 const MaxBodyBytes = 1 << 20
 
-// Config is what the API needs from its host.
-type Config struct {
-	Store  store.Store
-	Logger *slog.Logger     // JSON logs; slog.Default() when nil
-	Now    func() time.Time // time.Now when nil
-	// Plugins is the plugin lifecycle; nil answers 503 to what would run
-	// or store a module.
+// Services are the use cases the API serves. The composition root (package
+// app) builds them once, on one store, and hands them over: the API builds
+// none itself, so what it serves is what the consumers and the CLI use.
+type Services struct {
+	Tenants     *crm.Tenants
+	Contacts    *crm.Contacts
+	Companies   *crm.Companies
+	Users       *crm.Users
+	Activities  *crm.Activities
+	Pipelines   *crm.Pipelines
+	Deals       *crm.Deals
+	APIKeys     *crm.APIKeys
+	Events      *crm.Events
+	Idempotency *crm.Idempotency
+	// DailyStats reads the counts the stats consumer keeps.
+	DailyStats func(ctx context.Context, tenant, from, to string) ([]crm.DayStats, error)
+	// Plugins is the plugin lifecycle; on a host that runs no plugins it
+	// lists what is stored and answers 503 to what would run a module.
 	Plugins *plugins.Service
-	// Runner asks tenants' active plugins for decisions (scoring); nil
-	// leaves every decision to the built-ins.
-	Runner *plugins.Runner
+	Scorer  *scoring.Scorer
+}
+
+// Config is what the API needs from its host. Every service must be set to
+// serve requests; an empty Config only describes the routes (OpenAPI).
+type Config struct {
+	Services Services
+	Logger   *slog.Logger     // JSON logs; slog.Default() when nil
+	Now      func() time.Time // time.Now when nil
 }
 
 // Server is the HTTP API as an http.Handler.
@@ -42,7 +59,6 @@ type Server struct {
 	api     huma.API
 	handler http.Handler
 	log     *slog.Logger
-	store   store.Store
 
 	tenants     *crm.Tenants
 	contacts    *crm.Contacts
@@ -55,6 +71,7 @@ type Server struct {
 	keys        *crm.APIKeys
 	events      *crm.Events
 	idempotency *crm.Idempotency
+	dailyStats  func(ctx context.Context, tenant, from, to string) ([]crm.DayStats, error)
 	plugins     *plugins.Service
 	scorer      *scoring.Scorer
 
@@ -63,7 +80,7 @@ type Server struct {
 	checkContact, checkCompany, checkUser, checkActivity, checkPipeline, checkDeal core.DocumentCheck
 }
 
-// New builds the API on cfg.Store.
+// New builds the API on cfg.Services.
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -71,28 +88,24 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	now := func() time.Time { return cfg.Now().UTC() }
-	tenants := crm.NewTenants(cfg.Store, now)
+	sv := cfg.Services
 	s := &Server{
 		log:         cfg.Logger,
-		store:       cfg.Store,
-		tenants:     tenants,
-		contacts:    crm.NewContacts(cfg.Store, tenants, now),
-		companies:   crm.NewCompanies(cfg.Store, tenants, now),
-		users:       crm.NewUsers(cfg.Store, now),
-		activities:  crm.NewActivities(cfg.Store, now),
-		pipelines:   crm.NewPipelines(cfg.Store, now),
-		now:         now,
-		keys:        crm.NewAPIKeys(cfg.Store, now),
-		events:      crm.NewEvents(cfg.Store, now),
-		idempotency: crm.NewIdempotency(cfg.Store, now),
-		plugins:     cfg.Plugins,
+		tenants:     sv.Tenants,
+		contacts:    sv.Contacts,
+		companies:   sv.Companies,
+		users:       sv.Users,
+		activities:  sv.Activities,
+		pipelines:   sv.Pipelines,
+		deals:       sv.Deals,
+		now:         func() time.Time { return cfg.Now().UTC() },
+		keys:        sv.APIKeys,
+		events:      sv.Events,
+		idempotency: sv.Idempotency,
+		dailyStats:  sv.DailyStats,
+		plugins:     sv.Plugins,
+		scorer:      sv.Scorer,
 	}
-	if s.plugins == nil {
-		s.plugins = plugins.NewService(plugins.NewRegistry(cfg.Store, now), noRuntime{}, noRuntime{}, noRuntime{})
-	}
-	s.deals = crm.NewDeals(cfg.Store, s.pipelines, now)
-	s.scorer = scoring.NewScorer(cfg.Store, s.contacts, s.companies, s.activities, cfg.Runner, now)
 
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("Fedele CRM API", "1.0.0")
