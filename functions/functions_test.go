@@ -15,11 +15,10 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
@@ -43,14 +42,25 @@ func table(t *testing.T) (name, endpoint, secret string, st store.Store) {
 	}
 	t.Cleanup(func() { _ = dynamo.DeleteTable(context.Background(), client, name) })
 	st = dynamo.New(client, name)
-	if _, err := tenancy.NewTenants(st, time.Now).Create(ctx, "acme", "Acme", "US"); err != nil {
+	a := appOn(t, st)
+	if _, err := a.Tenants.Create(ctx, "acme", "Acme", "US"); err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err = tenancy.NewAPIKeys(st, time.Now).Create(ctx, "acme", "lambda", []core.Scope{core.ScopeAdmin})
+	secret, _, err = a.APIKeys.Create(ctx, "acme", "lambda", []core.Scope{core.ScopeAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return name, endpoint, secret, st
+}
+
+// appOn is the service graph on st, as the functions build it.
+func appOn(t *testing.T, st store.Store) *app.App {
+	t.Helper()
+	a, err := app.New(app.Ports{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func httpEvent(method, path, body string, headers map[string]string) lambdaevents.APIGatewayV2HTTPRequest {
@@ -160,7 +170,7 @@ func image(it store.Item) map[string]any {
 func pendingEvents(t *testing.T, st store.Store, n int) []store.Item {
 	t.Helper()
 	ctx := context.Background()
-	contacts := contacts.NewContacts(st, tenancy.NewTenants(st, time.Now), time.Now)
+	contacts := appOn(t, st).Contacts
 	for i := range n {
 		if _, err := contacts.Create(ctx, "acme", core.ContactFields{FirstName: fmt.Sprint("s", i)}); err != nil {
 			t.Fatal(err)

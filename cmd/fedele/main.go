@@ -7,12 +7,12 @@
 //	fedele plugin init <kind> <dir> | build <dir> | test <module.wasm> --kind K | push <module.wasm> --name N --kind K
 //	fedele openapi
 //
-// It only wires core and infra together; it must hold no business rules.
+// It only reads flags, opens the ports and builds through package app; it
+// must hold no business rules.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,11 +28,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/core/tenancy"
-	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/embedded"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
@@ -72,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "plugin":
 		return pluginCommand(ctx, args[1:], stdout)
 	case "openapi":
-		spec, err := json.MarshalIndent(httpapi.New(httpapi.Config{}).OpenAPI(), "", "  ")
+		spec, err := app.OpenAPI()
 		if err != nil {
 			return err
 		}
@@ -148,45 +147,41 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("close store", slog.String("error", err.Error()))
 		}
 	}()
-	if err := bootstrap(ctx, st, *region, stdout); err != nil {
-		return err
-	}
-
-	// The local relay: outbox → in-process consumers (later issues register
-	// scoring, routing and campaigns here). In AWS the stream and
-	// EventBridge do this instead.
-	plugRT, closePlugins, err := pluginRuntime(st, sf.data, log)
+	host, blobs, closePlugins, err := pluginHost(sf.data)
 	if err != nil {
 		return err
 	}
 	defer closePlugins()
-
-	consumers := events.NewConsumers(st, log, time.Now)
-	consumers.Register(timeline.StatsConsumer(st))
-	sc := scorer(st, plugRT.Runner)
-	consumers.Register(sc.Consumer())
-	consumers.Register(sc.RescoreConsumer())
-	consumers.Register(router(st, plugRT.Runner).Consumer())
-	publishers := events.Fanout{consumers}
+	var buses []events.Publisher
 	if *bus != "" {
 		client, err := eventbridge.Connect(ctx, *busEndpoint)
 		if err != nil {
 			return err
 		}
-		publishers = append(publishers, eventbridge.New(client, *bus))
+		buses = append(buses, eventbridge.New(client, *bus))
 	}
-	relay := &events.Relay{Store: st, Publisher: publishers, Log: log, Interval: 250 * time.Millisecond}
+	a, err := app.New(app.Ports{Store: st, Plugins: host, Blobs: blobs, Publishers: buses, Log: log})
+	if err != nil {
+		return err
+	}
+	if err := bootstrap(ctx, a, *region, stdout); err != nil {
+		return err
+	}
+
+	// The local relay: outbox → the app's consumers (and the bus, when
+	// there is one). In AWS the stream, EventBridge and the worker do this.
+	relay := a.LocalRelay(250 * time.Millisecond)
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	var background sync.WaitGroup
 	background.Go(func() { relay.Run(relayCtx) })
-	defer func() { stopRelay(); background.Wait() }() // runs before the store closes
+	defer func() { stopRelay(); background.Wait() }() // runs before the store and the plugin host close
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Store: st, Logger: log, Plugins: plugRT.Service, Runner: plugRT.Runner}),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -213,16 +208,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // bootstrap gives a fresh data folder a development tenant and prints its
 // admin key, once: only the key's hash is kept.
-func bootstrap(ctx context.Context, st store.Store, region string, stdout io.Writer) error {
-	now := func() time.Time { return time.Now().UTC() }
-	_, err := tenancy.NewTenants(st, now).Create(ctx, devTenant, "Development", region)
+func bootstrap(ctx context.Context, a *app.App, region string, stdout io.Writer) error {
+	_, err := a.Tenants.Create(ctx, devTenant, "Development", region)
 	if core.ErrorCode(err) == core.CodeConflict {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("create development tenant: %w", err)
 	}
-	secret, _, err := tenancy.NewAPIKeys(st, now).Create(ctx, devTenant, "development admin", []core.Scope{core.ScopeAdmin})
+	secret, _, err := a.APIKeys.Create(ctx, devTenant, "development admin", []core.Scope{core.ScopeAdmin})
 	if err != nil {
 		return fmt.Errorf("create development key: %w", err)
 	}
@@ -273,11 +267,14 @@ func createKey(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	now := func() time.Time { return time.Now().UTC() }
-	if _, err := tenancy.NewTenants(st, now).Create(ctx, *tenant, *tenant, *region); err != nil && core.ErrorCode(err) != core.CodeConflict {
+	a, err := app.New(app.Ports{Store: st})
+	if err != nil {
 		return err
 	}
-	secret, k, err := tenancy.NewAPIKeys(st, now).Create(ctx, *tenant, *name, list)
+	if _, err := a.Tenants.Create(ctx, *tenant, *tenant, *region); err != nil && core.ErrorCode(err) != core.CodeConflict {
+		return err
+	}
+	secret, k, err := a.APIKeys.Create(ctx, *tenant, *name, list)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
@@ -193,7 +193,11 @@ func TestKeysCreateOnDynamoDB(t *testing.T) {
 	}
 	client, _ := dynamo.Connect(context.Background(), local.Endpoint)
 	defer dynamo.DeleteTable(context.Background(), client, "cmd-keys")
-	p, err := tenancy.NewAPIKeys(dynamo.New(client, "cmd-keys"), time.Now).Authenticate(context.Background(), keyPattern.FindString(out.String()))
+	a, err := app.New(app.Ports{Store: dynamo.New(client, "cmd-keys")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.APIKeys.Authenticate(context.Background(), keyPattern.FindString(out.String()))
 	if err != nil || p.TenantID != "acme" {
 		t.Fatalf("the printed key: %+v %v", p, err)
 	}

@@ -99,7 +99,9 @@ func shadowKey(tenant, kind string) store.Key {
 // indexPK lists a tenant's plugins, one item per name.
 func indexPK(tenant string) string { return store.Tenant(tenant).PK("plugins") }
 
-func failuresPK(tenant, name string) string { return store.Tenant(tenant).PK("plugin", name, "failures") }
+func failuresPK(tenant, name string) string {
+	return store.Tenant(tenant).PK("plugin", name, "failures")
+}
 
 // head is a plugin: its kind, fixed by its first version, and its count.
 type head struct {

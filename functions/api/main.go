@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 	"github.com/fedele-crm/fedele/infra/lambdaapi"
@@ -36,7 +37,7 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(log, "api", err)
 	}
-	cfg := httpapi.Config{Store: dynamo.New(client, table), Logger: log}
+	ports := app.Ports{Store: dynamo.New(client, table), Log: log}
 	if bucket != "" { // without a bucket, plugin uploads and runs answer 503
 		s3c, err := s3blob.Connect(ctx, s3Endpoint)
 		if err != nil {
@@ -44,11 +45,15 @@ func main() {
 		}
 		// /tmp outlives one invocation: a warm instance, or a new one on the
 		// same disk, loads compiled modules instead of compiling them.
-		rt, err := wasm.NewRuntime(cfg.Store, s3blob.New(s3c, bucket, "modules"), wasm.Config{CacheDir: "/tmp/fedele-wasm"}, log)
+		host, err := wasm.New(wasm.Config{CacheDir: "/tmp/fedele-wasm"})
 		if err != nil {
 			lambdaenv.Fatal(log, "api", err)
 		}
-		cfg.Plugins, cfg.Runner = rt.Service, rt.Runner
+		ports.Plugins, ports.Blobs = host, s3blob.New(s3c, bucket, "modules")
 	}
-	lambda.Start(lambdaapi.Handler(httpapi.New(cfg), claims))
+	a, err := app.New(ports)
+	if err != nil {
+		lambdaenv.Fatal(log, "api", err)
+	}
+	lambda.Start(lambdaapi.Handler(a.Handler(), claims))
 }

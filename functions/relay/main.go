@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/fedele-crm/fedele/app"
+	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
 	"github.com/fedele-crm/fedele/infra/lambdaenv"
@@ -34,6 +36,11 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(log, "relay", err)
 	}
-	h := &relay.StreamHandler{Publisher: eventbridge.New(ebClient, bus), Log: log, Store: dynamo.New(dbClient, table)}
+	st := dynamo.New(dbClient, table)
+	a, err := app.New(app.Ports{Store: st, Publishers: []events.Publisher{eventbridge.New(ebClient, bus)}, Log: log})
+	if err != nil {
+		lambdaenv.Fatal(log, "relay", err)
+	}
+	h := &relay.StreamHandler{Publisher: a.Publisher(), Log: log, Store: st}
 	lambda.Start(h.Handle)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
@@ -42,6 +43,9 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(log, "scheduler", err)
 	}
-	reconciler := &events.Relay{Store: dynamo.New(dbClient, table), Publisher: eventbridge.New(ebClient, bus), Log: log, MinAge: maxAge}
-	lambda.Start(worker.Tick(reconciler, log))
+	a, err := app.New(app.Ports{Store: dynamo.New(dbClient, table), Publishers: []events.Publisher{eventbridge.New(ebClient, bus)}, Log: log})
+	if err != nil {
+		lambdaenv.Fatal(log, "scheduler", err)
+	}
+	lambda.Start(worker.Tick(a.Reconciler(maxAge), log))
 }

@@ -1,25 +1,19 @@
 // Command worker is the Lambda function behind the EventBridge rules: each
-// event goes to the registered consumers, idempotently — the daily stats,
-// routing of new leads, and scoring (by the tenant's active score plugin, modules from S3, when
-// PLUGIN_BUCKET is set; by the built-in scorer otherwise).
+// event goes to the app's consumers, idempotently — the daily stats,
+// routing of new leads, and scoring (by the tenant's active score plugin,
+// modules from S3, when PLUGIN_BUCKET is set; by the built-in scorer
+// otherwise). The consumers are package app's, the same `fedele serve`
+// runs; template.yaml's rules route exactly their detail types.
 package main
 
 import (
 	"context"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/fedele-crm/fedele/core/contacts"
-	"github.com/fedele-crm/fedele/core/events"
-	"github.com/fedele-crm/fedele/core/plugins"
-	"github.com/fedele-crm/fedele/core/routing"
-	"github.com/fedele-crm/fedele/core/scoring"
-	"github.com/fedele-crm/fedele/core/team"
-	"github.com/fedele-crm/fedele/core/tenancy"
-	"github.com/fedele-crm/fedele/core/timeline"
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/lambdaenv"
 	"github.com/fedele-crm/fedele/infra/s3blob"
@@ -42,26 +36,21 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(log, "worker", err)
 	}
-	st := dynamo.New(client, table)
-	var runner *plugins.Runner
+	ports := app.Ports{Store: dynamo.New(client, table), Log: log}
 	if bucket != "" {
 		s3c, err := s3blob.Connect(ctx, s3Endpoint)
 		if err != nil {
 			lambdaenv.Fatal(log, "worker", err)
 		}
-		rt, err := wasm.NewRuntime(st, s3blob.New(s3c, bucket, "modules"), wasm.Config{CacheDir: "/tmp/fedele-wasm"}, log)
+		host, err := wasm.New(wasm.Config{CacheDir: "/tmp/fedele-wasm"})
 		if err != nil {
 			lambdaenv.Fatal(log, "worker", err)
 		}
-		runner = rt.Runner
+		ports.Plugins, ports.Blobs = host, s3blob.New(s3c, bucket, "modules")
 	}
-	now := func() time.Time { return time.Now().UTC() }
-	tenants := tenancy.NewTenants(st, now)
-	scorer := scoring.NewScorer(st, contacts.NewContacts(st, tenants, now), contacts.NewCompanies(st, tenants, now), timeline.NewActivities(st, now), runner, now)
-	consumers := events.NewConsumers(st, log, time.Now)
-	consumers.Register(timeline.StatsConsumer(st))
-	consumers.Register(scorer.Consumer())
-	consumers.Register(scorer.RescoreConsumer())
-	consumers.Register(routing.NewRouter(st, contacts.NewContacts(st, tenants, now), team.NewUsers(st, now), runner, now).Consumer())
-	lambda.Start(worker.Handler(consumers))
+	a, err := app.New(ports)
+	if err != nil {
+		lambdaenv.Fatal(log, "worker", err)
+	}
+	lambda.Start(worker.Handler(a.Delivery()))
 }

@@ -2,11 +2,12 @@
 // resource, errors mapped from core's vocabulary to RFC 9457 problem+json in
 // one place (problem.go), authentication and idempotency as middleware.
 //
-// It must never hold business rules (they live in core) nor talk to a store
-// engine directly: it is given core's repositories, built on a store.Store.
+// It must never hold business rules (they live in core), talk to a store
+// nor build core's repositories: it is given them, as Services.
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
-	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
@@ -28,17 +28,34 @@ import (
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
 const MaxBodyBytes = 1 << 20
 
-// Config is what the API needs from its host.
-type Config struct {
-	Store  store.Store
-	Logger *slog.Logger     // JSON logs; slog.Default() when nil
-	Now    func() time.Time // time.Now when nil
-	// Plugins is the plugin lifecycle; nil answers 503 to what would run
-	// or store a module.
+// Services are the use cases the API serves. The composition root (package
+// app) builds them once, on one store, and hands them over: the API builds
+// none itself, so what it serves is what the consumers and the CLI use.
+type Services struct {
+	Tenants     *tenancy.Tenants
+	Contacts    *contacts.Contacts
+	Companies   *contacts.Companies
+	Users       *team.Users
+	Activities  *timeline.Activities
+	Pipelines   *sales.Pipelines
+	Deals       *sales.Deals
+	APIKeys     *tenancy.APIKeys
+	Events      *timeline.Events
+	Idempotency *tenancy.Idempotency
+	// DailyStats reads the counts the stats consumer keeps.
+	DailyStats func(ctx context.Context, tenant, from, to string) ([]timeline.DayStats, error)
+	// Plugins is the plugin lifecycle; on a host that runs no plugins it
+	// lists what is stored and answers 503 to what would run a module.
 	Plugins *plugins.Service
-	// Runner asks tenants' active plugins for decisions (scoring); nil
-	// leaves every decision to the built-ins.
-	Runner *plugins.Runner
+	Scorer  *scoring.Scorer
+}
+
+// Config is what the API needs from its host. Every service must be set to
+// serve requests; an empty Config only describes the routes (OpenAPI).
+type Config struct {
+	Services Services
+	Logger   *slog.Logger     // JSON logs; slog.Default() when nil
+	Now      func() time.Time // time.Now when nil
 }
 
 // Server is the HTTP API as an http.Handler.
@@ -46,7 +63,6 @@ type Server struct {
 	api     huma.API
 	handler http.Handler
 	log     *slog.Logger
-	store   store.Store
 
 	tenants     *tenancy.Tenants
 	contacts    *contacts.Contacts
@@ -59,6 +75,7 @@ type Server struct {
 	keys        *tenancy.APIKeys
 	events      *timeline.Events
 	idempotency *tenancy.Idempotency
+	dailyStats  func(ctx context.Context, tenant, from, to string) ([]timeline.DayStats, error)
 	plugins     *plugins.Service
 	scorer      *scoring.Scorer
 
@@ -67,7 +84,7 @@ type Server struct {
 	checkContact, checkCompany, checkUser, checkActivity, checkPipeline, checkDeal documentCheck
 }
 
-// New builds the API on cfg.Store.
+// New builds the API on cfg.Services.
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -75,28 +92,24 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	now := func() time.Time { return cfg.Now().UTC() }
-	tenants := tenancy.NewTenants(cfg.Store, now)
+	sv := cfg.Services
 	s := &Server{
 		log:         cfg.Logger,
-		store:       cfg.Store,
-		tenants:     tenants,
-		contacts:    contacts.NewContacts(cfg.Store, tenants, now),
-		companies:   contacts.NewCompanies(cfg.Store, tenants, now),
-		users:       team.NewUsers(cfg.Store, now),
-		activities:  timeline.NewActivities(cfg.Store, now),
-		pipelines:   sales.NewPipelines(cfg.Store, now),
-		now:         now,
-		keys:        tenancy.NewAPIKeys(cfg.Store, now),
-		events:      timeline.NewEvents(cfg.Store, now),
-		idempotency: tenancy.NewIdempotency(cfg.Store, now),
-		plugins:     cfg.Plugins,
+		tenants:     sv.Tenants,
+		contacts:    sv.Contacts,
+		companies:   sv.Companies,
+		users:       sv.Users,
+		activities:  sv.Activities,
+		pipelines:   sv.Pipelines,
+		deals:       sv.Deals,
+		now:         func() time.Time { return cfg.Now().UTC() },
+		keys:        sv.APIKeys,
+		events:      sv.Events,
+		idempotency: sv.Idempotency,
+		dailyStats:  sv.DailyStats,
+		plugins:     sv.Plugins,
+		scorer:      sv.Scorer,
 	}
-	if s.plugins == nil {
-		s.plugins = plugins.NewService(plugins.NewRegistry(cfg.Store, now), noRuntime{}, noRuntime{}, noRuntime{})
-	}
-	s.deals = sales.NewDeals(cfg.Store, s.pipelines, now)
-	s.scorer = scoring.NewScorer(cfg.Store, s.contacts, s.companies, s.activities, cfg.Runner, now)
 
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("Fedele CRM API", "1.0.0")

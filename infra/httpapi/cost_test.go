@@ -34,7 +34,7 @@ func newCostEnv(tb testing.TB) *costEnv {
 	}
 	// The score item beside the contact, as the scoring consumer writes it.
 	ctx := context.Background()
-	writes, err := scorerFor(e, nil).Rescore(ctx, "acme", ce.scored.ID)
+	writes, err := e.app.Scorer.Rescore(ctx, "acme", ce.scored.ID)
 	if err != nil || len(writes) == 0 {
 		tb.Fatalf("score contact %s: %d writes, %v", ce.scored.ID, len(writes), err)
 	}

@@ -21,13 +21,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/embedded"
-	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
 const crashChildEnv = "FEDELE_CRASH_CHILD_DATA"
@@ -63,7 +63,11 @@ func TestCrashChild(t *testing.T) {
 	wg.Go(func() { relay.Run(ctx) })
 
 	mux := http.NewServeMux()
-	mux.Handle("/", httpapi.New(httpapi.Config{Store: st, Logger: log}))
+	a, err := app.New(app.Ports{Store: st, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/", a.Handler())
 	mux.HandleFunc("/test/pending", func(w http.ResponseWriter, r *http.Request) {
 		n := 0
 		for shard := range events.PendingShards {

@@ -56,7 +56,7 @@ func (s *Server) registerEvents() {
 			From string `query:"from" required:"true" format:"date" doc:"First day, YYYY-MM-DD (UTC)"`
 			To   string `query:"to" required:"true" format:"date" doc:"Last day, YYYY-MM-DD (UTC)"`
 		}) (*statsOutput, error) {
-			days, err := timeline.DailyStats(ctx, s.store, tenantOf(ctx), in.From, in.To)
+			days, err := s.dailyStats(ctx, tenantOf(ctx), in.From, in.To)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")
 			}

@@ -14,12 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/enginetest"
-	"github.com/fedele-crm/fedele/infra/httpapi"
 	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
@@ -41,9 +40,11 @@ func forEachEngine(t *testing.T, test func(t *testing.T, env *env)) {
 	}
 }
 
-// env is a running API on a real HTTP server with two tenants.
+// env is a running API on a real HTTP server with two tenants, built
+// through package app as every process builds it.
 type env struct {
 	store  store.Store
+	app    *app.App
 	url    string
 	a, b   *client      // admins of tenants "acme" and "globex"
 	offset atomic.Int64 // nanoseconds the server's clock runs ahead
@@ -56,16 +57,22 @@ func (e *env) advance(d time.Duration) { e.offset.Add(int64(d)) }
 
 func newEnv(t testing.TB, st store.Store) *env { return newEnvWith(t, st, nil) }
 
-// newEnvWith is newEnv with the API's configuration changed by configure.
-func newEnvWith(t testing.TB, st store.Store, configure func(e *env, c *httpapi.Config)) *env {
+// newEnvWith is newEnv with the app's ports changed by configure.
+// Re-scoring jobs go in steps of two batches of 50, to take several.
+func newEnvWith(t testing.TB, st store.Store, configure func(e *env, p *app.Ports)) *env {
 	t.Helper()
 	e := &env{store: st}
-	cfg := httpapi.Config{Store: st, Logger: slog.New(slog.DiscardHandler), Now: e.now}
+	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: e.now}
 	if configure != nil {
-		configure(e, &cfg)
+		configure(e, &ports)
 	}
-	api := httpapi.New(cfg)
-	srv := httptest.NewServer(api)
+	a, err := app.New(ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Scorer.WithSteps(50, 2)
+	e.app = a
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	e.a = e.newTenant(t, "acme", "US", core.ScopeAdmin)
@@ -75,8 +82,7 @@ func newEnvWith(t testing.TB, st store.Store, configure func(e *env, c *httpapi.
 
 func (e *env) newTenant(t testing.TB, id, region string, scopes ...core.Scope) *client {
 	t.Helper()
-	now := func() time.Time { return time.Now().UTC() }
-	if _, err := tenancy.NewTenants(e.store, now).Create(context.Background(), id, id, region); err != nil && core.ErrorCode(err) != core.CodeConflict {
+	if _, err := e.app.Tenants.Create(context.Background(), id, id, region); err != nil && core.ErrorCode(err) != core.CodeConflict {
 		t.Fatalf("create tenant %s: %v", id, err)
 	}
 	return e.key(t, id, scopes...)
@@ -85,7 +91,7 @@ func (e *env) newTenant(t testing.TB, id, region string, scopes ...core.Scope) *
 // key returns a client of tenant with a new key holding scopes.
 func (e *env) key(t testing.TB, tenant string, scopes ...core.Scope) *client {
 	t.Helper()
-	secret, _, err := tenancy.NewAPIKeys(e.store, time.Now).Create(context.Background(), tenant, "test", scopes)
+	secret, _, err := e.app.APIKeys.Create(context.Background(), tenant, "test", scopes)
 	if err != nil {
 		t.Fatalf("create key for %s: %v", tenant, err)
 	}

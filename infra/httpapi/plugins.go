@@ -294,24 +294,3 @@ func relocate(err error, where map[string]string) error {
 	}
 	return ce
 }
-
-// noRuntime stands in for the plugin runtime on a host that has none: the
-// routes exist (and are in the OpenAPI description), list what is stored,
-// and answer 503 to what would run a module.
-type noRuntime struct{}
-
-var errNoRuntime = &core.Error{Code: core.CodeUnavailable, Message: "this host runs no plugins"}
-
-func (noRuntime) Validate(context.Context, string, []byte) (plugins.Module, error) {
-	return plugins.Module{}, errNoRuntime
-}
-
-func (noRuntime) Run(context.Context, plugins.Request) (plugins.Response, error) {
-	return plugins.Response{}, errNoRuntime
-}
-
-func (noRuntime) Put(context.Context, string, []byte) error { return errNoRuntime }
-
-func (noRuntime) Get(context.Context, string) ([]byte, error) { return nil, errNoRuntime }
-
-func (noRuntime) Delete(context.Context, string) error { return errNoRuntime }

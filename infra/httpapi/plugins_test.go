@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
-	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/blobfs"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 	"github.com/fedele-crm/fedele/infra/wasm"
@@ -63,23 +63,15 @@ type pluginEnv struct {
 
 func newPluginEnv(t *testing.T, name string) *pluginEnv {
 	pe := &pluginEnv{}
-	pe.env = newEnvWith(t, engines[name](t), func(e *env, c *httpapi.Config) {
+	pe.env = newEnvWith(t, engines[name](t), func(e *env, p *app.Ports) {
 		blobs, err := blobfs.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { blobs.Close() })
-		host := pluginHost(t)
-		reg := plugins.NewRegistry(e.store, e.now)
-		engine := wasm.NewEngine(host, wasm.BlobLoader(blobs))
-		tenants := tenancy.NewTenants(e.store, e.now)
-		pe.runner = plugins.NewRunner(reg, engine, func(ctx context.Context, tenant string) (int, error) {
-			t, err := tenants.Get(ctx, tenant)
-			return t.FailureLimit(), err
-		}, nil)
-		c.Plugins = plugins.NewService(reg, blobs, host, engine)
-		c.Runner = pe.runner
+		p.Plugins, p.Blobs = pluginHost(t), blobs
 	})
+	pe.runner = pe.app.Runner
 	return pe
 }
 

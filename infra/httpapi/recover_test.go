@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
 // panicky is a store whose contact reads panic, standing in for a bug.
@@ -34,7 +34,11 @@ func (p panicky) GetMany(ctx context.Context, keys []store.Key) ([]store.Item, e
 
 func TestPanicIsAPlain500(t *testing.T) {
 	e := newEnv(t, engines["embedded"](t))
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: panicky{e.store}, Logger: slog.New(slog.DiscardHandler)}))
+	a, err := app.New(app.Ports{Store: panicky{e.store}, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	c := &client{t: t, url: srv.URL, auth: e.a.auth}
 	res := c.do("GET", "/v1/contacts/"+core.NewID(time.Now()), nil)

@@ -35,7 +35,7 @@ func runJob(t *testing.T, c *client, relay *events.Relay, id string) scoring.Job
 func TestRescoreJob(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		seedContacts(t, e.a, 250) // three steps of two batches of 50
-		relay := scoringRelay(e, nil)
+		relay := scoringRelay(e)
 		drain(t, relay) // the contacts' own scores
 		var j scoring.Job
 		r := e.a.do("POST", "/v1/scoring/rescore", nil).want(t, 202, &j)
@@ -66,7 +66,7 @@ func TestRescoreJob(t *testing.T) {
 func TestRescoreJobWithAPlugin(t *testing.T) {
 	pe := newPluginEnv(t, "embedded")
 	seedContacts(t, pe.a, 250)
-	relay := scoringRelay(pe.env, pe.runner)
+	relay := scoringRelay(pe.env)
 	drain(t, relay) // their own scores, by the built-in: no plugin yet
 	upload(pe.a, "leads", "score", module(t, "plugins", "leadscore.wasm"), "").want(t, 201, nil)
 	pe.a.do("POST", "/v1/plugins/leads/versions/1/activate", nil).want(t, 200, nil)

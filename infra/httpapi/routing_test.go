@@ -7,23 +7,12 @@ import (
 	"testing"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
-	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/routing"
-	"github.com/fedele-crm/fedele/core/team"
-	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
-// routerFor is e's router.
-func routerFor(e *env, runner *plugins.Runner) *routing.Router {
-	return routing.NewRouter(e.store, contacts.NewContacts(e.store, tenancy.NewTenants(e.store, e.now), e.now), team.NewUsers(e.store, e.now), runner, e.now)
-}
-
-// routingRelay delivers the outbox to the routing consumer.
-func routingRelay(e *env, runner *plugins.Runner) *events.Relay {
-	return relayOf(e, routerFor(e, runner).Consumer())
-}
+// routingRelay delivers the outbox to the app's routing consumer.
+func routingRelay(e *env) *events.Relay { return relayOf(e, consumers(e, "routing")...) }
 
 func assignments(t *testing.T, e *env) []routing.Assignment {
 	t.Helper()
@@ -45,7 +34,7 @@ func assignments(t *testing.T, e *env) []routing.Assignment {
 // marketing-qualified without one; every decision says why.
 func TestRoutingBuiltin(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
-		relay := routingRelay(e, nil)
+		relay := routingRelay(e)
 		var anna, bert, carl core.User
 		e.a.do("POST", "/v1/users", map[string]any{"name": "Anna", "email": "anna@example.com", "territory": "IT"}).want(t, 201, &anna)
 		e.a.do("POST", "/v1/users", map[string]any{"name": "Bert", "email": "bert@example.com"}).want(t, 201, &bert)
@@ -105,7 +94,7 @@ func TestRoutingBuiltin(t *testing.T) {
 // Round robin takes members in turn, whatever their load.
 func TestRoutingRoundRobin(t *testing.T) {
 	e := newEnv(t, engines["embedded"](t))
-	relay := routingRelay(e, nil)
+	relay := routingRelay(e)
 	e.a.do("PATCH", "/v1/tenant", map[string]any{"routing_strategy": "round_robin"}).want(t, 200, nil)
 	e.a.do("PATCH", "/v1/tenant", map[string]any{"routing_strategy": "random"}).want(t, 422, nil)
 	var users [3]core.User
@@ -138,7 +127,7 @@ func TestRoutingRoundRobin(t *testing.T) {
 // With the example route plugin active, the plugin decides.
 func TestRoutingWithAPlugin(t *testing.T) {
 	pe := newPluginEnv(t, "embedded")
-	relay := routingRelay(pe.env, pe.runner)
+	relay := routingRelay(pe.env)
 	var u core.User
 	pe.a.do("POST", "/v1/users", map[string]any{"name": "Anna", "email": "anna@example.com", "skills": []string{"italian"}}).want(t, 201, &u)
 	upload(pe.a, "rr", "route", module(t, "plugins", "roundrobin.wasm"), "").want(t, 201, nil)

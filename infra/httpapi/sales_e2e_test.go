@@ -20,7 +20,7 @@ func TestLeadsScoredAndRoutedByPlugins(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pe := newPluginEnv(t, name)
 			e := pe.env
-			relay := relayOf(e, scorerFor(e, pe.runner).Consumer(), routerFor(e, pe.runner).Consumer())
+			relay := relayOf(e, consumers(e, "scoring", "routing")...)
 
 			var anna core.User
 			e.a.do("POST", "/v1/users", map[string]any{"name": "Anna", "email": "anna@example.com"}).want(t, 201, &anna)

@@ -2,17 +2,15 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
-	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
-	"github.com/fedele-crm/fedele/core/tenancy"
-	"github.com/fedele-crm/fedele/core/timeline"
 )
 
 type scoreView struct {
@@ -30,18 +28,20 @@ func relayOf(e *env, handlers ...events.Handler) *events.Relay {
 	return &events.Relay{Store: e.store, Publisher: cons, Log: slog.New(slog.DiscardHandler), Interval: time.Millisecond}
 }
 
-// scorerFor is e's scorer. Re-scoring jobs go in steps of two batches of
-// 50, to take several.
-func scorerFor(e *env, runner *plugins.Runner) *scoring.Scorer {
-	tenants := tenancy.NewTenants(e.store, e.now)
-	return scoring.NewScorer(e.store, contacts.NewContacts(e.store, tenants, e.now), contacts.NewCompanies(e.store, tenants, e.now),
-		timeline.NewActivities(e.store, e.now), runner, e.now).WithSteps(50, 2)
-}
+// scoringRelay delivers the outbox to the app's scoring consumers.
+func scoringRelay(e *env) *events.Relay { return relayOf(e, consumers(e, "scoring", "rescore")...) }
 
-// scoringRelay delivers the outbox to the scoring consumers.
-func scoringRelay(e *env, runner *plugins.Runner) *events.Relay {
-	sc := scorerFor(e, runner)
-	return relayOf(e, sc.Consumer(), sc.RescoreConsumer())
+// consumers are the app's consumers of those names, in that order.
+func consumers(e *env, names ...string) []events.Handler {
+	var hs []events.Handler
+	for _, name := range names {
+		i := slices.IndexFunc(e.app.Consumers(), func(h events.Handler) bool { return h.Name == name })
+		if i < 0 {
+			panic(fmt.Sprintf("no consumer %q in %v", name, e.app.ConsumerNames()))
+		}
+		hs = append(hs, e.app.Consumers()[i])
+	}
+	return hs
 }
 
 // Contacts are scored on the events that can change a score — created,
@@ -49,7 +49,7 @@ func scoringRelay(e *env, runner *plugins.Runner) *events.Relay {
 // written, which scoring never reacts to.
 func TestScoringOnEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
-		relay := scoringRelay(e, nil)
+		relay := scoringRelay(e)
 		var c core.Contact
 		e.a.do("POST", "/v1/contacts", map[string]any{"first_name": "Ada", "emails": []map[string]any{{"address": "ada@example.com"}}}).want(t, 201, &c)
 		e.a.do("GET", "/v1/contacts/"+c.ID+"/score", nil).want(t, 404, nil) // not yet delivered
@@ -108,7 +108,7 @@ func TestScoringOnEvents(t *testing.T) {
 // built-in does and the write that set it off is kept.
 func TestScoringWithAPlugin(t *testing.T) {
 	pe := newPluginEnv(t, "embedded")
-	relay := scoringRelay(pe.env, pe.runner)
+	relay := scoringRelay(pe.env)
 	upload(pe.a, "leads", "score", module(t, "plugins", "leadscore.wasm"), "").want(t, 201, nil)
 	pe.a.do("POST", "/v1/plugins/leads/versions/1/activate", nil).want(t, 200, nil)
 	var c core.Contact
@@ -134,7 +134,7 @@ func TestScoringWithAPlugin(t *testing.T) {
 // A tenant's weights tune the built-in scorer; other tenants keep theirs.
 func TestScoringWeights(t *testing.T) {
 	e := newEnv(t, engines["embedded"](t))
-	relay := scoringRelay(e, nil)
+	relay := scoringRelay(e)
 	w := map[string]any{"email": 50, "phone": 10, "mql": 20, "sql": 30, "customer": 25, "enterprise": 30, "mid_size": 15,
 		"meeting": 10, "call": 6, "email_activity": 3, "other_activity": 2, "engagement_cap": 30, "half_life_days": 7}
 	e.a.do("PATCH", "/v1/tenant", map[string]any{"scoring_weights": w}).want(t, 200, nil)

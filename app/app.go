@@ -1,0 +1,240 @@
+// Package app is the composition root: the one place where Fedele's service
+// graph (repositories, use cases, the HTTP handler) and its consumer set
+// are built from the ports a process gives it. `fedele serve`, every Lambda
+// function and the end-to-end tests build through it, so they cannot drift
+// apart.
+//
+// It must never hold business rules (they live in core) nor handle HTTP
+// requests or Lambda events (infra/httpapi, infra/worker, infra/relay and
+// the mains do). It imports no plugin runtime either: the host is a port,
+// so the functions that run no plugins do not link one.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/routing"
+	"github.com/fedele-crm/fedele/core/sales"
+	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/team"
+	"github.com/fedele-crm/fedele/core/tenancy"
+	"github.com/fedele-crm/fedele/core/timeline"
+	"github.com/fedele-crm/fedele/infra/httpapi"
+)
+
+// PluginHost runs tenants' plugin modules (infra/wasm's *Host is one). It
+// validates uploads itself and runs modules through the engine it gives
+// for a blob store.
+//
+// It is a port, not an import of infra/wasm, because the relay and the
+// scheduler build through app too and must not carry a WebAssembly
+// runtime into their binaries; and because the plugin host's start-up
+// cost (made lazy inside infra/wasm) is the host's business, not app's.
+type PluginHost interface {
+	plugins.Validator
+	Engine(blobs plugins.Blobs) plugins.Engine
+}
+
+// Ports are what a process hands app: the adapters it chose and opened.
+// App closes none of them; whoever opened them closes them after the App
+// is no longer used.
+type Ports struct {
+	Store store.Store // required
+	// Plugins runs tenants' plugins; nil leaves every decision to the
+	// built-ins, and the plugin routes list what is stored and answer 503
+	// to what would run or store a module.
+	Plugins PluginHost
+	// Blobs holds plugin modules; required with Plugins.
+	Blobs plugins.Blobs
+	// Publishers are the buses events go to beside the local consumers
+	// (EventBridge); none for a process that only consumes locally.
+	Publishers []events.Publisher
+	Clock      func() time.Time // time.Now when nil
+	Log        *slog.Logger     // slog.Default() when nil
+}
+
+// App is the service graph, built once on one set of ports. Its fields are
+// shared by the HTTP API, the consumers and the CLI.
+type App struct {
+	Tenants     *tenancy.Tenants
+	Contacts    *contacts.Contacts
+	Companies   *contacts.Companies
+	Users       *team.Users
+	Activities  *timeline.Activities
+	Pipelines   *sales.Pipelines
+	Deals       *sales.Deals
+	APIKeys     *tenancy.APIKeys
+	Events      *timeline.Events
+	Idempotency *tenancy.Idempotency
+
+	Registry *plugins.Registry
+	// Plugins is the plugin lifecycle; it stands on a host that runs no
+	// plugins when Ports.Plugins is nil.
+	Plugins *plugins.Service
+	// Runner asks tenants' active plugins for decisions; nil when
+	// Ports.Plugins is nil, which leaves them to the built-ins.
+	Runner *plugins.Runner
+	Scorer *scoring.Scorer
+	Router *routing.Router
+
+	store      store.Store
+	log        *slog.Logger
+	clock      func() time.Time
+	publishers []events.Publisher
+	consumers  []events.Handler
+	delivery   *events.Consumers
+	handler    func() *httpapi.Server
+}
+
+// New builds the graph on p.
+func New(p Ports) (*App, error) {
+	if p.Store == nil {
+		return nil, errors.New("app: no store")
+	}
+	if p.Plugins != nil && p.Blobs == nil {
+		return nil, errors.New("app: a plugin host needs a blob store for its modules")
+	}
+	if p.Clock == nil {
+		p.Clock = time.Now
+	}
+	if p.Log == nil {
+		p.Log = slog.Default()
+	}
+	st, clock := p.Store, p.Clock
+	now := func() time.Time { return clock().UTC() }
+	a := &App{store: st, log: p.Log, clock: clock, publishers: slices.Clone(p.Publishers)}
+	a.Tenants = tenancy.NewTenants(st, now)
+	a.Contacts = contacts.NewContacts(st, a.Tenants, now)
+	a.Companies = contacts.NewCompanies(st, a.Tenants, now)
+	a.Users = team.NewUsers(st, now)
+	a.Activities = timeline.NewActivities(st, now)
+	a.Pipelines = sales.NewPipelines(st, now)
+	a.Deals = sales.NewDeals(st, a.Pipelines, now)
+	a.APIKeys = tenancy.NewAPIKeys(st, now)
+	a.Events = timeline.NewEvents(st, now)
+	a.Idempotency = tenancy.NewIdempotency(st, now)
+
+	a.Registry = plugins.NewRegistry(st, now)
+	if p.Plugins != nil {
+		engine := p.Plugins.Engine(p.Blobs)
+		a.Runner = plugins.NewRunner(a.Registry, engine, a.failureLimit, p.Log)
+		a.Plugins = plugins.NewService(a.Registry, p.Blobs, p.Plugins, engine)
+	} else {
+		a.Plugins = plugins.NewService(a.Registry, noHost{}, noHost{}, noHost{})
+	}
+	a.Scorer = scoring.NewScorer(st, a.Contacts, a.Companies, a.Activities, a.Runner, now)
+	a.Router = routing.NewRouter(st, a.Contacts, a.Users, a.Runner, now)
+
+	// The one consumer set: the local relay of `fedele serve` delivers to
+	// it, and so does the worker function each event EventBridge routes.
+	a.consumers = []events.Handler{
+		timeline.StatsConsumer(st),
+		a.Scorer.Consumer(),
+		a.Scorer.RescoreConsumer(),
+		a.Router.Consumer(),
+	}
+	a.delivery = events.NewConsumers(st, p.Log, clock)
+	for _, h := range a.consumers {
+		a.delivery.Register(h)
+	}
+	// Built on first use: the worker, relay and scheduler serve no HTTP.
+	a.handler = sync.OnceValue(func() *httpapi.Server {
+		return httpapi.New(httpapi.Config{Services: a.services(), Logger: a.log, Now: a.clock})
+	})
+	return a, nil
+}
+
+// failureLimit is a tenant's number of consecutive plugin failures that
+// disables a version, from its settings.
+func (a *App) failureLimit(ctx context.Context, tenant string) (int, error) {
+	t, err := a.Tenants.Get(ctx, tenant)
+	return t.FailureLimit(), err
+}
+
+func (a *App) services() httpapi.Services {
+	return httpapi.Services{
+		Tenants: a.Tenants, Contacts: a.Contacts, Companies: a.Companies, Users: a.Users, Activities: a.Activities,
+		Pipelines: a.Pipelines, Deals: a.Deals, APIKeys: a.APIKeys, Events: a.Events, Idempotency: a.Idempotency,
+		DailyStats: func(ctx context.Context, tenant, from, to string) ([]timeline.DayStats, error) {
+			return timeline.DailyStats(ctx, a.store, tenant, from, to)
+		},
+		Plugins: a.Plugins, Scorer: a.Scorer,
+	}
+}
+
+// Handler is the HTTP API on the graph's services.
+func (a *App) Handler() http.Handler { return a.handler() }
+
+// OpenAPI is the API's description, indented JSON: what the committed
+// schemas/openapi.json holds. It needs no ports: it describes routes only.
+func OpenAPI() ([]byte, error) {
+	return json.MarshalIndent(httpapi.New(httpapi.Config{}).OpenAPI(), "", "  ")
+}
+
+// Consumers is the consumer set, each handler with the detail types it
+// subscribes to. The worker's EventBridge rules in template.yaml route
+// exactly the union of those types (functions' tests hold them to it).
+func (a *App) Consumers() []events.Handler { return slices.Clone(a.consumers) }
+
+// ConsumerNames names the consumers, in the order they are delivered to.
+func (a *App) ConsumerNames() []string {
+	names := make([]string, len(a.consumers))
+	for i, h := range a.consumers {
+		names[i] = h.Name
+	}
+	return names
+}
+
+// Delivery is the consumer set registered on the store, idempotently: the
+// local bus of `fedele serve`, and what the worker hands each event to.
+func (a *App) Delivery() *events.Consumers { return a.delivery }
+
+// Publisher publishes to Ports.Publishers, the buses (EventBridge): what
+// the stream relay function feeds.
+func (a *App) Publisher() events.Publisher { return events.Fanout(slices.Clone(a.publishers)) }
+
+// LocalRelay moves the outbox to the local consumers and to
+// Ports.Publishers, polling every interval when it is empty: the relay of
+// `fedele serve`, where no stream and no EventBridge rule do it.
+func (a *App) LocalRelay(interval time.Duration) *events.Relay {
+	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery}, a.publishers...), Log: a.log, Interval: interval}
+}
+
+// Reconciler publishes to Ports.Publishers the events still pending after
+// minAge: those the stream relay missed (the scheduler function's tick).
+func (a *App) Reconciler(minAge time.Duration) *events.Relay {
+	return &events.Relay{Store: a.store, Publisher: a.Publisher(), Log: a.log, MinAge: minAge, Now: a.clock}
+}
+
+// noHost stands in for the plugin host on a process that has none: the
+// plugin routes exist (and are in the OpenAPI description), list what is
+// stored, and answer 503 to what would run or store a module.
+type noHost struct{}
+
+var errNoHost = &core.Error{Code: core.CodeUnavailable, Message: "this host runs no plugins"}
+
+func (noHost) Validate(context.Context, string, []byte) (plugins.Module, error) {
+	return plugins.Module{}, errNoHost
+}
+
+func (noHost) Run(context.Context, plugins.Request) (plugins.Response, error) {
+	return plugins.Response{}, errNoHost
+}
+
+func (noHost) Put(context.Context, string, []byte) error { return errNoHost }
+
+func (noHost) Get(context.Context, string) ([]byte, error) { return nil, errNoHost }
+
+func (noHost) Delete(context.Context, string) error { return errNoHost }
