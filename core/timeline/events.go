@@ -102,31 +102,40 @@ func (es *Events) Since(ctx context.Context, tenant string, limit int, cursor st
 	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
-	q := store.Query{To: core.FirstIDAt(es.now().Add(-EventSettle)), Consistent: true}
-	pks := events.EventsPKs(tenant)
+	// The cursor is the last event id handed out: ids are ULIDs, so one
+	// order across the tenant's event shards, and unlike a merged store
+	// cursor it outlives the settle bound, which moves with every poll.
 	filter := record.FilterKey("events")
-	var c string
+	var after string
 	if cursor != "" {
 		var err error
-		if c, err = record.DecodeListCursor(cursor, tenant, filter); err != nil {
+		if after, err = record.DecodeListCursor(cursor, tenant, filter); err != nil {
 			return nil, "", err
 		}
+		if !core.ValidID(after) {
+			return nil, "", record.BadCursor()
+		}
 	}
-	mp, err := store.QueryMerged(ctx, es.store, q, pks, limit, c)
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, "", record.BadCursor()
+	q := store.Query{From: after, To: core.FirstIDAt(es.now().Add(-EventSettle)), Consistent: true}
+	if after != "" && after >= q.To {
+		return []events.Envelope{}, cursor, nil // nothing has settled since
 	}
+	mp, err := store.QueryMerged(ctx, es.store, q, events.EventsPKs(tenant), limit+1, "")
 	if err != nil {
 		return nil, "", fmt.Errorf("read events: %w", record.StoreError(err))
 	}
-	page := store.Page{Items: mp.Items}
-	evs, err := decodeAll(page.Items)
+	items := mp.Items
+	if len(items) > 0 && items[0].SK == after {
+		items = items[1:] // From is inclusive: the cursor's own event came last time
+	}
+	items = items[:min(len(items), limit)]
+	evs, err := decodeAll(items)
 	if err != nil {
 		return nil, "", err
 	}
 	next := cursor
-	if n := len(page.Items); n > 0 {
-		next = record.EncodeListCursor(store.MergedCursorAt(q, pks, page.Items[n-1]), tenant, filter)
+	if n := len(items); n > 0 {
+		next = record.EncodeListCursor(items[n-1].SK, tenant, filter)
 	}
 	return evs, next, nil
 }
