@@ -108,7 +108,7 @@ type ContactFields struct {
 	Tags           []string       `json:"tags,omitempty" maxItems:"30" doc:"Stored trimmed and lower-cased, without duplicates."`
 	Birthday       string         `json:"birthday,omitempty" doc:"YYYY-MM-DD" format:"date"`
 	Address        *Address       `json:"address,omitempty"`
-	LifecycleStage Stage          `json:"lifecycle_stage,omitempty" enum:"subscriber,lead,mql,sql,customer,evangelist,other" doc:"lead when absent"`
+	LifecycleStage Stage          `json:"lifecycle_stage,omitempty" doc:"lead when absent"`
 	Source         Source         `json:"source,omitempty" enum:"web,email,phone,sms,chat,social,referral,event,advertising,partner,import,api,in_person,other"`
 	Consent        *Consent       `json:"consent,omitempty"`
 	Custom         map[string]any `json:"custom,omitempty" doc:"Values of the tenant's custom fields, by key."`

@@ -195,14 +195,29 @@ func (k kind[T]) remove(ctx context.Context, s store.Store, tenant, id string, i
 	}
 }
 
-// event describes a change of rec (from prev, for an update) as an event
-// carrying the cause in ctx.
-func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, rec, prev *T) events.Envelope {
-	data, _ := json.Marshal(rec)
+// eventType is the catalogue's type of a kind's event: its name, a dot and
+// the verb (renamed by k.verbs). A spelling the catalogue lacks is an error,
+// never an undocumented event; TestKindsEmitCatalogueTypes tries every kind.
+func (k kind[T]) eventType(what string) (events.Type, error) {
 	if v, ok := k.verbs[what]; ok {
 		what = v
 	}
-	ev := events.New(ctx, tenant, k.name+"."+what, at, events.Entity{Type: k.name, ID: k.meta(rec).ID, Data: data})
+	t, ok := events.Lookup(k.name + "." + what)
+	if !ok {
+		return "", fmt.Errorf("%s.%s is not in the event catalogue (core/events): add it with its schema", k.name, what)
+	}
+	return t, nil
+}
+
+// event describes a change of rec (from prev, for an update) as an event
+// carrying the cause in ctx.
+func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, rec, prev *T) (events.Envelope, error) {
+	dt, err := k.eventType(what)
+	if err != nil {
+		return events.Envelope{}, err
+	}
+	data, _ := json.Marshal(rec)
+	ev := events.New(ctx, tenant, dt, at, events.Entity{Type: k.name, ID: k.meta(rec).ID, Data: data})
 	if prev != nil {
 		ev.Detail.Changed = changedFields(prev, rec)
 	}
@@ -211,7 +226,7 @@ func (k kind[T]) event(ctx context.Context, tenant, what string, at time.Time, r
 			ev.Timeline = &events.Entity{Type: typ, ID: id}
 		}
 	}
-	return ev
+	return ev, nil
 }
 
 // recordAlso adds the events k.also names for a change.
@@ -255,7 +270,10 @@ func changedFields(a, b any) []string {
 
 // record adds the outbox write of ev to the transaction: the event commits
 // with the change or not at all.
-func (t *txn) record(ev events.Envelope) error {
+func (t *txn) record(ev events.Envelope, err error) error {
+	if err != nil {
+		return err
+	}
 	w, err := events.OutboxWrite(ev)
 	if err != nil {
 		return err

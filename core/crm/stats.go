@@ -26,7 +26,7 @@ func statsPK(tenant string) string { return "T#" + tenant + "#stats" }
 func StatsConsumer(s store.Store) events.Handler {
 	return events.Handler{
 		Name: "daily-stats",
-		Types: []string{events.ContactCreated, events.ContactUpdated, events.ContactDeleted, events.ContactMerged,
+		Types: []events.Type{events.ContactCreated, events.ContactUpdated, events.ContactDeleted,
 			events.CompanyCreated, events.CompanyUpdated, events.CompanyDeleted},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			key := store.Key{PK: statsPK(ev.Detail.Tenant), SK: ev.Detail.Time.UTC().Format(time.DateOnly)}
@@ -42,7 +42,7 @@ func StatsConsumer(s store.Store) events.Handler {
 			case !errors.Is(err, store.ErrNotFound):
 				return nil, fmt.Errorf("load stats %s: %w", key, err)
 			}
-			day.Counts[ev.DetailType]++
+			day.Counts[string(ev.DetailType)]++
 			data, err := json.Marshal(day)
 			if err != nil {
 				return nil, err

@@ -27,7 +27,7 @@ const (
 type Version struct {
 	Name           string    `json:"name"`
 	Number         int       `json:"version"`
-	Kind           string    `json:"kind"`
+	Kind           Kind      `json:"kind"`
 	ModuleID       string    `json:"sha256"`
 	Size           int       `json:"size_bytes"`
 	Fields         []string  `json:"fields,omitempty"`
@@ -71,14 +71,6 @@ type Failure struct {
 // FailureRetention is how long failures are kept.
 const FailureRetention = 30 * 24 * time.Hour
 
-// Events of a plugin's life; each has a schema in schemas/events/.
-const (
-	EventUploaded   = "plugin.version_uploaded"
-	EventActivated  = "plugin.activated"
-	EventRolledBack = "plugin.rolled_back"
-	EventDisabled   = "plugin.disabled"
-)
-
 // Keys. Every key begins with the tenant, as in core/crm (KEYS.md).
 func pluginPK(tenant, name string) string { return "T#" + tenant + "#plugin#" + name }
 
@@ -88,12 +80,12 @@ func versionKey(tenant, name string, n int) store.Key {
 	return store.Key{PK: pluginPK(tenant, name), SK: fmt.Sprintf("v#%06d", n)}
 }
 
-func activeKey(tenant, kind string) store.Key {
-	return store.Key{PK: "T#" + tenant + "#plugin-active#" + kind, SK: "#"}
+func activeKey(tenant string, kind Kind) store.Key {
+	return store.Key{PK: "T#" + tenant + "#plugin-active#" + string(kind), SK: "#"}
 }
 
-func shadowKey(tenant, kind string) store.Key {
-	return store.Key{PK: "T#" + tenant + "#plugin-shadow#" + kind, SK: "#"}
+func shadowKey(tenant string, kind Kind) store.Key {
+	return store.Key{PK: "T#" + tenant + "#plugin-shadow#" + string(kind), SK: "#"}
 }
 
 // indexPK lists a tenant's plugins, one item per name.
@@ -104,7 +96,7 @@ func failuresPK(tenant, name string) string { return pluginPK(tenant, name) + "#
 // head is a plugin: its kind, fixed by its first version, and its count.
 type head struct {
 	Name   string `json:"name"`
-	Kind   string `json:"kind"`
+	Kind   Kind   `json:"kind"`
 	Latest int    `json:"latest"`
 }
 
@@ -123,13 +115,13 @@ const maxRetries = 5
 
 // Add records a validated module as the next version of name, with the
 // input fields it asked for, and plugin.version_uploaded with it.
-func (r *Registry) Add(ctx context.Context, tenant, name, kind, moduleID string, size int, fields []string) (Version, error) {
+func (r *Registry) Add(ctx context.Context, tenant, name string, kind Kind, moduleID string, size int, fields []string) (Version, error) {
 	var p core.Problems
 	if !ValidName(name) {
 		p.Add("name", "must be 1-63 lower-case letters, digits, dashes or underscores")
 	}
-	if !ValidKind(kind) {
-		p.Add("kind", "must be score, route or campaign")
+	if !kind.Valid() {
+		p.Add("kind", "must be %s", KindChoice())
 	}
 	for i, f := range fields {
 		if !fieldPattern.MatchString(f) {
@@ -147,7 +139,7 @@ func (r *Registry) Add(ctx context.Context, tenant, name, kind, moduleID string,
 		}
 		if hv > 0 && h.Kind != kind {
 			return Version{}, &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf("plugin %s is a %s plugin", name, h.Kind),
-				Fields: []core.FieldError{{Path: "kind", Message: "must stay " + h.Kind + " for every version of a plugin", Value: kind}}}
+				Fields: []core.FieldError{{Path: "kind", Message: "must stay " + string(h.Kind) + " for every version of a plugin", Value: kind}}}
 		}
 		h = head{Name: name, Kind: kind, Latest: h.Latest + 1}
 		now := r.now().UTC()
@@ -161,13 +153,13 @@ func (r *Registry) Add(ctx context.Context, tenant, name, kind, moduleID string,
 		if err != nil {
 			return v, err
 		}
-		ev, err := r.event(ctx, tenant, EventUploaded, now, v, 0)
+		ev, err := r.event(ctx, tenant, events.PluginVersionUploaded, now, v, 0)
 		if err != nil {
 			return v, err
 		}
 		writes := []store.Write{hw, vw, ev}
 		if hv == 0 {
-			iw, err := putJSON(store.Key{PK: indexPK(tenant), SK: name}, 0, map[string]string{"name": name, "kind": kind})
+			iw, err := putJSON(store.Key{PK: indexPK(tenant), SK: name}, 0, map[string]string{"name": name, "kind": string(kind)})
 			if err != nil {
 				return v, err
 			}
@@ -221,11 +213,11 @@ func (r *Registry) version(ctx context.Context, tenant, name string, number int)
 
 // Active returns the active version of kind, with its item's version for
 // a conditional write; a kind with none is not found.
-func (r *Registry) Active(ctx context.Context, tenant, kind string) (Active, int64, error) {
+func (r *Registry) Active(ctx context.Context, tenant string, kind Kind) (Active, int64, error) {
 	return r.pointer(ctx, activeKey(tenant, kind), "no active %s plugin", kind)
 }
 
-func (r *Registry) pointer(ctx context.Context, k store.Key, missing, kind string) (Active, int64, error) {
+func (r *Registry) pointer(ctx context.Context, k store.Key, missing string, kind Kind) (Active, int64, error) {
 	var a Active
 	iv, err := r.getJSON(ctx, k, &a)
 	if errors.Is(err, store.ErrNotFound) {
@@ -237,7 +229,7 @@ func (r *Registry) pointer(ctx context.Context, k store.Key, missing, kind strin
 // Activate makes a version the one its kind runs, with no failures, and
 // re-enables it if it was disabled; plugin.activated records it.
 func (r *Registry) Activate(ctx context.Context, tenant, name string, number int) (Version, error) {
-	return r.activate(ctx, tenant, name, number, EventActivated, nil)
+	return r.activate(ctx, tenant, name, number, events.PluginActivated, nil)
 }
 
 // Rollback makes the version that was active before name's active version
@@ -259,14 +251,14 @@ func (r *Registry) Rollback(ctx context.Context, tenant, name string) (Version, 
 		} else if err != nil {
 			return Version{}, err
 		}
-		return r.activate(ctx, tenant, prev.Name, prev.Version, EventRolledBack, a.History[:i])
+		return r.activate(ctx, tenant, prev.Name, prev.Version, events.PluginRolledBack, a.History[:i])
 	}
 	return Version{}, core.Errorf(core.CodeConflict, "no version of a %s plugin was active before %s version %d", h.Kind, name, a.Version)
 }
 
 // activate points kind at a version. history is the pointer's history
 // afterwards; nil appends the version being replaced to it.
-func (r *Registry) activate(ctx context.Context, tenant, name string, number int, what string, history []Ref) (Version, error) {
+func (r *Registry) activate(ctx context.Context, tenant, name string, number int, what events.Type, history []Ref) (Version, error) {
 	for attempt := 0; ; attempt++ {
 		v, vv, err := r.version(ctx, tenant, name, number)
 		if err != nil {
@@ -323,7 +315,7 @@ func (r *Registry) activate(ctx context.Context, tenant, name string, number int
 }
 
 // Shadow returns the version of kind that runs beside the active one.
-func (r *Registry) Shadow(ctx context.Context, tenant, kind string) (Active, int64, error) {
+func (r *Registry) Shadow(ctx context.Context, tenant string, kind Kind) (Active, int64, error) {
 	return r.pointer(ctx, shadowKey(tenant, kind), "no %s plugin in shadow", kind)
 }
 
@@ -414,7 +406,7 @@ func (r *Registry) Delete(ctx context.Context, tenant, name string, number int) 
 // versions are active and in shadow (0 for none).
 type Plugin struct {
 	Name   string `json:"name"`
-	Kind   string `json:"kind"`
+	Kind   Kind   `json:"kind"`
 	Latest int    `json:"latest_version"`
 	Active int    `json:"active_version,omitempty"`
 	Shadow int    `json:"shadow_version,omitempty"`
@@ -517,7 +509,7 @@ func (r *Registry) Failures(ctx context.Context, tenant, name string, limit int)
 // kind left without an active plugin, and plugin.disabled recorded in the
 // same transaction. A pointer that moved on meanwhile (another activation)
 // only gets the failure kept.
-func (r *Registry) recordFailure(ctx context.Context, tenant, kind string, a Active, limit int, f Failure) (disabled bool, err error) {
+func (r *Registry) recordFailure(ctx context.Context, tenant string, kind Kind, a Active, limit int, f Failure) (disabled bool, err error) {
 	now := r.now().UTC()
 	f.At = now
 	fw, err := putJSON(store.Key{PK: failuresPK(tenant, a.Name), SK: sortTime(now) + "#" + core.NewID(now)}, 0, f)
@@ -552,7 +544,7 @@ func (r *Registry) recordFailure(ctx context.Context, tenant, kind string, a Act
 			if err != nil {
 				return false, err
 			}
-			ev, err := r.event(ctx, tenant, EventDisabled, now, v, 0)
+			ev, err := r.event(ctx, tenant, events.PluginDisabled, now, v, 0)
 			if err != nil {
 				return false, err
 			}
@@ -570,7 +562,7 @@ func (r *Registry) recordFailure(ctx context.Context, tenant, kind string, a Act
 }
 
 // resetFailures ends a run of failures after a successful call.
-func (r *Registry) resetFailures(ctx context.Context, tenant, kind string, a Active, av int64) error {
+func (r *Registry) resetFailures(ctx context.Context, tenant string, kind Kind, a Active, av int64) error {
 	a.Failures = 0
 	w, err := putJSON(activeKey(tenant, kind), av, a)
 	if err != nil {
@@ -583,7 +575,7 @@ func (r *Registry) resetFailures(ctx context.Context, tenant, kind string, a Act
 	return storeErr(err)
 }
 
-func (r *Registry) event(ctx context.Context, tenant, detailType string, at time.Time, v Version, previous int) (store.Write, error) {
+func (r *Registry) event(ctx context.Context, tenant string, detailType events.Type, at time.Time, v Version, previous int) (store.Write, error) {
 	data, err := json.Marshal(struct {
 		Version
 		Previous int `json:"previous_version,omitempty"`

@@ -135,9 +135,6 @@ type Assignment struct {
 	At        time.Time    `json:"at"`
 }
 
-// EventAssigned is written with every routing decision.
-const EventAssigned = "contact.assigned"
-
 func lastKey(tenant string) store.Key { return store.Key{PK: "T#" + tenant + "#routing", SK: "last"} }
 
 // candidates are the tenant's team with their open leads as load.
@@ -233,7 +230,7 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 	if err != nil {
 		return nil, err
 	}
-	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventAssigned, a.At, events.Entity{Type: "contact", ID: c.ID, Data: data}))
+	ev, err := events.OutboxWrite(events.New(ctx, tenant, events.ContactAssigned, a.At, events.Entity{Type: "contact", ID: c.ID, Data: data}))
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +250,7 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 func (r *Router) Consumer() events.Handler {
 	return events.Handler{
 		Name:  "routing",
-		Types: []string{events.ContactCreated, events.ContactUpdated},
+		Types: []events.Type{events.ContactCreated, events.ContactUpdated},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			var c core.Contact
 			if err := json.Unmarshal(ev.Detail.Entity.Data, &c); err != nil {

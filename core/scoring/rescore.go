@@ -57,14 +57,11 @@ func (s *Scorer) jobWrite(tenant string, j Job, version int64) (store.Write, err
 		ExpiresAt: j.StartedAt.Add(30 * 24 * time.Hour)}}, nil
 }
 
-// EventRescore asks for the next part of a re-scoring job. A job is a
-// chain of them, each carrying where the last part stopped, so that it
-// runs in bounded steps wherever events are delivered: the local relay, or
-// the worker function in AWS, where a goroutine would be frozen between
-// requests.
-const EventRescore = "scoring.rescore_requested"
-
-// rescoreStep is what one EventRescore carries.
+// rescoreStep is what one events.ScoringRescoreRequested carries. A
+// re-scoring job is a chain of them, each carrying where the last part
+// stopped, so that it runs in bounded steps wherever events are delivered:
+// the local relay, or the worker function in AWS, where a goroutine would
+// be frozen between requests.
 type rescoreStep struct {
 	JobID  string `json:"job_id"`
 	Cursor string `json:"cursor,omitempty"`
@@ -78,7 +75,7 @@ func (s *Scorer) stepWrite(tenant string, j Job, cursor string, at time.Time) (s
 	if err != nil {
 		return store.Write{}, err
 	}
-	return events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: EventRescore, Detail: events.Detail{
+	return events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: events.ScoringRescoreRequested, Detail: events.Detail{
 		EventID: core.NewID(at), Tenant: tenant, Time: at, Actor: events.Actor{Type: "system", ID: "rescore-job"},
 		CorrelationID: j.ID, Entity: events.Entity{Type: "job", ID: j.ID, Data: data}}})
 }
@@ -122,7 +119,7 @@ func (s *Scorer) WithSteps(batch, pages int) *Scorer {
 func (s *Scorer) RescoreConsumer() events.Handler {
 	return events.Handler{
 		Name:  "rescore",
-		Types: []string{EventRescore},
+		Types: []events.Type{events.ScoringRescoreRequested},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			var step rescoreStep
 			if err := json.Unmarshal(ev.Detail.Entity.Data, &step); err != nil {

@@ -213,9 +213,6 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) (
 	return out, nil
 }
 
-// EventScored is written when a contact's score changes.
-const EventScored = "contact.scored"
-
 func scorePK(tenant, contactID string) string { return "T#" + tenant + "#contact-score#" + contactID }
 
 // Current returns a contact's stored score; a contact never scored is not
@@ -288,7 +285,7 @@ func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Wr
 		{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: store.Key{PK: scorePK(tenant, contactID),
 			SK: "h#" + sc.At.Format("2006-01-02T15:04:05.000000000Z") + "#" + core.NewID(sc.At)}, Version: 1, Data: data}},
 	}
-	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventScored, sc.At, events.Entity{Type: "contact", ID: contactID, Data: data}))
+	ev, err := events.OutboxWrite(events.New(ctx, tenant, events.ContactScored, sc.At, events.Entity{Type: "contact", ID: contactID, Data: data}))
 	if err != nil {
 		return nil, err
 	}
@@ -301,10 +298,10 @@ func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Wr
 func (s *Scorer) Consumer() events.Handler {
 	return events.Handler{
 		Name:  "scoring",
-		Types: []string{events.ContactCreated, events.ContactUpdated, "activity.logged"},
+		Types: []events.Type{events.ContactCreated, events.ContactUpdated, events.ActivityLogged},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			contactID := ev.Detail.Entity.ID
-			if ev.DetailType == "activity.logged" {
+			if ev.DetailType == events.ActivityLogged {
 				var a struct {
 					ContactID string `json:"contact_id"`
 				}

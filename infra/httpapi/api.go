@@ -105,6 +105,7 @@ func New(cfg Config) *Server {
 	hc.OpenAPIPath = "/openapi"
 	hc.SchemasPath = "/schemas"
 	hc.CreateHooks = nil // no $schema links injected into bodies
+	registerClosedSets(hc.Components.Schemas)
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.requireScope)
 

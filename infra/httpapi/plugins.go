@@ -122,9 +122,9 @@ func (s *Server) registerPlugins() {
 		"Upload a module as the next version of a plugin"))),
 		func(ctx context.Context, in *struct {
 			PluginPath
-			Kind    string   `query:"kind" required:"true" enum:"score,route,campaign" doc:"Every version of a plugin has the kind of its first."`
-			Fields  []string `query:"fields" explode:"false" maxItems:"50" doc:"The input fields the plugin needs, such as contact.emails or company.size; the host sends only those (and ids). None sends everything."`
-			RawBody []byte   `contentType:"application/wasm" doc:"The WebAssembly module, up to 20 MiB."`
+			Kind    plugins.Kind `query:"kind" required:"true" doc:"Every version of a plugin has the kind of its first."`
+			Fields  []string     `query:"fields" explode:"false" maxItems:"50" doc:"The input fields the plugin needs, such as contact.emails or company.size; the host sends only those (and ids). None sends everything."`
+			RawBody []byte       `contentType:"application/wasm" doc:"The WebAssembly module, up to 20 MiB."`
 		}) (*versionOutput, error) {
 			v, err := s.plugins.Upload(ctx, tenantOf(ctx), in.Name, in.Kind, in.Fields, in.RawBody)
 			if err != nil {
@@ -302,7 +302,7 @@ type noRuntime struct{}
 
 var errNoRuntime = &core.Error{Code: core.CodeUnavailable, Message: "this host runs no plugins"}
 
-func (noRuntime) Validate(context.Context, string, []byte) (plugins.Module, error) {
+func (noRuntime) Validate(context.Context, plugins.Kind, []byte) (plugins.Module, error) {
 	return plugins.Module{}, errNoRuntime
 }
 
