@@ -128,6 +128,7 @@ func New(cfg Config) *Server {
 	s.registerReports()
 	s.registerTenant()
 	s.registerEvents()
+	s.registerScoring()
 	s.registerPlugins()
 
 	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(mux))))
