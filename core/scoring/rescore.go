@@ -13,11 +13,32 @@ import (
 	"github.com/fedele-crm/fedele/core/store"
 )
 
+// JobKind is what a background job does.
+type JobKind string
+
+// JobRescore re-scores every contact of a tenant.
+const JobRescore JobKind = "rescore"
+
+// JobKinds lists every kind of job.
+var JobKinds = []JobKind{JobRescore}
+
+// JobStatus is where a job stands.
+type JobStatus string
+
+const (
+	JobRunning JobStatus = "running"
+	JobDone    JobStatus = "done"
+	JobFailed  JobStatus = "failed"
+)
+
+// JobStatuses lists every status of a job.
+var JobStatuses = []JobStatus{JobRunning, JobDone, JobFailed}
+
 // Job is a background job's progress.
 type Job struct {
 	ID         string    `json:"id"`
-	Kind       string    `json:"kind" enum:"rescore"`
-	Status     string    `json:"status" enum:"running,done,failed"`
+	Kind       JobKind   `json:"kind"`
+	Status     JobStatus `json:"status"`
 	Done       int       `json:"done" doc:"Contacts scored so far."`
 	Changed    int       `json:"changed" doc:"Of those, how many got a new score."`
 	ByPlugin   int       `json:"by_plugin" doc:"Of those scored, how many the plugin decided."`
@@ -84,7 +105,7 @@ func (s *Scorer) stepWrite(tenant string, j Job, cursor string, at time.Time) (s
 // with its first step, in one transaction.
 func (s *Scorer) StartRescore(ctx context.Context, tenant string) (Job, error) {
 	now := s.now().UTC()
-	j := Job{ID: core.NewID(now), Kind: "rescore", Status: "running", StartedAt: now}
+	j := Job{ID: core.NewID(now), Kind: JobRescore, Status: JobRunning, StartedAt: now}
 	jw, err := s.jobWrite(tenant, j, 0)
 	if err != nil {
 		return j, err
@@ -127,7 +148,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 			}
 			tenant := ev.Detail.Tenant
 			j, version, err := s.job(ctx, tenant, step.JobID)
-			if errors.Is(err, store.ErrNotFound) || err == nil && j.Status != "running" {
+			if errors.Is(err, store.ErrNotFound) || err == nil && j.Status != JobRunning {
 				return nil, nil // expired, or already over
 			}
 			if err != nil {
@@ -140,7 +161,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 					err = s.rescorePage(ctx, tenant, page, &j)
 				}
 				if err != nil {
-					j.Status, j.Error, j.FinishedAt = "failed", err.Error(), s.now().UTC()
+					j.Status, j.Error, j.FinishedAt = JobFailed, err.Error(), s.now().UTC()
 					jw, werr := s.jobWrite(tenant, j, version)
 					return []store.Write{jw}, werr
 				}
@@ -150,7 +171,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 				}
 			}
 			if cursor == "" {
-				j.Status, j.FinishedAt = "done", s.now().UTC()
+				j.Status, j.FinishedAt = JobDone, s.now().UTC()
 				jw, err := s.jobWrite(tenant, j, version)
 				return []store.Write{jw}, err
 			}
@@ -210,7 +231,7 @@ func (s *Scorer) rescorePage(ctx context.Context, tenant string, page []core.Con
 		if len(ws) > 0 {
 			j.Changed++
 		}
-		if sc.DecidedBy == "plugin" {
+		if sc.DecidedBy == core.DecidedByPlugin {
 			j.ByPlugin++
 		}
 	}

@@ -128,7 +128,7 @@ func NewScorer(s store.Store, contacts *crm.Contacts, companies *crm.Companies, 
 type Scored struct {
 	ContactID string              `json:"contact_id"`
 	Result                        // the score, its reasons and tags
-	DecidedBy string              `json:"decided_by" enum:"plugin,builtin"`
+	DecidedBy core.Decider        `json:"decided_by"`
 	Plugin    *plugins.Ref        `json:"plugin,omitempty" doc:"The active score plugin that ran, if one did."`
 	Failure   *plugins.RunFailure `json:"plugin_failure,omitempty" doc:"Why the plugin's answer was not used, if it was not."`
 	At        time.Time           `json:"at"`
@@ -189,7 +189,7 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) (
 	builtin := func(r Record) Result { return Builtin(r, now, weights) }
 	out := make([]Scored, len(recs))
 	for i, r := range recs {
-		out[i] = Scored{ContactID: r.Contact.ID, DecidedBy: "builtin", At: now}
+		out[i] = Scored{ContactID: r.Contact.ID, DecidedBy: core.DecidedByBuiltin, At: now}
 	}
 	if s.runner == nil {
 		for i, r := range recs {
@@ -204,7 +204,7 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) (
 			out[i].Plugin = &plugins.Ref{Name: o.Plugin.Name, Version: o.Plugin.Version}
 		}
 		if o.ByPlugin[i] {
-			out[i].DecidedBy = "plugin"
+			out[i].DecidedBy = core.DecidedByPlugin
 		}
 		if f := o.Failure; f != nil {
 			out[i].Failure = &plugins.RunFailure{Class: f.Class, Message: f.Message, PluginError: f.PluginError}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/scoring"
 )
 
 // closedSets are the domain's closed sets of values, each a Go type with
@@ -16,9 +17,17 @@ import (
 // it themselves.
 var closedSets = []closedSet{
 	setOf(core.Stages),
+	setOf(core.Sources),
+	setOf(core.ConsentStatuses),
+	setOf(core.Scopes),
+	setOf(core.Entities),
+	setOf(core.FieldTypes),
 	setOf(core.StageKinds),
 	setOf(core.DealOutcomes),
 	setOf(plugins.Kinds),
+	setOf(core.Deciders),
+	setOf(scoring.JobKinds),
+	setOf(scoring.JobStatuses),
 }
 
 // closedSet is one Go type and its values, in their order.
