@@ -225,7 +225,7 @@ type noHost struct{}
 
 var errNoHost = &core.Error{Code: core.CodeUnavailable, Message: "this host runs no plugins"}
 
-func (noHost) Validate(context.Context, string, []byte) (plugins.Module, error) {
+func (noHost) Validate(context.Context, plugins.Kind, []byte) (plugins.Module, error) {
 	return plugins.Module{}, errNoHost
 }
 

@@ -30,7 +30,7 @@ func (b *bus) Publish(_ context.Context, evs []events.Envelope) []error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, ev := range evs {
-		b.types = append(b.types, ev.DetailType)
+		b.types = append(b.types, string(ev.DetailType))
 	}
 	return make([]error, len(evs))
 }
@@ -45,7 +45,7 @@ func (b *bus) got() []string {
 // see app wire it.
 type host struct{ engines int }
 
-func (*host) Validate(context.Context, string, []byte) (plugins.Module, error) {
+func (*host) Validate(context.Context, plugins.Kind, []byte) (plugins.Module, error) {
 	return plugins.Module{}, &core.Error{Code: core.CodeInvalid, Message: "refused by the test host"}
 }
 
@@ -135,7 +135,7 @@ func TestRelays(t *testing.T) {
 	if n, err := a.Reconciler(time.Nanosecond).Drain(ctx); err != nil || n != 1 {
 		t.Fatalf("reconciler relayed %d: %v", n, err)
 	}
-	if diff := cmp.Diff([]string{events.ContactCreated}, b.got()); diff != "" {
+	if diff := cmp.Diff([]string{string(events.ContactCreated)}, b.got()); diff != "" {
 		t.Errorf("bus after the reconciler (-want +got):\n%s", diff)
 	}
 	if sc, _, err := a.Scorer.Current(ctx, "acme", c.ID); err == nil {
@@ -160,7 +160,7 @@ func TestRelays(t *testing.T) {
 	}
 	day := time.Now().UTC().Format(time.DateOnly)
 	stats, err := timeline.DailyStats(ctx, st, "acme", day, day)
-	if err != nil || len(stats) != 1 || stats[0].Counts[events.ContactCreated] != 1 {
+	if err != nil || len(stats) != 1 || stats[0].Counts[string(events.ContactCreated)] != 1 {
 		t.Errorf("stats after the local relay: %+v %v (want Grace's creation only)", stats, err)
 	}
 	got := b.got()

@@ -30,6 +30,14 @@ type Source string
 // Sources lists every source channel.
 var Sources = []Source{"web", "email", "phone", "sms", "chat", "social", "referral", "event", "advertising", "partner", "import", "api", "in_person", "other"}
 
+// The labels of a contact's addresses and numbers. They stay plain strings
+// in the types, whose enum tags must match (a test in infra/httpapi holds
+// them together).
+var (
+	EmailLabels = []string{"work", "personal", "other"}
+	PhoneLabels = []string{"mobile", "work", "home", "other"}
+)
+
 // Limits that keep one contact's item, and the transaction that writes it
 // with its markers, inside DynamoDB's limits (400 KB, 100 writes).
 const (
@@ -42,13 +50,13 @@ const (
 type Email struct {
 	Address string `json:"address" doc:"Stored trimmed and lower-cased; unique within the tenant." maxLength:"254"`
 	Primary bool   `json:"primary,omitempty"`
-	Label   string `json:"label,omitempty" enum:"work,personal,other"`
+	Label   string `json:"label,omitempty" enum:"work,personal,other"` // EmailLabels
 }
 
 // Phone is one of a contact's numbers, stored in E.164.
 type Phone struct {
 	Number string `json:"number" doc:"Any common notation; stored in E.164, read with the tenant's default region when it has no international prefix." maxLength:"64"`
-	Label  string `json:"label,omitempty" enum:"mobile,work,home,other"`
+	Label  string `json:"label,omitempty" enum:"mobile,work,home,other"` // PhoneLabels
 }
 
 // Address is a postal address.
@@ -69,10 +77,13 @@ const (
 	ConsentDenied  ConsentStatus = "denied"
 )
 
+// ConsentStatuses lists every consent status.
+var ConsentStatuses = []ConsentStatus{ConsentGranted, ConsentDenied}
+
 // ChannelConsent is the consent on one channel: what, when and where from,
 // which is what a regulator asks for.
 type ChannelConsent struct {
-	Status ConsentStatus `json:"status" enum:"granted,denied"`
+	Status ConsentStatus `json:"status"`
 	At     time.Time     `json:"at,omitzero" doc:"When it was given or withdrawn; the time of the write when absent."`
 	Source string        `json:"source" doc:"Where it was captured, such as a form or a call." minLength:"1" maxLength:"200"`
 }
@@ -108,8 +119,8 @@ type ContactFields struct {
 	Tags           []string       `json:"tags,omitempty" maxItems:"30" doc:"Stored trimmed and lower-cased, without duplicates."`
 	Birthday       string         `json:"birthday,omitempty" doc:"YYYY-MM-DD" format:"date"`
 	Address        *Address       `json:"address,omitempty"`
-	LifecycleStage Stage          `json:"lifecycle_stage,omitempty" enum:"subscriber,lead,mql,sql,customer,evangelist,other" doc:"lead when absent"`
-	Source         Source         `json:"source,omitempty" enum:"web,email,phone,sms,chat,social,referral,event,advertising,partner,import,api,in_person,other"`
+	LifecycleStage Stage          `json:"lifecycle_stage,omitempty" doc:"lead when absent"`
+	Source         Source         `json:"source,omitempty"`
 	Consent        *Consent       `json:"consent,omitempty"`
 	Custom         map[string]any `json:"custom,omitempty" doc:"Values of the tenant's custom fields, by key."`
 }
@@ -131,12 +142,23 @@ type Contact struct {
 	Score *ContactScore `json:"score,omitempty" readOnly:"true"`
 }
 
+// Decider is who decided a score: the tenant's plugin or the built-in scorer.
+type Decider string
+
+const (
+	DecidedByPlugin  Decider = "plugin"
+	DecidedByBuiltin Decider = "builtin"
+)
+
+// Deciders lists who can decide a score.
+var Deciders = []Decider{DecidedByPlugin, DecidedByBuiltin}
+
 // ContactScore is a contact's current score as the contact shows it.
 type ContactScore struct {
 	Score     int       `json:"score"`
 	Reasons   []string  `json:"reasons,omitempty"`
 	Tags      []string  `json:"tags,omitempty"`
-	DecidedBy string    `json:"decided_by" enum:"plugin,builtin"`
+	DecidedBy Decider   `json:"decided_by"`
 	At        time.Time `json:"at"`
 }
 
@@ -186,7 +208,7 @@ func (f *ContactFields) Normalize(r Rules) error {
 		if e.Primary {
 			primaries++
 		}
-		if !oneOf(e.Label, "", "work", "personal", "other") {
+		if e.Label != "" && !slices.Contains(EmailLabels, e.Label) {
 			p.Add(path+".label", "must be work, personal or other")
 		}
 	}
@@ -209,7 +231,7 @@ func (f *ContactFields) Normalize(r Rules) error {
 			continue
 		}
 		ph.Number = norm
-		if !oneOf(ph.Label, "", "mobile", "work", "home", "other") {
+		if ph.Label != "" && !slices.Contains(PhoneLabels, ph.Label) {
 			p.Add(path+".label", "must be mobile, work, home or other")
 		}
 	}
@@ -334,5 +356,3 @@ func checkText(p *Problems, path, s string, max int) {
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
-
-func oneOf(s string, options ...string) bool { return slices.Contains(options, s) }

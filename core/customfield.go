@@ -16,6 +16,9 @@ const (
 	EntityCompany Entity = "company"
 )
 
+// Entities lists what custom fields can belong to.
+var Entities = []Entity{EntityContact, EntityCompany}
+
 // FieldType is the type of a custom field's values.
 type FieldType string
 
@@ -26,6 +29,9 @@ const (
 	FieldDate    FieldType = "date"    // YYYY-MM-DD
 	FieldEnum    FieldType = "enum"    // one of Options
 )
+
+// FieldTypes lists every type of custom field.
+var FieldTypes = []FieldType{FieldText, FieldNumber, FieldBoolean, FieldDate, FieldEnum}
 
 // FieldDef is a custom field a tenant defines for contacts or companies.
 type FieldDef struct {

@@ -8,20 +8,51 @@ import (
 	"time"
 )
 
-// Stage kinds: a deal in an open stage is in the forecast; won and lost
-// stages close it.
+// StageKind is what a pipeline stage means for the deals in it: a deal in
+// an open stage is in the forecast; won and lost stages close it. It is not
+// a contact's lifecycle Stage, nor a deal's outcome, though it decides one.
+type StageKind string
+
 const (
-	StageOpen = "open"
-	StageWon  = "won"
-	StageLost = "lost"
+	StageKindOpen StageKind = "open"
+	StageKindWon  StageKind = "won"
+	StageKindLost StageKind = "lost"
 )
+
+// StageKinds lists every kind of pipeline stage.
+var StageKinds = []StageKind{StageKindOpen, StageKindWon, StageKindLost}
+
+// DealOutcome is where a deal stands: open until it closes won or lost.
+// It follows the kind of the deal's stage (StageKind.Outcome) and names the
+// event a deal's closing writes (deal.won, deal.lost).
+type DealOutcome string
+
+const (
+	DealOpen DealOutcome = "open"
+	DealWon  DealOutcome = "won"
+	DealLost DealOutcome = "lost"
+)
+
+// DealOutcomes lists every outcome of a deal.
+var DealOutcomes = []DealOutcome{DealOpen, DealWon, DealLost}
+
+// Outcome is the outcome of a deal in a stage of kind k.
+func (k StageKind) Outcome() DealOutcome {
+	switch k {
+	case StageKindWon:
+		return DealWon
+	case StageKindLost:
+		return DealLost
+	}
+	return DealOpen
+}
 
 // PipelineStage is one step of a pipeline.
 type PipelineStage struct {
-	ID          string `json:"id" pattern:"^[a-z0-9][a-z0-9_-]{0,62}$" doc:"Stable within the pipeline; deals name their stage by it."`
-	Name        string `json:"name" minLength:"1" maxLength:"100"`
-	Probability int    `json:"probability" minimum:"0" maximum:"100" doc:"Default win probability of a deal in this stage, in percent."`
-	Kind        string `json:"kind,omitempty" enum:"open,won,lost" doc:"open when absent."`
+	ID          string    `json:"id" pattern:"^[a-z0-9][a-z0-9_-]{0,62}$" doc:"Stable within the pipeline; deals name their stage by it."`
+	Name        string    `json:"name" minLength:"1" maxLength:"100"`
+	Probability int       `json:"probability" minimum:"0" maximum:"100" doc:"Default win probability of a deal in this stage, in percent."`
+	Kind        StageKind `json:"kind,omitempty" doc:"open when absent."`
 }
 
 // PipelineFields is the part of a pipeline its writers set.
@@ -67,20 +98,20 @@ func (f *PipelineFields) Normalize() error {
 		}
 		checkText(&p, at+".name", s.Name, 100)
 		if s.Kind == "" {
-			s.Kind = StageOpen
+			s.Kind = StageKindOpen
 		}
 		switch s.Kind {
-		case StageWon:
+		case StageKindWon:
 			won++
 			if s.Probability != 100 {
 				p = append(p, FieldError{Path: at + ".probability", Message: "a won stage is 100", Value: s.Probability})
 			}
-		case StageLost:
+		case StageKindLost:
 			lost++
 			if s.Probability != 0 {
 				p = append(p, FieldError{Path: at + ".probability", Message: "a lost stage is 0", Value: s.Probability})
 			}
-		case StageOpen:
+		case StageKindOpen:
 			if s.Probability < 0 || s.Probability > 100 {
 				p = append(p, FieldError{Path: at + ".probability", Message: "must be between 0 and 100", Value: s.Probability})
 			}
@@ -145,8 +176,8 @@ type StageChange struct {
 type Deal struct {
 	Meta
 	DealFields
-	// Status follows the stage's kind: open, won or lost.
-	Status  string        `json:"status" enum:"open,won,lost"`
+	// Status follows the stage's kind (StageKind.Outcome).
+	Status  DealOutcome   `json:"status"`
 	History []StageChange `json:"stage_history" doc:"Every stage it has been in, oldest first."`
 }
 
@@ -189,11 +220,11 @@ func (f *DealFields) Normalize(pl *PipelineFields) error {
 			}
 		}
 	}
-	if ok && stage.Kind != StageOpen && f.CloseDate == "" {
+	if ok && stage.Kind != StageKindOpen && f.CloseDate == "" {
 		p.Add("close_date", "a %s deal needs its close date", stage.Kind)
 	}
 	f.LostReason = strings.TrimSpace(f.LostReason)
-	if ok && stage.Kind == StageLost && f.LostReason == "" {
+	if ok && stage.Kind == StageKindLost && f.LostReason == "" {
 		p.Add("lost_reason", "a lost deal needs a reason")
 	}
 	checkText(&p, "lost_reason", f.LostReason, 500)

@@ -64,8 +64,8 @@ func TestConsumersMatchTheWorkerRules(t *testing.T) {
 			t.Errorf("consumer %s subscribes to no detail type", h.Name)
 		}
 		for _, dt := range h.Types {
-			handled[dt] = true
-			if _, ok := routed[dt]; !ok {
+			handled[string(dt)] = true
+			if _, ok := routed[string(dt)]; !ok {
 				t.Errorf("consumer %s handles %s, which no rule of the worker routes", h.Name, dt)
 			}
 		}

@@ -249,7 +249,7 @@ func TestWorkerFunctionHandlesARedeliveryOnce(t *testing.T) {
 	}
 	day := ev.Detail.Time.UTC().Format(time.DateOnly)
 	stats, err := timeline.DailyStats(context.Background(), st, "acme", day, day)
-	if err != nil || len(stats) != 1 || stats[0].Counts[events.ContactCreated] != 1 {
+	if err != nil || len(stats) != 1 || stats[0].Counts[string(events.ContactCreated)] != 1 {
 		t.Fatalf("stats after a double delivery: %+v %v", stats, err)
 	}
 	bridge["source"] = "somebody.else"

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -114,9 +115,24 @@ func ValidateEvent(envelope []byte) error {
 	return ValidateEventDetail(env.DetailType, env.Detail)
 }
 
-// PluginKinds are the kinds of plugin, each with an input and an output
-// contract in plugins/.
-var PluginKinds = []string{"score", "route", "campaign"}
+// PluginContractKinds lists the plugin kinds with a contract in plugins/
+// (core/plugins.Kinds is the list of kinds; a test holds the two together).
+func PluginContractKinds() ([]string, error) {
+	compileOnce.Do(compile)
+	if compileErr != nil {
+		return nil, compileErr
+	}
+	var out []string
+	for name := range compiled {
+		if k, ok := strings.CutPrefix(name, "plugins/"); ok {
+			if k, ok := strings.CutSuffix(k, ".output"); ok {
+				out = append(out, k)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
 
 // ValidatePluginOutput checks what a plugin of kind returned for a batch of
 // n records: JSON, the kind's output schema, and one result per record.

@@ -10,7 +10,7 @@ func TestSchemasCompileAndBite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"contact.created", "contact.updated", "contact.deleted", "contact.merged", "company.created", "company.updated", "company.deleted"} {
+	for _, want := range []string{"contact.created", "contact.updated", "contact.deleted", "company.created", "company.updated", "company.deleted"} {
 		if !slices.Contains(types, want) {
 			t.Errorf("no schema for %s", want)
 		}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fedele-crm/fedele/core/plugins"
 )
 
 // A fresh skeleton of each kind goes init → build → test → push to a
@@ -60,7 +62,8 @@ func TestPluginCLIFromSkeletonToServer(t *testing.T) {
 		return b.String()
 	}
 
-	for _, kind := range []string{"score", "route", "campaign"} {
+	for _, k := range plugins.Kinds {
+		kind := string(k)
 		t.Run(kind, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "my"+kind)
 			cli("plugin", "init", kind, dir, "--fedele", fedele)

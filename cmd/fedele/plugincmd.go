@@ -20,11 +20,20 @@ import (
 	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
-const pluginUsage = `usage:
-  fedele plugin init <score|route|campaign> <dir> [--fedele DIR]
+var pluginUsage = `usage:
+  fedele plugin init <` + kindAlternatives() + `> <dir> [--fedele DIR]
   fedele plugin build <dir>
   fedele plugin test <module.wasm> --kind K [--input batch.json]
   fedele plugin push <module.wasm> --name N --kind K [--fields contact.emails,…] [--activate] [--url URL] [--key KEY]`
+
+// kindAlternatives is the kinds as a usage line writes them: score|route|campaign.
+func kindAlternatives() string {
+	names := make([]string, len(plugins.Kinds))
+	for i, k := range plugins.Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, "|")
+}
 
 func pluginCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
@@ -49,12 +58,13 @@ func pluginCommand(ctx context.Context, args []string, stdout io.Writer) error {
 func pluginInit(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("plugin init", flag.ContinueOnError)
 	fedele := fs.String("fedele", "", "the Fedele module's folder, for the PDK (default: found above the current folder)")
-	kind, dir, err := twoArgs(fs, args, "<kind> <dir>")
+	kindArg, dir, err := twoArgs(fs, args, "<kind> <dir>")
 	if err != nil {
 		return err
 	}
-	if !plugins.ValidKind(kind) {
-		return fmt.Errorf("kind must be score, route or campaign, not %q", kind)
+	kind := plugins.Kind(kindArg)
+	if !kind.Valid() {
+		return fmt.Errorf("kind must be %s, not %q", plugins.KindChoice(), kind)
 	}
 	if *fedele == "" {
 		if *fedele, err = findFedele(); err != nil {
@@ -75,8 +85,8 @@ func pluginInit(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	data := map[string]string{"Name": name, "Kind": kind, "Fedele": *fedele, "Go": "1.26.0",
-		"Type": strings.ToUpper(kind[:1]) + kind[1:]}
+	data := map[string]string{"Name": name, "Kind": kindArg, "Fedele": *fedele, "Go": "1.26.0",
+		"Type": strings.ToUpper(kindArg[:1]) + kindArg[1:]}
 	files := map[string]string{
 		"go.mod":         skeletonGoMod,
 		"decide.go":      skeletonDecide[kind],
@@ -163,7 +173,7 @@ func pluginBuild(ctx context.Context, args []string, stdout io.Writer) error {
 // on the input under the same caps, printing output, time, memory and fuel.
 func pluginTest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("plugin test", flag.ContinueOnError)
-	kind := fs.String("kind", "", "score, route or campaign")
+	kind := fs.String("kind", "", plugins.KindChoice())
 	inputFile := fs.String("input", "", "a batch of the kind's input contract (default: the built-in fixture)")
 	module, err := oneArg(fs, args, "<module.wasm>")
 	if err != nil {
@@ -173,9 +183,9 @@ func pluginTest(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	input, n, err := wasm.Fixture(*kind)
+	input, n, err := wasm.Fixture(plugins.Kind(*kind))
 	if err != nil {
-		return fmt.Errorf("--kind must be score, route or campaign: %w", err)
+		return fmt.Errorf("--kind must be %s: %w", plugins.KindChoice(), err)
 	}
 	if *inputFile != "" {
 		if input, err = os.ReadFile(*inputFile); err != nil {
@@ -197,7 +207,7 @@ func pluginTest(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer host.Close(ctx)
-	m, err := host.Prepare(ctx, *kind, raw)
+	m, err := host.Prepare(ctx, plugins.Kind(*kind), raw)
 	if err != nil {
 		return fmt.Errorf("refused at upload: %w", err)
 	}
@@ -221,7 +231,7 @@ func pluginTest(ctx context.Context, args []string, stdout io.Writer) error {
 func pluginPush(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("plugin push", flag.ContinueOnError)
 	name := fs.String("name", "", "the plugin's name")
-	kind := fs.String("kind", "", "score, route or campaign")
+	kind := fs.String("kind", "", plugins.KindChoice())
 	fields := fs.String("fields", "", "comma-separated input fields the plugin needs (default: all)")
 	activate := fs.Bool("activate", false, "activate the new version")
 	url := fs.String("url", envOr("FEDELE_URL", "http://127.0.0.1:8080"), "the API's address ($FEDELE_URL)")

@@ -2,6 +2,8 @@ package main
 
 // The files of `fedele plugin init`, as templates.
 
+import "github.com/fedele-crm/fedele/core/plugins"
+
 const skeletonGoMod = `module {{.Name}}
 
 go {{.Go}}
@@ -12,8 +14,8 @@ require github.com/fedele-crm/fedele v0.0.0
 replace github.com/fedele-crm/fedele => {{.Fedele}}
 `
 
-var skeletonDecide = map[string]string{
-	"score": `// Command {{.Name}} is a Fedele score plugin. decide is plain Go: go test
+var skeletonDecide = map[plugins.Kind]string{
+	plugins.KindScore: `// Command {{.Name}} is a Fedele score plugin. decide is plain Go: go test
 // runs it natively; main_wasip1.go exports it to the host.
 package main
 
@@ -42,7 +44,7 @@ func decide(r *pdk.ScoreRecord, now time.Time) pdk.ScoreResult {
 
 func main() {}
 `,
-	"route": `// Command {{.Name}} is a Fedele route plugin. decide is plain Go: go test
+	plugins.KindRoute: `// Command {{.Name}} is a Fedele route plugin. decide is plain Go: go test
 // runs it natively; main_wasip1.go exports it to the host.
 package main
 
@@ -69,7 +71,7 @@ func decide(r *pdk.RouteRecord, _ time.Time) pdk.RouteResult {
 
 func main() {}
 `,
-	"campaign": `// Command {{.Name}} is a Fedele campaign plugin. decide is plain Go: go
+	plugins.KindCampaign: `// Command {{.Name}} is a Fedele campaign plugin. decide is plain Go: go
 // test runs it natively; main_wasip1.go exports it to the host.
 package main
 

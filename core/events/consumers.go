@@ -24,8 +24,8 @@ const ProcessedTTL = Retention
 // effect. Effects outside the store (calls to other services) happen at
 // least once and must be idempotent themselves.
 type Handler struct {
-	Name   string   // stable: it names the processed markers
-	Types  []string // detail types it handles
+	Name   string // stable: it names the processed markers
+	Types  []Type // detail types it handles
 	Handle func(ctx context.Context, ev Envelope) ([]store.Write, error)
 }
 
@@ -35,7 +35,7 @@ type Consumers struct {
 	store    store.Store
 	log      *slog.Logger
 	now      func() time.Time
-	handlers map[string][]Handler
+	handlers map[Type][]Handler
 	// Attempts and Backoff bound retries of a failing handler before its
 	// event is dead-lettered.
 	Attempts int
@@ -44,7 +44,7 @@ type Consumers struct {
 
 // NewConsumers returns an empty registry on s.
 func NewConsumers(s store.Store, log *slog.Logger, now func() time.Time) *Consumers {
-	return &Consumers{store: s, log: log, now: now, handlers: map[string][]Handler{}, Attempts: 3, Backoff: 50 * time.Millisecond}
+	return &Consumers{store: s, log: log, now: now, handlers: map[Type][]Handler{}, Attempts: 3, Backoff: 50 * time.Millisecond}
 }
 
 // Register adds a handler for its detail types.
@@ -81,7 +81,7 @@ func (c *Consumers) Publish(ctx context.Context, evs []Envelope) []error {
 func (c *Consumers) deliver(ctx context.Context, h Handler, ev Envelope) error {
 	d := ev.Detail
 	log := c.log.With(slog.String("consumer", h.Name), slog.String("event_id", d.EventID), slog.String("tenant", d.Tenant),
-		slog.String("detail_type", ev.DetailType))
+		slog.String("detail_type", string(ev.DetailType)))
 	switch {
 	case d.Actor.Type == "automation" && d.Actor.ID == h.Name:
 		return nil // its own effect: reacting would loop

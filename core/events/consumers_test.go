@@ -37,7 +37,7 @@ func event(depth int) events.Envelope {
 func TestFailingHandlerIsRetriedThenDeadLettered(t *testing.T) {
 	st, c := setup(t)
 	calls := 0
-	c.Register(events.Handler{Name: "flaky", Types: []string{events.ContactCreated},
+	c.Register(events.Handler{Name: "flaky", Types: []events.Type{events.ContactCreated},
 		Handle: func(context.Context, events.Envelope) ([]store.Write, error) { calls++; return nil, errors.New("boom") }})
 	ev := event(0)
 	if errs := c.Publish(context.Background(), []events.Envelope{ev}); errs[0] != nil {
@@ -60,7 +60,7 @@ func TestFailingHandlerIsRetriedThenDeadLettered(t *testing.T) {
 func TestChainsPastMaxDepthStop(t *testing.T) {
 	_, c := setup(t)
 	var depths []int
-	c.Register(events.Handler{Name: "h", Types: []string{events.ContactCreated},
+	c.Register(events.Handler{Name: "h", Types: []events.Type{events.ContactCreated},
 		Handle: func(_ context.Context, ev events.Envelope) ([]store.Write, error) {
 			depths = append(depths, ev.Detail.Depth)
 			return nil, nil
@@ -76,7 +76,7 @@ func TestChainsPastMaxDepthStop(t *testing.T) {
 func TestHandlerSeesItsCause(t *testing.T) {
 	_, c := setup(t)
 	var got events.Cause
-	c.Register(events.Handler{Name: "h", Types: []string{events.ContactCreated},
+	c.Register(events.Handler{Name: "h", Types: []events.Type{events.ContactCreated},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			got = events.CauseFrom(ctx)
 			return nil, nil

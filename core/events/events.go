@@ -18,21 +18,10 @@ import (
 // Source is the EventBridge source of every Fedele event.
 const Source = "fedele.crm"
 
-// Detail types of the catalogue; each has a JSON Schema in schemas/events/.
-const (
-	ContactCreated = "contact.created"
-	ContactUpdated = "contact.updated"
-	ContactDeleted = "contact.deleted"
-	ContactMerged  = "contact.merged"
-	CompanyCreated = "company.created"
-	CompanyUpdated = "company.updated"
-	CompanyDeleted = "company.deleted"
-)
-
 // Envelope is one event as EventBridge carries it.
 type Envelope struct {
 	Source     string `json:"source"`
-	DetailType string `json:"detail-type"`
+	DetailType Type   `json:"detail-type"`
 	Detail     Detail `json:"detail"`
 	// Timeline names the record whose timeline shows the event when that is
 	// not the event's own entity: an activity shows on its contact's. It is
@@ -64,7 +53,8 @@ type Detail struct {
 	// Changed lists the top-level fields that differ from before the change
 	// (empty for creations and deletions).
 	Changed []string `json:"changed,omitempty"`
-	// MergedIDs lists, on contact.merged, the contacts folded into Entity.
+	// MergedIDs is for a contact merge, which nothing emits yet: it stays
+	// so the API's event schema does not change until merging is built.
 	MergedIDs []string `json:"merged_ids,omitempty"`
 }
 
@@ -102,7 +92,7 @@ func CauseFrom(ctx context.Context) Cause {
 
 // New makes the envelope of an event about entity, carrying the cause in
 // ctx (a new correlation when there is none). Its id is a new ULID at at.
-func New(ctx context.Context, tenant, detailType string, at time.Time, entity Entity) Envelope {
+func New(ctx context.Context, tenant string, detailType Type, at time.Time, entity Entity) Envelope {
 	c := CauseFrom(ctx)
 	id := core.NewID(at)
 	corr := c.CorrelationID

@@ -50,7 +50,7 @@ type Outcome struct {
 // say, never the caller its write. A version in shadow then runs on the
 // same batch; its answers are compared with what was applied and recorded,
 // never used.
-func Decide[In, Out any](ctx context.Context, r *Runner, tenant, kind string, batch []In, builtin func(In) Out) ([]Out, Outcome) {
+func Decide[In, Out any](ctx context.Context, r *Runner, tenant string, kind Kind, batch []In, builtin func(In) Out) ([]Out, Outcome) {
 	out := make([]Out, len(batch))
 	// Encoded only once a version is found to run: most tenants have none,
 	// and a decision without a plugin should cost no JSON.
@@ -72,7 +72,7 @@ func Decide[In, Out any](ctx context.Context, r *Runner, tenant, kind string, ba
 
 // ask runs the active plugin on input and hands each result it gave to
 // take, which says whether it could use it.
-func (r *Runner) ask(ctx context.Context, tenant, kind string, input func() ([]byte, error), n int, take func(int, json.RawMessage) bool) Outcome {
+func (r *Runner) ask(ctx context.Context, tenant string, kind Kind, input func() ([]byte, error), n int, take func(int, json.RawMessage) bool) Outcome {
 	o := Outcome{ByPlugin: make([]bool, n)}
 	if n == 0 {
 		return o
@@ -107,7 +107,7 @@ func (r *Runner) ask(ctx context.Context, tenant, kind string, input func() ([]b
 
 // call runs one version on a batch, sending only the fields its manifest
 // asks for, and splits its output into one result per record.
-func (r *Runner) call(ctx context.Context, tenant, kind string, a Active, encode func() ([]byte, error), n int) ([]json.RawMessage, Response, error) {
+func (r *Runner) call(ctx context.Context, tenant string, kind Kind, a Active, encode func() ([]byte, error), n int) ([]json.RawMessage, Response, error) {
 	input, err := encode()
 	if err != nil {
 		return nil, Response{}, fmt.Errorf("encode plugin input: %w", err)
@@ -149,7 +149,7 @@ func (r *Runner) stats(ctx context.Context, tenant string, a Active, n int, res 
 
 // shadow runs the kind's shadow version, if there is one, and compares its
 // decisions with the applied ones.
-func (r *Runner) shadow(ctx context.Context, tenant, kind string, input func() ([]byte, error), applied func(int) json.RawMessage, n int) {
+func (r *Runner) shadow(ctx context.Context, tenant string, kind Kind, input func() ([]byte, error), applied func(int) json.RawMessage, n int) {
 	s, _, err := r.registry.Shadow(ctx, tenant, kind)
 	if err != nil || n == 0 {
 		return
@@ -185,7 +185,7 @@ func (r *Runner) shadow(ctx context.Context, tenant, kind string, input func() (
 
 // decision is the part of a result that matters for agreement: a score, an
 // assignment, an enrolment — not the wording of reasons.
-func decision(kind string, raw json.RawMessage) string {
+func decision(kind Kind, raw json.RawMessage) string {
 	var d struct {
 		Score    *float64 `json:"score"`
 		Assignee string   `json:"assignee"`
@@ -230,7 +230,7 @@ func isRecordError(raw json.RawMessage) bool {
 // failed records a failed call. An engine that could not run the plugin at
 // all (no module, a host shutting down) is not the plugin's fault and does
 // not count against it.
-func (r *Runner) failed(ctx context.Context, tenant, kind string, a Active, err error, o *Outcome) {
+func (r *Runner) failed(ctx context.Context, tenant string, kind Kind, a Active, err error, o *Outcome) {
 	re, ok := errors.AsType[*RunError](err)
 	if !ok {
 		o.Failure = &RunError{Class: "unavailable", Message: err.Error()}

@@ -14,19 +14,38 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
-// Kinds of plugin; each has an input and an output contract in
-// schemas/plugins/ and exports a function of the same name.
+// Kind is a kind of plugin: what it decides. Each has an input and an
+// output contract in schemas/plugins/ (a test holds the two together) and
+// exports a function of the same name.
+type Kind string
+
 const (
-	KindScore    = "score"
-	KindRoute    = "route"
-	KindCampaign = "campaign"
+	KindScore    Kind = "score"
+	KindRoute    Kind = "route"
+	KindCampaign Kind = "campaign"
 )
 
-// ValidKind reports whether k is a kind of plugin.
-func ValidKind(k string) bool { return k == KindScore || k == KindRoute || k == KindCampaign }
+// Kinds lists every kind of plugin: the API's enum, the engine's exports
+// and the CLI's skeletons all come from it.
+var Kinds = []Kind{KindScore, KindRoute, KindCampaign}
+
+// Valid reports whether k is a kind of plugin.
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
+
+// KindChoice names the kinds for a message: "score, route or campaign".
+func KindChoice() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	last := len(names) - 1
+	return strings.Join(names[:last], ", ") + " or " + names[last]
+}
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,62})$`)
 
@@ -49,7 +68,7 @@ type Forgetter interface {
 // Request is one call of a plugin on a batch.
 type Request struct {
 	Tenant   string
-	Kind     string
+	Kind     Kind
 	ModuleID string // SHA-256 of the uploaded module, hex
 	Input    []byte // the JSON batch
 	Records  int

@@ -61,8 +61,9 @@ func TestStatsPercentiles(t *testing.T) {
 
 func TestDecisionIgnoresWording(t *testing.T) {
 	for _, tc := range []struct {
-		kind, a, b string
-		same       bool
+		kind Kind
+		a, b string
+		same bool
 	}{
 		{KindScore, `{"score":50,"reasons":["x"]}`, `{"score":50}`, true},
 		{KindScore, `{"score":50}`, `{"score":51}`, false},

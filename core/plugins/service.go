@@ -15,7 +15,7 @@ import (
 // it). A refusal is a *RunError whose class and message name the limit,
 // import or export at fault.
 type Validator interface {
-	Validate(ctx context.Context, kind string, raw []byte) (Module, error)
+	Validate(ctx context.Context, kind Kind, raw []byte) (Module, error)
 }
 
 // Module is a validated module: ID is the SHA-256 of the upload, Code its
@@ -42,13 +42,13 @@ func NewService(reg *Registry, blobs Blobs, validator Validator, engine Engine) 
 // Upload validates raw as a plugin of kind and stores it as the next
 // version of name, inactive. fields are the input fields the plugin needs
 // (its manifest); none means all.
-func (s *Service) Upload(ctx context.Context, tenant, name, kind string, fields []string, raw []byte) (Version, error) {
+func (s *Service) Upload(ctx context.Context, tenant, name string, kind Kind, fields []string, raw []byte) (Version, error) {
 	var p core.Problems
 	if !ValidName(name) {
 		p.Add("name", "must be 1-63 lower-case letters, digits, dashes or underscores")
 	}
-	if !ValidKind(kind) {
-		p.Add("kind", "must be score, route or campaign")
+	if !kind.Valid() {
+		p.Add("kind", "must be %s", KindChoice())
 	}
 	if err := p.Err(); err != nil {
 		return Version{}, err
@@ -96,8 +96,8 @@ func (s *Service) DryRun(ctx context.Context, tenant, name string, number int, i
 		return DryRun{}, &core.Error{Code: core.CodeInvalid, Message: "the input must be a JSON array of records",
 			Fields: []core.FieldError{{Path: "body", Message: err.Error()}}}
 	}
-	if err := schemas.ValidatePluginInput(v.Kind, input); err != nil {
-		return DryRun{}, &core.Error{Code: core.CodeInvalid, Message: "the input breaks the " + v.Kind + " contract",
+	if err := schemas.ValidatePluginInput(string(v.Kind), input); err != nil {
+		return DryRun{}, &core.Error{Code: core.CodeInvalid, Message: "the input breaks the " + string(v.Kind) + " contract",
 			Fields: []core.FieldError{{Path: "body", Message: err.Error()}}}
 	}
 	if len(v.Fields) > 0 {

@@ -100,13 +100,20 @@ func PointerID(it store.Item) (string, error) {
 // version: each retry re-reads, so it only repeats under real contention.
 const MaxRetries = 5
 
-// EventType is the detail type of the event a change of this aggregate
-// writes for verb (renamed by Verbs).
-func (k Type[T]) EventType(verb Verb) string {
+// EventType is the catalogue's type of the event a change of this
+// aggregate writes for verb (renamed by Verbs): its name, a dot and the
+// verb. A spelling the catalogue lacks is an error, never an undocumented
+// event; each area's tests try every verb of its types.
+func (k Type[T]) EventType(verb Verb) (events.Type, error) {
+	what := string(verb)
 	if v, ok := k.Verbs[verb]; ok {
-		return k.Name + "." + v
+		what = v
 	}
-	return k.Name + "." + string(verb)
+	t, ok := events.Lookup(k.Name + "." + what)
+	if !ok {
+		return "", fmt.Errorf("%s.%s is not in the event catalogue (core/events): add it with its schema", k.Name, what)
+	}
+	return t, nil
 }
 
 // Get returns one record; an id that is not an id, or another tenant's, is
@@ -379,10 +386,18 @@ func (k Type[T]) record(ctx context.Context, t *txn, tenant string, verb Verb, a
 			return fmt.Errorf("compare %s %s: %w", k.Name, k.Meta(v).ID, err)
 		}
 	}
-	types := []string{k.EventType(verb)}
+	first, err := k.EventType(verb)
+	if err != nil {
+		return err
+	}
+	types := []events.Type{first}
 	if k.Also != nil && verb != VerbDeleted {
 		for _, what := range k.Also(prev, v) {
-			types = append(types, k.Name+"."+what)
+			t, err := k.EventType(Verb(what))
+			if err != nil {
+				return err
+			}
+			types = append(types, t)
 		}
 	}
 	for _, typ := range types {

@@ -106,7 +106,7 @@ func assignments(t *testing.T, writes []store.Write) []routing.Assignment {
 		if ev.DetailType == events.ContactUpdated {
 			continue // the owner's change, in the same transaction
 		}
-		if ev.DetailType != routing.EventAssigned {
+		if ev.DetailType != events.ContactAssigned {
 			t.Errorf("the router wrote %s", ev.DetailType)
 			continue
 		}

@@ -138,9 +138,6 @@ type Assignment struct {
 	At        time.Time    `json:"at"`
 }
 
-// EventAssigned is written with every routing decision.
-const EventAssigned = "contact.assigned"
-
 // lastAssigned is who the tenant's previous lead went to: round robin goes
 // on from there. Its write joins the assignment's transaction, so two
 // leads routed at once cannot both take the same turn.
@@ -250,7 +247,7 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 	if err != nil {
 		return nil, err
 	}
-	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventAssigned, a.At, events.Entity{Type: "contact", ID: c.ID, Data: data}))
+	ev, err := events.OutboxWrite(events.New(ctx, tenant, events.ContactAssigned, a.At, events.Entity{Type: "contact", ID: c.ID, Data: data}))
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +267,7 @@ func (r *Router) Route(ctx context.Context, tenant string, c core.Contact) ([]st
 func (r *Router) Consumer() events.Handler {
 	return events.Handler{
 		Name:  "routing",
-		Types: []string{events.ContactCreated, events.ContactUpdated},
+		Types: []events.Type{events.ContactCreated, events.ContactUpdated},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			var c core.Contact
 			if err := json.Unmarshal(ev.Detail.Entity.Data, &c); err != nil {

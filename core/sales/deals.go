@@ -94,8 +94,8 @@ var dealKind = record.Type[core.Deal]{
 		if prev != nil && prev.Stage != next.Stage {
 			out = append(out, "stage_changed")
 		}
-		if next.Status != core.StageOpen && (prev == nil || prev.Status != next.Status) {
-			out = append(out, next.Status)
+		if next.Status != core.DealOpen && (prev == nil || prev.Status != next.Status) {
+			out = append(out, string(next.Status))
 		}
 		return out
 	},
@@ -131,7 +131,7 @@ func (ds *Deals) Create(ctx context.Context, tenant string, f core.DealFields) (
 	}
 	now := ds.now().UTC()
 	stage, _, _ := pl.Stage(f.Stage)
-	d := core.Deal{DealFields: f, Status: stage.Kind,
+	d := core.Deal{DealFields: f, Status: stage.Kind.Outcome(),
 		History: []core.StageChange{{To: f.Stage, At: now, By: events.CauseFrom(ctx).Actor.ID}}}
 	if err := dealKind.Create(ctx, ds.store, tenant, now, &d); err != nil {
 		return core.Deal{}, err
@@ -162,7 +162,7 @@ func (ds *Deals) Update(ctx context.Context, tenant, id string, ifVersion int64,
 		if f.Stage != cur.Stage {
 			now := ds.now().UTC()
 			stage, _, _ := pl.Stage(f.Stage)
-			next.Status = stage.Kind
+			next.Status = stage.Kind.Outcome()
 			var since time.Time
 			if n := len(cur.History); n > 0 {
 				since = cur.History[n-1].At
@@ -187,7 +187,9 @@ func (ds *Deals) Delete(ctx context.Context, tenant, id string, ifVersion int64)
 
 // DealFilter narrows a list of deals.
 type DealFilter struct {
-	PipelineID, Status, OwnerID string
+	PipelineID string
+	Status     core.DealOutcome
+	OwnerID    string
 }
 
 // List returns a page of deals, oldest first.
@@ -203,5 +205,5 @@ func (ds *Deals) List(ctx context.Context, tenant string, f DealFilter, limit in
 	match := func(d *core.Deal) bool {
 		return (f.Status == "" || d.Status == f.Status) && (f.OwnerID == "" || d.OwnerID == f.OwnerID)
 	}
-	return record.List(ctx, ds.store, tenant, dealKind, plan, record.FilterKey("deal", f.PipelineID, f.Status, f.OwnerID), limit, cursor, match)
+	return record.List(ctx, ds.store, tenant, dealKind, plan, record.FilterKey("deal", f.PipelineID, string(f.Status), f.OwnerID), limit, cursor, match)
 }

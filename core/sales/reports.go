@@ -71,7 +71,7 @@ func (ds *Deals) Forecasts(ctx context.Context, tenant string) ([]Forecast, erro
 	byCurrency := map[string]*Forecast{}
 	for i := range deals {
 		d := &deals[i]
-		if d.Status != core.StageOpen {
+		if d.Status != core.DealOpen {
 			continue
 		}
 		pl, ok := pipelines[d.PipelineID]
@@ -134,9 +134,9 @@ func (ds *Deals) Report(ctx context.Context, tenant, pipelineID string) (Pipelin
 	left := make([]int, len(pl.Stages))
 	for _, d := range deals {
 		switch d.Status {
-		case core.StageWon:
+		case core.DealWon:
 			r.Won++
-		case core.StageLost:
+		case core.DealLost:
 			r.Lost++
 		default:
 			r.Open++
@@ -149,7 +149,7 @@ func (ds *Deals) Report(ctx context.Context, tenant, pipelineID string) (Pipelin
 				continue // a stage since removed
 			}
 			seen[i] = true
-			if pl.Stages[i].Kind != core.StageLost {
+			if pl.Stages[i].Kind != core.StageKindLost {
 				furthest = max(furthest, i)
 			}
 			if j, ok := index[c.From]; ok && c.From != "" {

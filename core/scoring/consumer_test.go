@@ -21,7 +21,7 @@ import (
 )
 
 // lastEvent is the tenant's newest event of detailType in the outbox.
-func lastEvent(t *testing.T, st store.Store, tenant, detailType string) events.Envelope {
+func lastEvent(t *testing.T, st store.Store, tenant string, detailType events.Type) events.Envelope {
 	t.Helper()
 	page, err := store.QueryMerged(context.Background(), st, store.Query{Desc: true}, events.EventsPKs(tenant), store.MaxPageItems, "")
 	if err != nil {
@@ -52,8 +52,8 @@ func TestConsumer(t *testing.T) {
 	activities := timeline.NewActivities(st, clock)
 	scorer := scoring.NewScorer(st, people, contacts.NewCompanies(st, tenants, clock), activities, nil, clock)
 	h := scorer.Consumer()
-	if slices.Contains(h.Types, scoring.EventScored) {
-		t.Fatalf("the consumer handles %s: a score would re-score itself", scoring.EventScored)
+	if slices.Contains(h.Types, events.ContactScored) {
+		t.Fatalf("the consumer handles %s: a score would re-score itself", events.ContactScored)
 	}
 	if _, err := tenants.Create(ctx, "acme", "Acme", "IT"); err != nil {
 		t.Fatal(err)
@@ -86,8 +86,8 @@ func TestConsumer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.DetailType != scoring.EventScored || got.Detail.Entity.ID != c.ID {
-				t.Errorf("event %s about %s, want %s about %s", got.DetailType, got.Detail.Entity.ID, scoring.EventScored, c.ID)
+			if got.DetailType != events.ContactScored || got.Detail.Entity.ID != c.ID {
+				t.Errorf("event %s about %s, want %s about %s", got.DetailType, got.Detail.Entity.ID, events.ContactScored, c.ID)
 			}
 			var sc scoring.Scored
 			if err := json.Unmarshal(got.Detail.Entity.Data, &sc); err != nil {

@@ -13,11 +13,32 @@ import (
 	"github.com/fedele-crm/fedele/core/store"
 )
 
+// JobKind is what a background job does.
+type JobKind string
+
+// JobRescore re-scores every contact of a tenant.
+const JobRescore JobKind = "rescore"
+
+// JobKinds lists every kind of job.
+var JobKinds = []JobKind{JobRescore}
+
+// JobStatus is where a job stands.
+type JobStatus string
+
+const (
+	JobRunning JobStatus = "running"
+	JobDone    JobStatus = "done"
+	JobFailed  JobStatus = "failed"
+)
+
+// JobStatuses lists every status of a job.
+var JobStatuses = []JobStatus{JobRunning, JobDone, JobFailed}
+
 // Job is a background job's progress.
 type Job struct {
 	ID         string    `json:"id"`
-	Kind       string    `json:"kind" enum:"rescore"`
-	Status     string    `json:"status" enum:"running,done,failed"`
+	Kind       JobKind   `json:"kind"`
+	Status     JobStatus `json:"status"`
 	Done       int       `json:"done" doc:"Contacts scored so far."`
 	Changed    int       `json:"changed" doc:"Of those, how many got a new score."`
 	ByPlugin   int       `json:"by_plugin" doc:"Of those scored, how many the plugin decided."`
@@ -48,14 +69,11 @@ func (s *Scorer) jobWrite(tenant string, j Job, version int64) (store.Write, err
 	return jobDoc.Put(jobKey(tenant, j.ID), version, &j)
 }
 
-// EventRescore asks for the next part of a re-scoring job. A job is a
-// chain of them, each carrying where the last part stopped, so that it
-// runs in bounded steps wherever events are delivered: the local relay, or
-// the worker function in AWS, where a goroutine would be frozen between
-// requests.
-const EventRescore = "scoring.rescore_requested"
-
-// rescoreStep is what one EventRescore carries.
+// rescoreStep is what one events.ScoringRescoreRequested carries. A
+// re-scoring job is a chain of them, each carrying where the last part
+// stopped, so that it runs in bounded steps wherever events are delivered:
+// the local relay, or the worker function in AWS, where a goroutine would
+// be frozen between requests.
 type rescoreStep struct {
 	JobID  string `json:"job_id"`
 	Cursor string `json:"cursor,omitempty"`
@@ -69,7 +87,7 @@ func (s *Scorer) stepWrite(tenant string, j Job, cursor string, at time.Time) (s
 	if err != nil {
 		return store.Write{}, err
 	}
-	return events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: EventRescore, Detail: events.Detail{
+	return events.OutboxWrite(events.Envelope{Source: events.Source, DetailType: events.ScoringRescoreRequested, Detail: events.Detail{
 		EventID: core.NewID(at), Tenant: tenant, Time: at, Actor: events.Actor{Type: "system", ID: "rescore-job"},
 		CorrelationID: j.ID, Entity: events.Entity{Type: "job", ID: j.ID, Data: data}}})
 }
@@ -78,7 +96,7 @@ func (s *Scorer) stepWrite(tenant string, j Job, cursor string, at time.Time) (s
 // with its first step, in one transaction.
 func (s *Scorer) StartRescore(ctx context.Context, tenant string) (Job, error) {
 	now := s.now().UTC()
-	j := Job{ID: core.NewID(now), Kind: "rescore", Status: "running", StartedAt: now}
+	j := Job{ID: core.NewID(now), Kind: JobRescore, Status: JobRunning, StartedAt: now}
 	jw, err := s.jobWrite(tenant, j, 0)
 	if err != nil {
 		return j, err
@@ -113,7 +131,7 @@ func (s *Scorer) WithSteps(batch, pages int) *Scorer {
 func (s *Scorer) RescoreConsumer() events.Handler {
 	return events.Handler{
 		Name:  "rescore",
-		Types: []string{EventRescore},
+		Types: []events.Type{events.ScoringRescoreRequested},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			var step rescoreStep
 			if err := json.Unmarshal(ev.Detail.Entity.Data, &step); err != nil {
@@ -121,7 +139,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 			}
 			tenant := ev.Detail.Tenant
 			j, version, err := s.job(ctx, tenant, step.JobID)
-			if core.ErrorCode(err) == core.CodeNotFound || err == nil && j.Status != "running" {
+			if core.ErrorCode(err) == core.CodeNotFound || err == nil && j.Status != JobRunning {
 				return nil, nil // expired, or already over
 			}
 			if err != nil {
@@ -134,7 +152,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 					err = s.rescorePage(ctx, tenant, page, &j)
 				}
 				if err != nil {
-					j.Status, j.Error, j.FinishedAt = "failed", err.Error(), s.now().UTC()
+					j.Status, j.Error, j.FinishedAt = JobFailed, err.Error(), s.now().UTC()
 					jw, werr := s.jobWrite(tenant, j, version)
 					return []store.Write{jw}, werr
 				}
@@ -144,7 +162,7 @@ func (s *Scorer) RescoreConsumer() events.Handler {
 				}
 			}
 			if cursor == "" {
-				j.Status, j.FinishedAt = "done", s.now().UTC()
+				j.Status, j.FinishedAt = JobDone, s.now().UTC()
 				jw, err := s.jobWrite(tenant, j, version)
 				return []store.Write{jw}, err
 			}
@@ -199,7 +217,7 @@ func (s *Scorer) rescorePage(ctx context.Context, tenant string, page []core.Con
 		if len(ws) > 0 {
 			j.Changed++
 		}
-		if sc.DecidedBy == "plugin" {
+		if sc.DecidedBy == core.DecidedByPlugin {
 			j.ByPlugin++
 		}
 	}

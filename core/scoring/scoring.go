@@ -130,7 +130,7 @@ func NewScorer(s store.Store, contacts *contacts.Contacts, companies *contacts.C
 type Scored struct {
 	ContactID string              `json:"contact_id"`
 	Result                        // the score, its reasons and tags
-	DecidedBy string              `json:"decided_by" enum:"plugin,builtin"`
+	DecidedBy core.Decider        `json:"decided_by"`
 	Plugin    *plugins.Ref        `json:"plugin,omitempty" doc:"The active score plugin that ran, if one did."`
 	Failure   *plugins.RunFailure `json:"plugin_failure,omitempty" doc:"Why the plugin's answer was not used, if it was not."`
 	At        time.Time           `json:"at"`
@@ -191,7 +191,7 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) (
 	builtin := func(r Record) Result { return Builtin(r, now, weights) }
 	out := make([]Scored, len(recs))
 	for i, r := range recs {
-		out[i] = Scored{ContactID: r.Contact.ID, DecidedBy: "builtin", At: now}
+		out[i] = Scored{ContactID: r.Contact.ID, DecidedBy: core.DecidedByBuiltin, At: now}
 	}
 	if s.runner == nil {
 		for i, r := range recs {
@@ -206,7 +206,7 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) (
 			out[i].Plugin = &plugins.Ref{Name: o.Plugin.Name, Version: o.Plugin.Version}
 		}
 		if o.ByPlugin[i] {
-			out[i].DecidedBy = "plugin"
+			out[i].DecidedBy = core.DecidedByPlugin
 		}
 		if f := o.Failure; f != nil {
 			out[i].Failure = &plugins.RunFailure{Class: f.Class, Message: f.Message, PluginError: f.PluginError}
@@ -214,9 +214,6 @@ func (s *Scorer) scoreBatch(ctx context.Context, tenant string, recs []Record) (
 	}
 	return out, nil
 }
-
-// EventScored is written when a contact's score changes.
-const EventScored = "contact.scored"
 
 func scorePK(tenant, contactID string) string {
 	return store.Tenant(tenant).PK("contact-score", contactID)
@@ -309,7 +306,7 @@ func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Wr
 	}
 	writes := []store.Write{current, history}
 	data := current.Item.Data
-	ev, err := events.OutboxWrite(events.New(ctx, tenant, EventScored, sc.At, events.Entity{Type: "contact", ID: contactID, Data: data}))
+	ev, err := events.OutboxWrite(events.New(ctx, tenant, events.ContactScored, sc.At, events.Entity{Type: "contact", ID: contactID, Data: data}))
 	if err != nil {
 		return nil, err
 	}
@@ -322,10 +319,10 @@ func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Wr
 func (s *Scorer) Consumer() events.Handler {
 	return events.Handler{
 		Name:  "scoring",
-		Types: []string{events.ContactCreated, events.ContactUpdated, "activity.logged"},
+		Types: []events.Type{events.ContactCreated, events.ContactUpdated, events.ActivityLogged},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			contactID := ev.Detail.Entity.ID
-			if ev.DetailType == "activity.logged" {
+			if ev.DetailType == events.ActivityLogged {
 				var a struct {
 					ContactID string `json:"contact_id"`
 				}

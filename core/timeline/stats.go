@@ -26,7 +26,7 @@ var dayDoc = record.Doc[DayStats]{Name: "daily stats"}
 func StatsConsumer(s store.Store) events.Handler {
 	return events.Handler{
 		Name: "daily-stats",
-		Types: []string{events.ContactCreated, events.ContactUpdated, events.ContactDeleted, events.ContactMerged,
+		Types: []events.Type{events.ContactCreated, events.ContactUpdated, events.ContactDeleted,
 			events.CompanyCreated, events.CompanyUpdated, events.CompanyDeleted},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			key := store.Key{PK: statsPK(ev.Detail.Tenant), SK: ev.Detail.Time.UTC().Format(time.DateOnly)}
@@ -39,7 +39,7 @@ func StatsConsumer(s store.Store) events.Handler {
 			if day.Counts == nil {
 				day.Counts = map[string]int{}
 			}
-			day.Counts[ev.DetailType]++
+			day.Counts[string(ev.DetailType)]++
 			// A concurrent increment fails this write's condition; the
 			// consumer framework then runs the handler again on fresh counts.
 			w, err := dayDoc.Put(key, version, &day)

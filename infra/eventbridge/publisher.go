@@ -111,7 +111,7 @@ func (p *Publisher) Publish(ctx context.Context, evs []events.Envelope) []error 
 			continue
 		}
 		entries[i] = types.PutEventsRequestEntry{
-			Source: aws.String(ev.Source), DetailType: aws.String(ev.DetailType), Detail: aws.String(string(detail)),
+			Source: aws.String(ev.Source), DetailType: aws.String(string(ev.DetailType)), Detail: aws.String(string(detail)),
 			EventBusName: aws.String(p.bus), Time: aws.Time(ev.Detail.Time),
 		}
 		if n := entrySize(entries[i]); n > MaxEntryBytes {

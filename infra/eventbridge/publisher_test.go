@@ -90,7 +90,7 @@ func TestPublish(t *testing.T) {
 				t.Errorf("%d PutEvents calls, want %d", bus.Calls(), tc.wantCalls)
 			}
 			for _, e := range bus.Accepted() {
-				if e.Source != "fedele.crm" || e.EventBusName != "fedele" || e.DetailType != events.ContactCreated {
+				if e.Source != "fedele.crm" || e.EventBusName != "fedele" || e.DetailType != string(events.ContactCreated) {
 					t.Errorf("entry on the wire: %+v", e)
 				}
 			}

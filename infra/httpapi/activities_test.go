@@ -84,18 +84,18 @@ func TestActivities(t *testing.T) {
 		e.a.do("GET", "/v1/contacts/"+c.ID+"/timeline?limit=200", nil).want(t, 200, &tl)
 		logged := 0
 		for _, ev := range tl.Items {
-			if ev.DetailType == "activity.logged" {
+			if ev.DetailType == events.ActivityLogged {
 				logged++
 			}
 		}
 		if logged != 4 {
 			t.Errorf("%d activity.logged on the contact's timeline, want 4", logged)
 		}
-		kinds := map[string]int{}
+		kinds := map[events.Type]int{}
 		for _, ev := range outbox(t, e.store, "acme") {
 			kinds[ev.DetailType]++
 		}
-		if kinds["activity.logged"] != 5 || kinds["activity.updated"] != 1 {
+		if kinds[events.ActivityLogged] != 5 || kinds[events.ActivityUpdated] != 1 {
 			t.Errorf("events %v", kinds)
 		}
 

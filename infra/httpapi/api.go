@@ -122,6 +122,7 @@ func New(cfg Config) *Server {
 	hc.OpenAPIPath = "/openapi"
 	hc.SchemasPath = "/schemas"
 	hc.CreateHooks = nil // no $schema links injected into bodies
+	registerClosedSets(hc.Components.Schemas)
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.requireScope)
 
@@ -144,6 +145,7 @@ func New(cfg Config) *Server {
 	s.registerReports()
 	s.registerTenant()
 	s.registerEvents()
+	s.registerScoring()
 	s.registerPlugins()
 
 	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(mux))))

@@ -44,15 +44,15 @@ type ContactPath struct {
 }
 
 type listContactsInput struct {
-	Limit        int       `query:"limit" minimum:"1" maximum:"200" default:"50"`
-	Cursor       string    `query:"cursor" maxLength:"2048" doc:"next_cursor of the previous page, with the same filters."`
-	Email        string    `query:"email" maxLength:"254"`
-	Tag          string    `query:"tag" maxLength:"64"`
-	OwnerID      string    `query:"owner_id" maxLength:"128"`
-	CompanyID    string    `query:"company_id" maxLength:"26"`
-	Stage        string    `query:"lifecycle_stage" enum:"subscriber,lead,mql,sql,customer,evangelist,other"`
-	UpdatedSince time.Time `query:"updated_since" doc:"RFC 3339; contacts updated at or after it."`
-	Sort         string    `query:"sort" enum:"created,-created,updated,-updated" default:"-created" doc:"- for newest first."`
+	Limit        int        `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Cursor       string     `query:"cursor" maxLength:"2048" doc:"next_cursor of the previous page, with the same filters."`
+	Email        string     `query:"email" maxLength:"254"`
+	Tag          string     `query:"tag" maxLength:"64"`
+	OwnerID      string     `query:"owner_id" maxLength:"128"`
+	CompanyID    string     `query:"company_id" maxLength:"26"`
+	Stage        core.Stage `query:"lifecycle_stage"`
+	UpdatedSince time.Time  `query:"updated_since" doc:"RFC 3339; contacts updated at or after it."`
+	Sort         string     `query:"sort" enum:"created,-created,updated,-updated" default:"-created" doc:"- for newest first."`
 }
 
 type batchContactsInput struct {
@@ -134,7 +134,7 @@ func (s *Server) registerContacts() {
 	huma.Register(s.api, operation("list-contacts", http.MethodGet, "/v1/contacts", "List contacts", core.ScopeRead, tag),
 		func(ctx context.Context, in *listContactsInput) (*struct{ Body itemsPage[core.Contact] }, error) {
 			f := contacts.ContactFilter{Email: in.Email, Tag: in.Tag, OwnerID: in.OwnerID, CompanyID: in.CompanyID,
-				Stage: core.Stage(in.Stage), UpdatedSince: in.UpdatedSince, Sort: in.Sort}
+				Stage: in.Stage, UpdatedSince: in.UpdatedSince, Sort: in.Sort}
 			items, next, err := s.contacts.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")

@@ -34,7 +34,7 @@ const crashChildEnv = "FEDELE_CRASH_CHILD_DATA"
 
 // effectConsumer records one effect item per contact.created event, in the
 // same transaction as its processed marker.
-var effectConsumer = events.Handler{Name: "effect", Types: []string{events.ContactCreated},
+var effectConsumer = events.Handler{Name: "effect", Types: []events.Type{events.ContactCreated},
 	Handle: func(_ context.Context, ev events.Envelope) ([]store.Write, error) {
 		return []store.Write{{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{
 			Key: store.Key{PK: "T#" + ev.Detail.Tenant + "#effect", SK: ev.Detail.EventID}, Version: 1, Data: []byte(ev.Detail.Entity.ID)}}}, nil

@@ -140,11 +140,11 @@ func (s *Server) registerDeals() {
 
 	huma.Register(s.api, operation("list-deals", http.MethodGet, "/v1/deals", "List deals", core.ScopeRead, tag),
 		func(ctx context.Context, in *struct {
-			Limit      int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
-			Cursor     string `query:"cursor" maxLength:"2048"`
-			PipelineID string `query:"pipeline_id" maxLength:"26"`
-			Status     string `query:"status" enum:"open,won,lost"`
-			OwnerID    string `query:"owner_id" maxLength:"26"`
+			Limit      int              `query:"limit" minimum:"1" maximum:"200" default:"50"`
+			Cursor     string           `query:"cursor" maxLength:"2048"`
+			PipelineID string           `query:"pipeline_id" maxLength:"26"`
+			Status     core.DealOutcome `query:"status"`
+			OwnerID    string           `query:"owner_id" maxLength:"26"`
 		}) (*struct{ Body itemsPage[core.Deal] }, error) {
 			f := sales.DealFilter{PipelineID: in.PipelineID, Status: in.Status, OwnerID: in.OwnerID}
 			items, next, err := s.deals.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/sales"
 )
 
@@ -111,11 +112,12 @@ func TestDealsAndReports(t *testing.T) {
 			t.Errorf("pipeline report (-want +got):\n%s", diff)
 		}
 
-		kinds := map[string]int{}
+		kinds := map[events.Type]int{}
 		for _, ev := range outbox(t, e.store, "acme") {
 			kinds[ev.DetailType]++
 		}
-		for typ, n := range map[string]int{"deal.created": 4, "deal.updated": 4, "deal.stage_changed": 4, "deal.won": 1, "deal.lost": 1, "pipeline.created": 1} {
+		for typ, n := range map[events.Type]int{events.DealCreated: 4, events.DealUpdated: 4, events.DealStageChanged: 4, events.DealWon: 1,
+			events.DealLost: 1, events.PipelineCreated: 1} {
 			if kinds[typ] != n {
 				t.Errorf("%d %s events, want %d", kinds[typ], typ, n)
 			}

@@ -54,7 +54,7 @@ func outbox(t *testing.T, st store.Store, tenant string) []events.Envelope {
 func describe(evs []events.Envelope) []string {
 	var out []string
 	for _, ev := range evs {
-		out = append(out, ev.DetailType+" "+strings.Join(ev.Detail.Changed, ","))
+		out = append(out, string(ev.DetailType)+" "+strings.Join(ev.Detail.Changed, ","))
 	}
 	return out
 }
@@ -144,7 +144,7 @@ func TestTimelineAndEventStream(t *testing.T) {
 			t.Fatalf("%d unsettled events listed", len(stream.Items))
 		}
 		e.advance(timeline.EventSettle + time.Second)
-		var all []string
+		var all []events.Type
 		after := ""
 		for range 10 {
 			stream.Items = nil
@@ -157,7 +157,7 @@ func TestTimelineAndEventStream(t *testing.T) {
 			}
 			after = stream.NextCursor
 		}
-		want := []string{"contact.created", "contact.updated", "contact.updated", "contact.updated", "contact.updated", "contact.created"}
+		want := []events.Type{events.ContactCreated, events.ContactUpdated, events.ContactUpdated, events.ContactUpdated, events.ContactUpdated, events.ContactCreated}
 		if diff := cmp.Diff(want, all); diff != "" {
 			t.Errorf("event stream (-want +got):\n%s", diff)
 		}
@@ -188,13 +188,13 @@ func TestRelayDeliversOnceAndConsumersDoNotLoop(t *testing.T) {
 		tenants := tenancy.NewTenants(e.store, time.Now)
 		contacts := contacts.NewContacts(e.store, tenants, time.Now)
 		var runs []string
-		cons.Register(events.Handler{Name: "count", Types: []string{events.ContactCreated, events.ContactUpdated},
+		cons.Register(events.Handler{Name: "count", Types: []events.Type{events.ContactCreated, events.ContactUpdated},
 			Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 				// The effect: one item per event, written with the marker.
 				return []store.Write{{Op: store.OpPut, Cond: store.Cond{MustNotExist: true},
 					Item: store.Item{Key: store.Key{PK: "T#acme#effect", SK: ev.Detail.EventID}, Version: 1}}}, nil
 			}})
-		cons.Register(events.Handler{Name: "stamp", Types: []string{events.ContactUpdated},
+		cons.Register(events.Handler{Name: "stamp", Types: []events.Type{events.ContactUpdated},
 			Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 				runs = append(runs, ev.Detail.EventID)
 				// Updates the very contact whose update triggered it.
@@ -293,7 +293,7 @@ func TestEventsReachEventBridgeThroughTheRealClient(t *testing.T) {
 		log := slog.New(slog.DiscardHandler)
 		cons := events.NewConsumers(e.store, log, time.Now)
 		effects := 0
-		cons.Register(events.Handler{Name: "count", Types: []string{events.ContactCreated},
+		cons.Register(events.Handler{Name: "count", Types: []events.Type{events.ContactCreated},
 			Handle: func(context.Context, events.Envelope) ([]store.Write, error) { effects++; return nil, nil }})
 		relay := &events.Relay{Store: e.store, Log: log, Batch: 7,
 			Publisher: events.Fanout{cons, eventbridge.New(client, "fedele", eventbridge.WithRetries(1, time.Millisecond))}}

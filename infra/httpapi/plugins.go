@@ -10,7 +10,6 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/plugins"
-	"github.com/fedele-crm/fedele/core/scoring"
 )
 
 // MaxModuleBytes is the largest plugin upload.
@@ -40,79 +39,6 @@ type versionsOutput struct {
 }
 
 func (s *Server) registerPlugins() {
-	huma.Register(s.api, operation("get-contact-score", http.MethodGet, "/v1/contacts/{id}/score",
-		"A contact's score, its reasons, who decided it, and its history (newest first)", core.ScopeRead, "Contacts"),
-		func(ctx context.Context, in *struct {
-			ContactPath
-			History int `query:"history" minimum:"0" maximum:"100" default:"20" doc:"How many past scores to return."`
-		}) (*struct {
-			Body struct {
-				Current scoring.Scored   `json:"current"`
-				History []scoring.Scored `json:"history"`
-			}
-		}, error) {
-			if _, err := s.contacts.Get(ctx, tenantOf(ctx), in.ID); err != nil {
-				return nil, s.problem(ctx, err, "path")
-			}
-			cur, _, err := s.scorer.Current(ctx, tenantOf(ctx), in.ID)
-			if err != nil {
-				return nil, s.problem(ctx, err, "path")
-			}
-			out := &struct {
-				Body struct {
-					Current scoring.Scored   `json:"current"`
-					History []scoring.Scored `json:"history"`
-				}
-			}{}
-			out.Body.Current, out.Body.History = cur, []scoring.Scored{}
-			if in.History > 0 {
-				h, err := s.scorer.History(ctx, tenantOf(ctx), in.ID, in.History)
-				if err != nil {
-					return nil, s.problem(ctx, err, "")
-				}
-				out.Body.History = h
-			}
-			return out, nil
-		})
-
-	huma.Register(s.api, withStatus(operation("rescore", http.MethodPost, "/v1/scoring/rescore",
-		"Re-score every contact in the background, through the batch contract, in steps the event consumers run; the job's progress is at /v1/jobs/{id}", core.ScopeAdmin, "Contacts"), http.StatusAccepted),
-		func(ctx context.Context, _ *struct{}) (*struct {
-			Location string `header:"Location"`
-			Body     scoring.Job
-		}, error) {
-			tenant := tenantOf(ctx)
-			j, err := s.scorer.StartRescore(ctx, tenant)
-			if err != nil {
-				return nil, s.problem(ctx, err, "")
-			}
-			return &struct {
-				Location string `header:"Location"`
-				Body     scoring.Job
-			}{"/v1/jobs/" + j.ID, j}, nil
-		})
-
-	huma.Register(s.api, operation("get-job", http.MethodGet, "/v1/jobs/{id}", "A background job's progress", core.ScopeRead, "Contacts"),
-		func(ctx context.Context, in *struct {
-			ID string `path:"id" maxLength:"26"`
-		}) (*struct{ Body scoring.Job }, error) {
-			j, err := s.scorer.GetJob(ctx, tenantOf(ctx), in.ID)
-			if err != nil {
-				return nil, s.problem(ctx, err, "path")
-			}
-			return &struct{ Body scoring.Job }{j}, nil
-		})
-
-	huma.Register(s.api, operation("score-contact", http.MethodPost, "/v1/contacts/{id}/score",
-		"Score a contact now, storing nothing: the active score plugin decides, the built-in scorer when there is none or it fails", core.ScopeRead, "Contacts"),
-		func(ctx context.Context, in *ContactPath) (*struct{ Body scoring.Scored }, error) {
-			sc, err := s.scorer.Score(ctx, tenantOf(ctx), in.ID)
-			if err != nil {
-				return nil, s.problem(ctx, err, "path")
-			}
-			return &struct{ Body scoring.Scored }{sc}, nil
-		})
-
 	op := func(id, method, path, summary string) huma.Operation {
 		return operation(id, method, path, summary, core.ScopePluginsAdmin, pluginsTag)
 	}
@@ -122,9 +48,9 @@ func (s *Server) registerPlugins() {
 		"Upload a module as the next version of a plugin"))),
 		func(ctx context.Context, in *struct {
 			PluginPath
-			Kind    string   `query:"kind" required:"true" enum:"score,route,campaign" doc:"Every version of a plugin has the kind of its first."`
-			Fields  []string `query:"fields" explode:"false" maxItems:"50" doc:"The input fields the plugin needs, such as contact.emails or company.size; the host sends only those (and ids). None sends everything."`
-			RawBody []byte   `contentType:"application/wasm" doc:"The WebAssembly module, up to 20 MiB."`
+			Kind    plugins.Kind `query:"kind" required:"true" doc:"Every version of a plugin has the kind of its first."`
+			Fields  []string     `query:"fields" explode:"false" maxItems:"50" doc:"The input fields the plugin needs, such as contact.emails or company.size; the host sends only those (and ids). None sends everything."`
+			RawBody []byte       `contentType:"application/wasm" doc:"The WebAssembly module, up to 20 MiB."`
 		}) (*versionOutput, error) {
 			v, err := s.plugins.Upload(ctx, tenantOf(ctx), in.Name, in.Kind, in.Fields, in.RawBody)
 			if err != nil {

@@ -200,7 +200,7 @@ func TestPluginLifecycle(t *testing.T) {
 				{"winback", "campaign", `"enrol":true,"variant":"b"`},
 			} {
 				upload(e.a, ex.name, ex.kind, module(t, "plugins", ex.name+".wasm"), "").want(t, 201, nil)
-				in, _, err := wasm.Fixture(ex.kind)
+				in, _, err := wasm.Fixture(plugins.Kind(ex.kind))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -213,7 +213,7 @@ func TestPluginLifecycle(t *testing.T) {
 			}
 
 			// Every step left its event, each true to its schema.
-			seen := map[string]int{}
+			seen := map[events.Type]int{}
 			var page struct{ Items []events.Envelope }
 			e.advance(10 * time.Second) // past the stream's settling time
 			e.a.do("GET", "/v1/events?limit=200", nil).want(t, 200, &page)
@@ -224,7 +224,7 @@ func TestPluginLifecycle(t *testing.T) {
 				}
 				seen[ev.DetailType]++
 			}
-			for typ, n := range map[string]int{plugins.EventUploaded: 4, plugins.EventActivated: 4, plugins.EventRolledBack: 1} {
+			for typ, n := range map[events.Type]int{events.PluginVersionUploaded: 4, events.PluginActivated: 4, events.PluginRolledBack: 1} {
 				if seen[typ] != n {
 					t.Errorf("%d %s events, want %d (all: %v)", seen[typ], typ, n, seen)
 				}

@@ -18,7 +18,7 @@ func assignments(t *testing.T, e *env) []routing.Assignment {
 	t.Helper()
 	var out []routing.Assignment
 	for _, ev := range outbox(t, e.store, "acme") {
-		if ev.DetailType == routing.EventAssigned {
+		if ev.DetailType == events.ContactAssigned {
 			var a routing.Assignment
 			if err := json.Unmarshal(ev.Detail.Entity.Data, &a); err != nil {
 				t.Fatal(err)

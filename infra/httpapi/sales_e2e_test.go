@@ -7,8 +7,6 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
-	"github.com/fedele-crm/fedele/core/routing"
-	"github.com/fedele-crm/fedele/core/scoring"
 )
 
 // End to end, on both engines: leads are scored by an uploaded plugin and
@@ -44,7 +42,7 @@ func TestLeadsScoredAndRoutedByPlugins(t *testing.T) {
 				t.Fatalf("owner %q, want Anna", got.OwnerID)
 			}
 			// In order: the creation, then what it set off, each caused by it.
-			var seq []string
+			var seq []events.Type
 			var created events.Envelope
 			for _, ev := range outbox(t, e.store, "acme") {
 				if ev.Detail.Entity.ID != lead.ID {
@@ -54,14 +52,14 @@ func TestLeadsScoredAndRoutedByPlugins(t *testing.T) {
 				switch ev.DetailType {
 				case events.ContactCreated:
 					created = ev
-				case scoring.EventScored, routing.EventAssigned:
+				case events.ContactScored, events.ContactAssigned:
 					if ev.Detail.CausationID != created.Detail.EventID || ev.Detail.Depth != 1 {
 						t.Errorf("%s caused by %q at depth %d, want the creation %q", ev.DetailType, ev.Detail.CausationID, ev.Detail.Depth, created.Detail.EventID)
 					}
 				}
 			}
-			if len(seq) < 4 || seq[0] != events.ContactCreated || !slices.Contains(seq, scoring.EventScored) ||
-				!slices.Contains(seq, routing.EventAssigned) || !slices.Contains(seq, events.ContactUpdated) {
+			if len(seq) < 4 || seq[0] != events.ContactCreated || !slices.Contains(seq, events.ContactScored) ||
+				!slices.Contains(seq, events.ContactAssigned) || !slices.Contains(seq, events.ContactUpdated) {
 				t.Errorf("events of the lead %v", seq)
 			}
 

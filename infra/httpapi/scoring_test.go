@@ -87,7 +87,7 @@ func TestScoringOnEvents(t *testing.T) {
 		}
 		scored := 0
 		for _, ev := range outbox(t, e.store, "acme") {
-			if ev.DetailType == scoring.EventScored {
+			if ev.DetailType == events.ContactScored {
 				scored++
 				if ev.Detail.Actor.ID != "scoring" || ev.Detail.CausationID == "" {
 					t.Errorf("contact.scored by %+v caused by %q", ev.Detail.Actor, ev.Detail.CausationID)

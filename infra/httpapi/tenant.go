@@ -51,15 +51,15 @@ func (s *Server) registerTenant() {
 
 	huma.Register(s.api, operation("put-custom-field", http.MethodPut, "/v1/custom-fields/{entity}/{key}", "Define or redefine a custom field", core.ScopeAdmin, tag),
 		func(ctx context.Context, in *struct {
-			Entity string `path:"entity" enum:"contact,company"`
-			Key    string `path:"key" maxLength:"64"`
+			Entity core.Entity `path:"entity"`
+			Key    string      `path:"key" maxLength:"64"`
 			Body   struct {
 				Label   string         `json:"label" minLength:"1" maxLength:"200"`
-				Type    core.FieldType `json:"type" enum:"text,number,boolean,date,enum"`
+				Type    core.FieldType `json:"type"`
 				Options []string       `json:"options,omitempty" maxItems:"200"`
 			}
 		}) (*tenantOutput, error) {
-			d := core.FieldDef{Entity: core.Entity(in.Entity), Key: in.Key, Label: in.Body.Label, Type: in.Body.Type, Options: in.Body.Options}
+			d := core.FieldDef{Entity: in.Entity, Key: in.Key, Label: in.Body.Label, Type: in.Body.Type, Options: in.Body.Options}
 			t, err := s.tenants.PutField(ctx, tenantOf(ctx), d)
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")
@@ -69,10 +69,10 @@ func (s *Server) registerTenant() {
 
 	huma.Register(s.api, operation("delete-custom-field", http.MethodDelete, "/v1/custom-fields/{entity}/{key}", "Delete a custom field definition", core.ScopeAdmin, tag),
 		func(ctx context.Context, in *struct {
-			Entity string `path:"entity" enum:"contact,company"`
-			Key    string `path:"key" maxLength:"64"`
+			Entity core.Entity `path:"entity"`
+			Key    string      `path:"key" maxLength:"64"`
 		}) (*tenantOutput, error) {
-			t, err := s.tenants.DeleteField(ctx, tenantOf(ctx), core.Entity(in.Entity), in.Key)
+			t, err := s.tenants.DeleteField(ctx, tenantOf(ctx), in.Entity, in.Key)
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
@@ -83,7 +83,7 @@ func (s *Server) registerTenant() {
 		func(ctx context.Context, in *struct {
 			Body struct {
 				Name   string       `json:"name" minLength:"1" maxLength:"200"`
-				Scopes []core.Scope `json:"scopes" minItems:"1" enum:"crm:read,crm:write,plugins:admin,admin"`
+				Scopes []core.Scope `json:"scopes" minItems:"1"`
 			}
 		}) (*apiKeyOutput, error) {
 			secret, k, err := s.keys.Create(ctx, tenantOf(ctx), in.Body.Name, in.Body.Scopes)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/events"
 )
 
 type usersPage struct {
@@ -94,11 +95,11 @@ func TestUsers(t *testing.T) {
 		// Its e-mail is free again.
 		e.a.do("POST", "/v1/users", map[string]any{"name": "Ada again", "email": "ada@example.com"}).want(t, 201, nil)
 
-		kinds := map[string]int{}
+		kinds := map[events.Type]int{}
 		for _, ev := range outbox(t, e.store, "acme") {
 			kinds[ev.DetailType]++
 		}
-		if kinds["user.created"] != 4 || kinds["user.updated"] != 1 || kinds["user.deleted"] != 1 {
+		if kinds[events.UserCreated] != 4 || kinds[events.UserUpdated] != 1 || kinds[events.UserDeleted] != 1 {
 			t.Errorf("events %v", kinds)
 		}
 

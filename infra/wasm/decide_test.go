@@ -162,7 +162,7 @@ func TestDecideFallsBackAndDisables(t *testing.T) {
 				if err := schemas.ValidateEvent(raw); err != nil {
 					t.Errorf("%s breaks its schema: %v", ev.DetailType, err)
 				}
-				if ev.DetailType != plugins.EventDisabled {
+				if ev.DetailType != events.PluginDisabled {
 					continue
 				}
 				disabled++

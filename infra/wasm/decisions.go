@@ -4,15 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/fedele-crm/fedele/core/plugins"
 )
 
 // checkDecisions holds what a schema cannot say: a route plugin assigns
 // only one of the record's own candidates — never someone it made up, or a
 // user of another tenant — and a campaign plugin picks only one of the
 // campaign's variants.
-func checkDecisions(kind string, input, output []byte) error {
+func checkDecisions(kind plugins.Kind, input, output []byte) error {
 	switch kind {
-	case "route":
+	case plugins.KindRoute:
 		var in []struct {
 			Candidates []struct {
 				ID string `json:"id"`
@@ -34,7 +36,7 @@ func checkDecisions(kind string, input, output []byte) error {
 				return fmt.Errorf("result %d assigns %q, who is not one of the record's candidates", i, a)
 			}
 		}
-	case "campaign":
+	case plugins.KindCampaign:
 		var in []struct {
 			Campaign struct {
 				Variants []string `json:"variants"`

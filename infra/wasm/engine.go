@@ -55,8 +55,8 @@ func (e *Engine) Run(ctx context.Context, r plugins.Request) (plugins.Response, 
 
 // module is keyed by tenant and id together: a tenant's request finds only
 // what its own loader answered, even for bytes another tenant uploaded too.
-func (e *Engine) module(ctx context.Context, tenant, id, kind string) (*Module, error) {
-	key := tenant + "\x00" + id + "\x00" + kind
+func (e *Engine) module(ctx context.Context, tenant, id string, kind plugins.Kind) (*Module, error) {
+	key := tenant + "\x00" + id + "\x00" + string(kind)
 	e.mu.Lock()
 	m := e.modules[key]
 	e.mu.Unlock()
@@ -93,7 +93,7 @@ var _ plugins.Forgetter = (*Engine)(nil)
 
 // Validate is Prepare for core/plugins: a refusal is a *plugins.RunError
 // naming its class.
-func (h *Host) Validate(ctx context.Context, kind string, raw []byte) (plugins.Module, error) {
+func (h *Host) Validate(ctx context.Context, kind plugins.Kind, raw []byte) (plugins.Module, error) {
 	m, err := h.Prepare(ctx, kind, raw)
 	if f, ok := errors.AsType[*Failure](err); ok && f.Class != ClassUnavailable {
 		return plugins.Module{}, &plugins.RunError{Class: string(f.Class), Message: f.Message, PluginError: f.PluginError, Logs: f.Logs}

@@ -32,6 +32,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/infra/wasm/wasmbin"
 	"github.com/fedele-crm/fedele/schemas"
 )
@@ -109,7 +110,7 @@ func (c Config) Budget(records int) int64 {
 // uploaded, in hex; Code is their metered form.
 type Module struct {
 	ID   string
-	Kind string
+	Kind plugins.Kind
 	Code []byte
 }
 
@@ -310,7 +311,7 @@ func (h *Host) hold(ctx context.Context, m *Module) (*compiledEntry, error) {
 func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 	start := time.Now()
 	var res Result
-	if c.Module == nil || !validKind(c.Module.Kind) {
+	if c.Module == nil || !c.Module.Kind.Valid() {
 		return res, fail(ClassMissingExport, nil, "no module, or no such kind")
 	}
 	e, err := h.hold(ctx, c.Module)
@@ -338,7 +339,7 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 	inst.cur = r
 	defer func() { inst.cur = nil }()
 
-	rc, out, callErr := inst.plugin.CallWithContext(withCall(ctx, st), c.Module.Kind, c.Input)
+	rc, out, callErr := inst.plugin.CallWithContext(withCall(ctx, st), string(c.Module.Kind), c.Input)
 	st.settle()
 	if st.output != nil {
 		out = st.output
@@ -362,9 +363,9 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 		return res, &Failure{Class: ClassTimeout, Fuel: res.Fuel, Logs: res.Logs,
 			Message: fmt.Sprintf("took %s, over the deadline of %s", res.Duration.Round(time.Millisecond), h.cfg.Timeout)}
 	}
-	if c.Module.Kind == "score" && scoreOutputOK(out, c.Records) {
+	if c.Module.Kind == plugins.KindScore && scoreOutputOK(out, c.Records) {
 		// proven within the contract without building a document
-	} else if err := schemas.ValidatePluginOutput(c.Module.Kind, out, c.Records); err != nil {
+	} else if err := schemas.ValidatePluginOutput(string(c.Module.Kind), out, c.Records); err != nil {
 		return res, &Failure{Class: ClassContract, Message: err.Error(), Err: err, Fuel: res.Fuel, Logs: res.Logs}
 	}
 	if err := checkDecisions(c.Module.Kind, c.Input, out); err != nil {
@@ -416,15 +417,6 @@ func (h *Host) classify(inst *instance, st *callState, r *run, rc uint32, err er
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
-}
-
-func validKind(k string) bool {
-	for _, v := range schemas.PluginKinds {
-		if v == k {
-			return true
-		}
-	}
-	return false
 }
 
 func seedBytes(seed uint64) [32]byte {

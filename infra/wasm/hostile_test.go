@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/fedele-crm/fedele/core/plugins"
 )
 
 // hostile is the corpus in testdata/hostile: each module with the class its
@@ -108,9 +110,9 @@ func TestHostileCorpus(t *testing.T) {
 
 	for _, tc := range hostile {
 		t.Run(strings.TrimSuffix(tc.file, filepath.Ext(tc.file)), func(t *testing.T) {
-			kind := tc.kind
+			kind := plugins.Kind(tc.kind)
 			if kind == "" {
-				kind = "score"
+				kind = plugins.KindScore
 			}
 			fixture, n, err := Fixture(kind)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/wasm/wasmbin"
 )
@@ -31,7 +32,7 @@ func readFile(t testing.TB, path ...string) []byte {
 
 // metered makes a runnable module without Prepare's checks, to see what
 // the host does with what upload validation would have refused.
-func metered(t testing.TB, kind string, raw []byte) *Module {
+func metered(t testing.TB, kind plugins.Kind, raw []byte) *Module {
 	t.Helper()
 	code, err := wasmbin.Instrument(raw)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
+	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/infra/wasm/wasmbin"
 )
 
@@ -23,10 +24,13 @@ import (
 
 // entryPoints are the exports extism may call: the kinds' functions and the
 // initialisers of the guest languages' runtimes.
-var entryPoints = map[string]bool{
-	"score": true, "route": true, "campaign": true,
-	"_initialize": true, "_start": true, "hs_init": true,
-}
+var entryPoints = func() map[string]bool {
+	m := map[string]bool{"_initialize": true, "_start": true, "hs_init": true}
+	for _, k := range plugins.Kinds {
+		m[string(k)] = true
+	}
+	return m
+}()
 
 type stateKey struct{}
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/infra/wasm/wasmbin"
 )
 
@@ -22,8 +23,8 @@ const MaxModuleBytes = 20 << 20
 var fixtures embed.FS
 
 // Fixture is the built-in input a module of kind must handle at upload.
-func Fixture(kind string) ([]byte, int, error) {
-	b, err := fixtures.ReadFile("fixtures/" + kind + ".json")
+func Fixture(kind plugins.Kind) ([]byte, int, error) {
+	b, err := fixtures.ReadFile("fixtures/" + string(kind) + ".json")
 	if err != nil {
 		return nil, 0, fmt.Errorf("no fixture for kind %q: %w", kind, err)
 	}
@@ -88,8 +89,8 @@ func set(names ...string) map[string]bool {
 // unless the host was told otherwise), and a run on the kind's fixture
 // whose output must keep the contract. A refusal is a *Failure whose class
 // and message name what is at fault.
-func (h *Host) Prepare(ctx context.Context, kind string, raw []byte) (*Module, error) {
-	if !validKind(kind) {
+func (h *Host) Prepare(ctx context.Context, kind plugins.Kind, raw []byte) (*Module, error) {
+	if !kind.Valid() {
 		return nil, fail(ClassMissingExport, nil, "no plugin kind %q", kind)
 	}
 	if len(raw) > MaxModuleBytes {
@@ -102,7 +103,7 @@ func (h *Host) Prepare(ctx context.Context, kind string, raw []byte) (*Module, e
 	if err != nil {
 		return nil, refusal(err)
 	}
-	if k, ok := exports[kind]; !ok || k != wasmbin.ExportFunc {
+	if k, ok := exports[string(kind)]; !ok || k != wasmbin.ExportFunc {
 		return nil, fail(ClassMissingExport, nil, "a %s plugin must export a function named %q", kind, kind)
 	}
 	code, err := wasmbin.Instrument(raw)
@@ -143,7 +144,7 @@ func (h *Host) tryFixture(ctx context.Context, m *Module) error {
 		p.drain(ctx)
 	}
 	if f, ok := errors.AsType[*Failure](err); ok {
-		f.Message = "on the built-in " + m.Kind + " fixture: " + f.Message
+		f.Message = "on the built-in " + string(m.Kind) + " fixture: " + f.Message
 		return f
 	}
 	return err

@@ -29,7 +29,7 @@ func Handler(consumers events.Publisher) func(context.Context, lambdaevents.Even
 		if d.EventID == "" || d.Tenant == "" {
 			return fmt.Errorf("event %s: detail without event_id or tenant", in.ID)
 		}
-		ev := events.Envelope{Source: in.Source, DetailType: in.DetailType, Detail: d}
+		ev := events.Envelope{Source: in.Source, DetailType: events.Type(in.DetailType), Detail: d}
 		if err := consumers.Publish(ctx, []events.Envelope{ev})[0]; err != nil {
 			return fmt.Errorf("event %s: %w", d.EventID, err)
 		}

@@ -1,0 +1,70 @@
+package events
+
+import "slices"
+
+// Type is a detail type of the catalogue. Emitters take a Type, so one
+// cannot spell a detail type the catalogue lacks; every Type has a JSON
+// Schema in schemas/events/ (a test holds the two lists together).
+type Type string
+
+// The catalogue, one constant per detail type.
+const (
+	ContactCreated  Type = "contact.created"
+	ContactUpdated  Type = "contact.updated"
+	ContactDeleted  Type = "contact.deleted"
+	ContactScored   Type = "contact.scored"
+	ContactAssigned Type = "contact.assigned"
+
+	CompanyCreated Type = "company.created"
+	CompanyUpdated Type = "company.updated"
+	CompanyDeleted Type = "company.deleted"
+
+	ActivityLogged  Type = "activity.logged"
+	ActivityUpdated Type = "activity.updated"
+	ActivityDeleted Type = "activity.deleted"
+
+	PipelineCreated Type = "pipeline.created"
+
+	DealCreated      Type = "deal.created"
+	DealUpdated      Type = "deal.updated"
+	DealDeleted      Type = "deal.deleted"
+	DealStageChanged Type = "deal.stage_changed"
+	DealWon          Type = "deal.won"
+	DealLost         Type = "deal.lost"
+
+	UserCreated Type = "user.created"
+	UserUpdated Type = "user.updated"
+	UserDeleted Type = "user.deleted"
+
+	PluginVersionUploaded Type = "plugin.version_uploaded"
+	PluginActivated       Type = "plugin.activated"
+	PluginRolledBack      Type = "plugin.rolled_back"
+	PluginDisabled        Type = "plugin.disabled"
+
+	// ScoringRescoreRequested asks for the next part of a re-scoring job.
+	ScoringRescoreRequested Type = "scoring.rescore_requested"
+)
+
+var catalogue = []Type{
+	ContactCreated, ContactUpdated, ContactDeleted, ContactScored, ContactAssigned,
+	CompanyCreated, CompanyUpdated, CompanyDeleted,
+	ActivityLogged, ActivityUpdated, ActivityDeleted,
+	PipelineCreated,
+	DealCreated, DealUpdated, DealDeleted, DealStageChanged, DealWon, DealLost,
+	UserCreated, UserUpdated, UserDeleted,
+	PluginVersionUploaded, PluginActivated, PluginRolledBack, PluginDisabled,
+	ScoringRescoreRequested,
+}
+
+// Catalogue lists every detail type Fedele emits.
+func Catalogue() []Type { return slices.Clone(catalogue) }
+
+// Lookup returns the catalogue's type spelled s; code that builds a type
+// from parts (a record kind and a verb) goes through it, so a spelling the
+// catalogue lacks is an error rather than an event nobody documented.
+func Lookup(s string) (Type, bool) {
+	if i := slices.Index(catalogue, Type(s)); i >= 0 {
+		return catalogue[i], true
+	}
+	return "", false
+}

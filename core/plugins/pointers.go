@@ -1,0 +1,193 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/store"
+)
+
+// Which version of a kind runs: the active pointer, the shadow beside it,
+// and the history of activations a rollback walks back.
+
+// Active is the version a tenant's kind runs, with its run of failures and
+// the versions that ran before it, most recent last, for rollback. The
+// shadow pointer has the same shape.
+type Active struct {
+	Name     string    `json:"name"`
+	Version  int       `json:"version"`
+	ModuleID string    `json:"sha256"`
+	Fields   []string  `json:"fields,omitempty"`
+	Failures int       `json:"consecutive_failures"`
+	Since    time.Time `json:"since"`
+	History  []Ref     `json:"history,omitempty"`
+}
+
+// Ref names a version.
+type Ref struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+}
+
+// maxHistory is how many activations back a rollback can go.
+const maxHistory = 20
+
+// Active returns the active version of kind, with its item's version for
+// a conditional write; a kind with none is not found.
+func (r *Registry) Active(ctx context.Context, tenant string, kind Kind) (Active, int64, error) {
+	return r.pointer(ctx, activeKey(tenant, kind), "no active %s plugin", kind)
+}
+
+func (r *Registry) pointer(ctx context.Context, k store.Key, missing string, kind Kind) (Active, int64, error) {
+	var a Active
+	iv, err := r.getJSON(ctx, k, &a)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, 0, core.Errorf(core.CodeNotFound, missing, kind)
+	}
+	return a, iv, err
+}
+
+// Activate makes a version the one its kind runs, with no failures, and
+// re-enables it if it was disabled; plugin.activated records it.
+func (r *Registry) Activate(ctx context.Context, tenant, name string, number int) (Version, error) {
+	return r.activate(ctx, tenant, name, number, events.PluginActivated, nil)
+}
+
+// Rollback makes the version that was active before name's active version
+// the active one again, and records plugin.rolled_back. Versions deleted
+// since are passed over.
+func (r *Registry) Rollback(ctx context.Context, tenant, name string) (Version, error) {
+	h, err := r.head(ctx, tenant, name)
+	if err != nil {
+		return Version{}, err
+	}
+	a, _, err := r.Active(ctx, tenant, h.Kind)
+	if err != nil || a.Name != name {
+		return Version{}, core.Errorf(core.CodeConflict, "plugin %s is not the active %s plugin: nothing to roll back", name, h.Kind)
+	}
+	for i := len(a.History) - 1; i >= 0; i-- {
+		prev := a.History[i]
+		if _, _, err := r.version(ctx, tenant, prev.Name, prev.Version); core.ErrorCode(err) == core.CodeNotFound {
+			continue
+		} else if err != nil {
+			return Version{}, err
+		}
+		return r.activate(ctx, tenant, prev.Name, prev.Version, events.PluginRolledBack, a.History[:i])
+	}
+	return Version{}, core.Errorf(core.CodeConflict, "no version of a %s plugin was active before %s version %d", h.Kind, name, a.Version)
+}
+
+// activate points kind at a version. history is the pointer's history
+// afterwards; nil appends the version being replaced to it.
+func (r *Registry) activate(ctx context.Context, tenant, name string, number int, what events.Type, history []Ref) (Version, error) {
+	for attempt := 0; ; attempt++ {
+		v, vv, err := r.version(ctx, tenant, name, number)
+		if err != nil {
+			return v, err
+		}
+		cur, av, err := r.Active(ctx, tenant, v.Kind)
+		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+			return v, err
+		}
+		hist := history
+		if hist == nil {
+			hist = cur.History
+			if av > 0 && (cur.Name != name || cur.Version != number) {
+				hist = append(hist, Ref{Name: cur.Name, Version: cur.Version})
+			}
+			if len(hist) > maxHistory {
+				hist = hist[len(hist)-maxHistory:]
+			}
+		}
+		now := r.now().UTC()
+		v.Status, v.DisabledReason = StatusReady, ""
+		aw, err := putJSON(activeKey(tenant, v.Kind), av, Active{Name: name, Version: number, ModuleID: v.ModuleID,
+			Fields: v.Fields, Since: now, History: hist})
+		if err != nil {
+			return v, err
+		}
+		vw, err := putJSON(versionKey(tenant, name, number), vv, v)
+		if err != nil {
+			return v, err
+		}
+		v.Status = StatusActive
+		prev := 0
+		if av > 0 && cur.Name == name {
+			prev = cur.Version
+		}
+		ev, err := r.event(ctx, tenant, what, now, v, prev)
+		if err != nil {
+			return v, err
+		}
+		writes := []store.Write{aw, vw, ev}
+		// A version cannot shadow itself.
+		if s, sv, err := r.Shadow(ctx, tenant, v.Kind); err == nil && s.Name == name && s.Version == number {
+			writes = append(writes, store.Write{Op: store.OpDelete, Key: shadowKey(tenant, v.Kind), Cond: store.Cond{Version: sv}})
+		}
+		err = r.store.Transact(ctx, writes)
+		if isRace(err) && attempt < maxRetries {
+			continue
+		}
+		if err != nil {
+			return v, fmt.Errorf("activate plugin %s version %d: %w", name, number, storeErr(err))
+		}
+		return v, nil
+	}
+}
+
+// Shadow returns the version of kind that runs beside the active one.
+func (r *Registry) Shadow(ctx context.Context, tenant string, kind Kind) (Active, int64, error) {
+	return r.pointer(ctx, shadowKey(tenant, kind), "no %s plugin in shadow", kind)
+}
+
+// StartShadow runs a version beside its kind's active one on live calls,
+// with its answers recorded and compared, never applied.
+func (r *Registry) StartShadow(ctx context.Context, tenant, name string, number int) (Version, error) {
+	v, _, err := r.version(ctx, tenant, name, number)
+	if err != nil {
+		return v, err
+	}
+	if v.Status == StatusDisabled {
+		return v, core.Errorf(core.CodeConflict, "plugin %s version %d is disabled", name, number)
+	}
+	if a, _, err := r.Active(ctx, tenant, v.Kind); err == nil && a.Name == name && a.Version == number {
+		return v, core.Errorf(core.CodeConflict, "plugin %s version %d is the active one: it cannot shadow itself", name, number)
+	}
+	_, sv, err := r.Shadow(ctx, tenant, v.Kind)
+	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+		return v, err
+	}
+	w, err := putJSON(shadowKey(tenant, v.Kind), sv, Active{Name: name, Version: number, ModuleID: v.ModuleID, Fields: v.Fields, Since: r.now().UTC()})
+	if err != nil {
+		return v, err
+	}
+	if err := r.store.Transact(ctx, []store.Write{w}); err != nil {
+		if isRace(err) {
+			return v, core.Errorf(core.CodeConflict, "the %s shadow changed meanwhile; retry", v.Kind)
+		}
+		return v, fmt.Errorf("shadow plugin %s version %d: %w", name, number, storeErr(err))
+	}
+	v.Status = StatusShadow
+	return v, nil
+}
+
+// StopShadow ends name's shadow run, if it has one.
+func (r *Registry) StopShadow(ctx context.Context, tenant, name string) error {
+	h, err := r.head(ctx, tenant, name)
+	if err != nil {
+		return err
+	}
+	s, sv, err := r.Shadow(ctx, tenant, h.Kind)
+	if err != nil || s.Name != name {
+		return core.Errorf(core.CodeNotFound, "plugin %s has no version in shadow", name)
+	}
+	err = r.store.Delete(ctx, shadowKey(tenant, h.Kind), store.Cond{Version: sv})
+	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		return fmt.Errorf("stop shadow of plugin %s: %w", name, storeErr(err))
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/record"
+	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/infra/httpapi"
+)
+
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// Every enum the API documents is one of the domain's Go lists, in its
+// order. The typed sets come from their lists (enums.go); the rest are
+// struct tags, which this test holds to their lists so no copy drifts. A
+// new enum fails here until it is bound to its list.
+func TestEveryEnumIsAGoList(t *testing.T) {
+	want := map[string][]string{
+		"components/schemas/Activity/properties/channel":                      core.ActivityChannels,
+		"components/schemas/Activity/properties/type":                         core.ActivityTypes,
+		"components/schemas/ActivityFields/properties/channel":                core.ActivityChannels,
+		"components/schemas/ActivityFields/properties/type":                   core.ActivityTypes,
+		"components/schemas/ChannelConsent/properties/status":                 names(core.ConsentStatuses),
+		"components/schemas/Company/properties/size":                          core.CompanySizes,
+		"components/schemas/CompanyFields/properties/size":                    core.CompanySizes,
+		"components/schemas/Contact/properties/lifecycle_stage":               names(core.Stages),
+		"components/schemas/Contact/properties/source":                        names(core.Sources),
+		"components/schemas/ContactFields/properties/lifecycle_stage":         names(core.Stages),
+		"components/schemas/ContactFields/properties/source":                  names(core.Sources),
+		"components/schemas/ContactScore/properties/decided_by":               names(core.Deciders),
+		"components/schemas/Create-api-keyRequest/properties/scopes/items":    names(core.Scopes),
+		"components/schemas/Deal/properties/status":                           names(core.DealOutcomes),
+		"components/schemas/Email/properties/label":                           core.EmailLabels,
+		"components/schemas/FieldDef/properties/entity":                       names(core.Entities),
+		"components/schemas/FieldDef/properties/type":                         names(core.FieldTypes),
+		"components/schemas/Job/properties/kind":                              names(scoring.JobKinds),
+		"components/schemas/Job/properties/status":                            names(scoring.JobStatuses),
+		"components/schemas/Phone/properties/label":                           core.PhoneLabels,
+		"components/schemas/PipelineStage/properties/kind":                    names(core.StageKinds),
+		"components/schemas/Plugin/properties/kind":                           names(plugins.Kinds),
+		"components/schemas/Put-custom-fieldRequest/properties/type":          names(core.FieldTypes),
+		"components/schemas/Scored/properties/decided_by":                     names(core.Deciders),
+		"components/schemas/Update-tenantRequest/properties/routing_strategy": core.RoutingStrategies,
+		"components/schemas/User/properties/role":                             core.UserRoles,
+		"components/schemas/User/properties/status":                           core.UserStatuses,
+		"components/schemas/UserFields/properties/role":                       core.UserRoles,
+		"components/schemas/UserFields/properties/status":                     core.UserStatuses,
+		"components/schemas/Version/properties/kind":                          names(plugins.Kinds),
+		"paths//v1/activities/get/query:type":                                 core.ActivityTypes,
+		"paths//v1/companies/get/query:sort":                                  record.Sorts,
+		"paths//v1/contacts/get/query:lifecycle_stage":                        names(core.Stages),
+		"paths//v1/contacts/get/query:sort":                                   record.Sorts,
+		"paths//v1/custom-fields/{entity}/{key}/delete/path:entity":           names(core.Entities),
+		"paths//v1/custom-fields/{entity}/{key}/put/path:entity":              names(core.Entities),
+		"paths//v1/deals/get/query:status":                                    names(core.DealOutcomes),
+		"paths//v1/plugins/{name}/versions/post/query:kind":                   names(plugins.Kinds),
+		"paths//v1/users/get/query:role":                                      core.UserRoles,
+		"paths//v1/users/get/query:status":                                    core.UserStatuses,
+	}
+	raw, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec any
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	collectEnums(spec, "", got)
+	for _, path := range slices.Sorted(maps.Keys(got)) {
+		list, ok := want[path]
+		if !ok {
+			t.Errorf("%s: enum %v is bound to no Go list: give it one and add it here", path, got[path])
+			continue
+		}
+		if diff := cmp.Diff(list, got[path]); diff != "" {
+			t.Errorf("%s: the Go list (-) and the API's enum (+):\n%s", path, diff)
+		}
+	}
+	for path := range want {
+		if _, ok := got[path]; !ok {
+			t.Errorf("%s: no longer an enum in the API", path)
+		}
+	}
+}
+
+// collectEnums finds every enum in the spec, naming a parameter by where
+// it is and its name rather than its index.
+func collectEnums(v any, path string, out map[string][]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		if enum, ok := v["enum"].([]any); ok {
+			var vs []string
+			for _, e := range enum {
+				s, _ := e.(string)
+				vs = append(vs, s)
+			}
+			out[strings.TrimPrefix(path, "/")] = vs
+		}
+		for k, c := range v {
+			if k == "parameters" {
+				for _, p := range c.([]any) {
+					p := p.(map[string]any)
+					collectEnums(p["schema"], path+"/"+p["in"].(string)+":"+p["name"].(string), out)
+				}
+				continue
+			}
+			collectEnums(c, path+"/"+k, out)
+		}
+	case []any:
+		for _, c := range v {
+			collectEnums(c, path+"/[]", out)
+		}
+	}
+}
