@@ -8,6 +8,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -31,7 +32,7 @@ const FailureRetention = 30 * 24 * time.Hour
 func (r *Registry) Failures(ctx context.Context, tenant, name string, limit int) ([]Failure, error) {
 	page, err := r.store.Query(ctx, store.Query{PK: failuresPK(tenant, name), Desc: true, Limit: limit})
 	if err != nil {
-		return nil, fmt.Errorf("list failures of plugin %s: %w", name, storeErr(err))
+		return nil, fmt.Errorf("list failures of plugin %s: %w", name, record.StoreError(err))
 	}
 	out := make([]Failure, 0, len(page.Items))
 	for _, it := range page.Items {
@@ -52,7 +53,7 @@ func (r *Registry) Failures(ctx context.Context, tenant, name string, limit int)
 func (r *Registry) recordFailure(ctx context.Context, tenant string, kind Kind, a Active, limit int, f Failure) (disabled bool, err error) {
 	now := r.now().UTC()
 	f.At = now
-	fw, err := putJSON(store.Key{PK: failuresPK(tenant, a.Name), SK: sortTime(now) + "#" + core.NewID(now)}, 0, f)
+	fw, err := putJSON(store.Key{PK: failuresPK(tenant, a.Name), SK: record.SortTime(now) + "#" + core.NewID(now)}, 0, f)
 	if err != nil {
 		return false, err
 	}
@@ -91,11 +92,11 @@ func (r *Registry) recordFailure(ctx context.Context, tenant string, kind Kind, 
 			writes = append(writes, store.Write{Op: store.OpDelete, Key: activeKey(tenant, kind), Cond: store.Cond{Version: av}}, vw, ev)
 		}
 		err = r.store.Transact(ctx, writes)
-		if isRace(err) && attempt < maxRetries {
+		if record.IsRace(err) && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("record failure of plugin %s version %d: %w", a.Name, a.Version, storeErr(err))
+			return false, fmt.Errorf("record failure of plugin %s version %d: %w", a.Name, a.Version, record.StoreError(err))
 		}
 		return cur.Failures >= limit, nil
 	}
@@ -109,8 +110,8 @@ func (r *Registry) resetFailures(ctx context.Context, tenant string, kind Kind, 
 		return err
 	}
 	err = r.store.Transact(ctx, []store.Write{w})
-	if isRace(err) {
+	if record.IsRace(err) {
 		return nil // someone else moved the pointer: their write stands
 	}
-	return storeErr(err)
+	return record.StoreError(err)
 }

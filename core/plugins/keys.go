@@ -2,12 +2,10 @@ package plugins
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -37,46 +35,23 @@ func failuresPK(tenant, name string) string {
 	return store.Tenant(tenant).PK("plugin", name, "failures")
 }
 
-func (r *Registry) getJSON(ctx context.Context, k store.Key, v any) (int64, error) {
-	it, err := r.store.Get(ctx, k)
+// getJSON reads the document at k into v through the one persistence type
+// (record.Doc); a missing one answers store.ErrNotFound, which the
+// registry's callers branch on.
+func getJSON[T any](ctx context.Context, s store.Store, k store.Key, v *T) (int64, error) {
+	doc, version, err := record.Doc[T]{Name: "plugin document"}.Get(ctx, s, k)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return 0, fmt.Errorf("%s: %w", k, store.ErrNotFound)
+	}
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, err
-		}
-		return 0, fmt.Errorf("load %s: %w", k, storeErr(err))
+		return 0, err
 	}
-	if err := json.Unmarshal(it.Data, v); err != nil {
-		return 0, fmt.Errorf("decode %s: %w", k, err)
-	}
-	return it.Version, nil
+	*v = doc
+	return version, nil
 }
 
 // putJSON is the conditional write of v at k over version prev (0: must not
-// exist yet).
-func putJSON(k store.Key, prev int64, v any) (store.Write, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return store.Write{}, fmt.Errorf("encode %s: %w", k, err)
-	}
-	cond := store.Cond{Version: prev}
-	if prev == 0 {
-		cond = store.Cond{MustNotExist: true}
-	}
-	return store.Write{Op: store.OpPut, Item: store.Item{Key: k, Version: prev + 1, Data: data}, Cond: cond}, nil
+// exist yet), through record.Doc.
+func putJSON[T any](k store.Key, prev int64, v T) (store.Write, error) {
+	return record.Doc[T]{Name: "plugin document"}.Put(k, prev, &v)
 }
-
-func isRace(err error) bool {
-	if tx, ok := errors.AsType[*store.TxCancelledError](err); ok {
-		return errors.Is(tx.Reason, store.ErrConditionFailed)
-	}
-	return errors.Is(err, store.ErrConditionFailed)
-}
-
-func storeErr(err error) error {
-	if errors.Is(err, store.ErrThrottled) || errors.Is(err, store.ErrUnavailable) {
-		return &core.Error{Code: core.CodeUnavailable, Message: "the store is busy; retry"}
-	}
-	return err
-}
-
-func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }

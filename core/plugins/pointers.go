@@ -8,6 +8,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -44,7 +45,7 @@ func (r *Registry) Active(ctx context.Context, tenant string, kind Kind) (Active
 
 func (r *Registry) pointer(ctx context.Context, k store.Key, missing string, kind Kind) (Active, int64, error) {
 	var a Active
-	iv, err := r.getJSON(ctx, k, &a)
+	iv, err := getJSON(ctx, r.store, k, &a)
 	if errors.Is(err, store.ErrNotFound) {
 		return a, 0, core.Errorf(core.CodeNotFound, missing, kind)
 	}
@@ -129,11 +130,11 @@ func (r *Registry) activate(ctx context.Context, tenant, name string, number int
 			writes = append(writes, store.Write{Op: store.OpDelete, Key: shadowKey(tenant, v.Kind), Cond: store.Cond{Version: sv}})
 		}
 		err = r.store.Transact(ctx, writes)
-		if isRace(err) && attempt < maxRetries {
+		if record.IsRace(err) && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
-			return v, fmt.Errorf("activate plugin %s version %d: %w", name, number, storeErr(err))
+			return v, fmt.Errorf("activate plugin %s version %d: %w", name, number, record.StoreError(err))
 		}
 		return v, nil
 	}
@@ -166,10 +167,10 @@ func (r *Registry) StartShadow(ctx context.Context, tenant, name string, number 
 		return v, err
 	}
 	if err := r.store.Transact(ctx, []store.Write{w}); err != nil {
-		if isRace(err) {
+		if record.IsRace(err) {
 			return v, core.Errorf(core.CodeConflict, "the %s shadow changed meanwhile; retry", v.Kind)
 		}
-		return v, fmt.Errorf("shadow plugin %s version %d: %w", name, number, storeErr(err))
+		return v, fmt.Errorf("shadow plugin %s version %d: %w", name, number, record.StoreError(err))
 	}
 	v.Status = StatusShadow
 	return v, nil
@@ -187,7 +188,7 @@ func (r *Registry) StopShadow(ctx context.Context, tenant, name string) error {
 	}
 	err = r.store.Delete(ctx, shadowKey(tenant, h.Kind), store.Cond{Version: sv})
 	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
-		return fmt.Errorf("stop shadow of plugin %s: %w", name, storeErr(err))
+		return fmt.Errorf("stop shadow of plugin %s: %w", name, record.StoreError(err))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -90,7 +91,7 @@ func (r *Registry) Stats(ctx context.Context, tenant, name string, number int) (
 		return Stats{}, err
 	}
 	var s Stats
-	if _, err := r.getJSON(ctx, statsKey(tenant, name, number), &s); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if _, err := getJSON(ctx, r.store, statsKey(tenant, name, number), &s); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return s, err
 	}
 	s.summarise()
@@ -112,7 +113,7 @@ func (r *Registry) recordCall(ctx context.Context, tenant string, ref Ref, recor
 func update[T any](ctx context.Context, r *Registry, k store.Key, change func(*T)) error {
 	for attempt := 0; attempt <= maxRetries; attempt++ {
 		var doc T
-		v, err := r.getJSON(ctx, k, &doc)
+		v, err := getJSON(ctx, r.store, k, &doc)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -122,10 +123,10 @@ func update[T any](ctx context.Context, r *Registry, k store.Key, change func(*T
 			return err
 		}
 		err = r.store.Transact(ctx, []store.Write{w})
-		if isRace(err) {
+		if record.IsRace(err) {
 			continue
 		}
-		return storeErr(err)
+		return record.StoreError(err)
 	}
 	return fmt.Errorf("update %s: too many concurrent writers", k)
 }
@@ -161,7 +162,7 @@ func (r *Registry) Comparison(ctx context.Context, tenant, name string, number i
 		return Comparison{}, err
 	}
 	var c Comparison
-	if _, err := r.getJSON(ctx, comparisonKey(tenant, name, number), &c); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if _, err := getJSON(ctx, r.store, comparisonKey(tenant, name, number), &c); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return c, err
 	}
 	return c, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
 )
 
@@ -76,7 +77,7 @@ func (r *Registry) Add(ctx context.Context, tenant, name string, kind Kind, modu
 	}
 	for attempt := 0; ; attempt++ {
 		var h head
-		hv, err := r.getJSON(ctx, headKey(tenant, name), &h)
+		hv, err := getJSON(ctx, r.store, headKey(tenant, name), &h)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Version{}, err
 		}
@@ -109,11 +110,11 @@ func (r *Registry) Add(ctx context.Context, tenant, name string, kind Kind, modu
 			writes = append(writes, iw)
 		}
 		err = r.store.Transact(ctx, writes)
-		if isRace(err) && attempt < maxRetries {
+		if record.IsRace(err) && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
-			return v, fmt.Errorf("add version of plugin %s: %w", name, storeErr(err))
+			return v, fmt.Errorf("add version of plugin %s: %w", name, record.StoreError(err))
 		}
 		return v, nil
 	}
@@ -147,7 +148,7 @@ func (r *Registry) withStatus(ctx context.Context, tenant string, v Version) Ver
 
 func (r *Registry) version(ctx context.Context, tenant, name string, number int) (Version, int64, error) {
 	var v Version
-	iv, err := r.getJSON(ctx, versionKey(tenant, name, number), &v)
+	iv, err := getJSON(ctx, r.store, versionKey(tenant, name, number), &v)
 	if errors.Is(err, store.ErrNotFound) {
 		return v, 0, core.Errorf(core.CodeNotFound, "plugin %s has no version %d", name, number)
 	}
@@ -169,7 +170,7 @@ func (r *Registry) Delete(ctx context.Context, tenant, name string, number int) 
 		if errors.Is(err, store.ErrConditionFailed) {
 			return false, core.Errorf(core.CodeConflict, "plugin %s version %d changed meanwhile; retry", name, number)
 		}
-		return false, fmt.Errorf("delete plugin %s version %d: %w", name, number, storeErr(err))
+		return false, fmt.Errorf("delete plugin %s version %d: %w", name, number, record.StoreError(err))
 	}
 	plugins, err := r.List(ctx, tenant)
 	if err != nil {
@@ -206,7 +207,7 @@ func (r *Registry) List(ctx context.Context, tenant string) ([]Plugin, error) {
 	for {
 		page, err := r.store.Query(ctx, store.Query{PK: indexPK(tenant), Cursor: cursor, Limit: 100})
 		if err != nil {
-			return nil, fmt.Errorf("list plugins: %w", storeErr(err))
+			return nil, fmt.Errorf("list plugins: %w", record.StoreError(err))
 		}
 		for _, it := range page.Items {
 			h, err := r.head(ctx, tenant, it.Key.SK)
@@ -242,7 +243,7 @@ func (r *Registry) Versions(ctx context.Context, tenant, name string) ([]Version
 	for {
 		page, err := r.store.Query(ctx, store.Query{PK: pluginPK(tenant, name), Prefix: "v#", Cursor: cursor, Limit: 100})
 		if err != nil {
-			return nil, fmt.Errorf("list versions of plugin %s: %w", name, storeErr(err))
+			return nil, fmt.Errorf("list versions of plugin %s: %w", name, record.StoreError(err))
 		}
 		for _, it := range page.Items {
 			var v Version
@@ -267,7 +268,7 @@ func (r *Registry) Versions(ctx context.Context, tenant, name string) ([]Version
 
 func (r *Registry) head(ctx context.Context, tenant, name string) (head, error) {
 	var h head
-	_, err := r.getJSON(ctx, headKey(tenant, name), &h)
+	_, err := getJSON(ctx, r.store, headKey(tenant, name), &h)
 	if errors.Is(err, store.ErrNotFound) {
 		return h, core.Errorf(core.CodeNotFound, "no plugin %s", name)
 	}

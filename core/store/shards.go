@@ -100,7 +100,7 @@ type MergedPage struct {
 // Usage, for a tenant's contacts spread over 8 partitions:
 //
 //	const contactShards = 8
-//	base := "T#" + tenant + "#contact"
+//	base := store.Tenant(tenant).PK("contact")
 //	key := store.Key{PK: store.ShardPK(base, id, contactShards), SK: id} // Get, Put, Delete
 //	page, err := store.QueryMerged(ctx, s, store.Query{Desc: true},
 //		store.ShardPKs(base, contactShards), 50, cursor)
