@@ -77,6 +77,19 @@ func (d Doc[T]) Create(ctx context.Context, s store.Store, k store.Key, v *T) er
 	return nil
 }
 
+// Delete removes the document at k if it is still at version; a document
+// that moved on answers an error IsRace recognises.
+func (d Doc[T]) Delete(ctx context.Context, s store.Store, k store.Key, version int64) error {
+	err := s.Delete(ctx, k, store.Cond{Version: version})
+	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		err = StoreError(err)
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", d.Name, k, err)
+	}
+	return nil
+}
+
 // Update reads the document at k, applies change and writes it back under
 // the version it read, re-reading up to MaxRetries times when another
 // writer got there first. exists says whether there was a document; with

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -34,6 +32,10 @@ type idemRecord struct {
 	Gzipped     bool      `json:"gzipped,omitempty"` // Outcome is gzip-compressed
 	CreatedAt   time.Time `json:"created_at"`
 }
+
+// idemDoc keeps a key for IdempotencyTTL after its claim, and after its
+// outcome is stored.
+var idemDoc = record.Doc[idemRecord]{Name: "idempotency key", TTL: func(r *idemRecord) time.Time { return r.CreatedAt.Add(IdempotencyTTL) }}
 
 // gzipOver is the outcome size past which it is compressed: a batch answer
 // can approach the 1 MiB request limit, over DynamoDB's 400 KB item limit,
@@ -77,33 +79,27 @@ func (is *Idempotency) Begin(ctx context.Context, tenant, key, fingerprint strin
 	}
 	now := is.now().UTC()
 	for attempt := 0; ; attempt++ {
-		rec := idemRecord{Fingerprint: fingerprint, CreatedAt: now}
-		data, _ := json.Marshal(rec)
-		err := is.store.Put(ctx, store.Item{Key: idempotencyKey(tenant, key), Version: 1, ExpiresAt: now.Add(IdempotencyTTL), Data: data},
-			store.Cond{MustNotExist: true})
+		k := idempotencyKey(tenant, key)
+		err := idemDoc.Create(ctx, is.store, k, &idemRecord{Fingerprint: fingerprint, CreatedAt: now})
 		if err == nil {
 			return nil, false, nil
 		}
-		if !errors.Is(err, store.ErrConditionFailed) {
-			return nil, false, fmt.Errorf("claim idempotency key: %w", record.StoreError(err))
+		if core.ErrorCode(err) != core.CodeConflict {
+			return nil, false, fmt.Errorf("claim idempotency key: %w", err)
 		}
-		it, err := is.store.Get(ctx, idempotencyKey(tenant, key))
-		if errors.Is(err, store.ErrNotFound) && attempt < record.MaxRetries {
+		old, version, err := idemDoc.Get(ctx, is.store, k)
+		if core.ErrorCode(err) == core.CodeNotFound && attempt < record.MaxRetries {
 			continue // abandoned meanwhile
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("load idempotency key: %w", record.StoreError(err))
+			return nil, false, err
 		}
-		if it.Expired(now) && attempt < record.MaxRetries {
+		if !now.Before(old.CreatedAt.Add(IdempotencyTTL)) && attempt < record.MaxRetries {
 			// Past its TTL but not yet swept: it is forgotten, as promised.
-			if err := is.store.Delete(ctx, it.Key, store.Cond{Version: it.Version}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
-				return nil, false, fmt.Errorf("expire idempotency key: %w", record.StoreError(err))
+			if err := idemDoc.Delete(ctx, is.store, k, version); err != nil && !record.IsRace(err) {
+				return nil, false, fmt.Errorf("expire idempotency key: %w", err)
 			}
 			continue
-		}
-		var old idemRecord
-		if err := json.Unmarshal(it.Data, &old); err != nil {
-			return nil, false, fmt.Errorf("decode idempotency key: %w", err)
 		}
 		switch {
 		case old.Fingerprint != fingerprint:
@@ -111,8 +107,8 @@ func (is *Idempotency) Begin(ctx context.Context, tenant, key, fingerprint strin
 				Fields: []core.FieldError{{Path: "Idempotency-Key", Message: "already used for another method, path or body"}}}
 		case !old.Done && now.Sub(old.CreatedAt) > idemLockTTL && attempt < record.MaxRetries:
 			// Claimed by a process that died before it finished: release it.
-			if err := is.store.Delete(ctx, it.Key, store.Cond{Version: it.Version}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
-				return nil, false, fmt.Errorf("release abandoned idempotency key: %w", record.StoreError(err))
+			if err := idemDoc.Delete(ctx, is.store, k, version); err != nil && !record.IsRace(err) {
+				return nil, false, fmt.Errorf("release abandoned idempotency key: %w", err)
 			}
 			continue
 		case !old.Done:
@@ -144,12 +140,10 @@ func (is *Idempotency) Finish(ctx context.Context, tenant, key, fingerprint stri
 		}
 		rec.Outcome, rec.Gzipped = buf.Bytes(), true
 	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode idempotency record: %w", err)
+	w, err := idemDoc.Put(idempotencyKey(tenant, key), 1, &rec)
+	if err == nil {
+		err = is.store.Put(ctx, w.Item, w.Cond)
 	}
-	err = is.store.Put(ctx, store.Item{Key: idempotencyKey(tenant, key), Version: 2, ExpiresAt: now.Add(IdempotencyTTL), Data: data},
-		store.Cond{Version: 1})
 	if err != nil {
 		return fmt.Errorf("finish idempotency key: %w", record.StoreError(err))
 	}
@@ -159,8 +153,8 @@ func (is *Idempotency) Finish(ctx context.Context, tenant, key, fingerprint stri
 // Abandon forgets a claimed key whose request failed on our side, so that
 // the client's retry runs again instead of replaying our failure.
 func (is *Idempotency) Abandon(ctx context.Context, tenant, key string) error {
-	if err := is.store.Delete(ctx, idempotencyKey(tenant, key), store.Cond{Version: 1}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
-		return fmt.Errorf("abandon idempotency key: %w", record.StoreError(err))
+	if err := idemDoc.Delete(ctx, is.store, idempotencyKey(tenant, key), 1); err != nil && !record.IsRace(err) {
+		return fmt.Errorf("abandon idempotency key: %w", err)
 	}
 	return nil
 }
