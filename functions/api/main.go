@@ -15,10 +15,12 @@ import (
 	"github.com/fedele-crm/fedele/infra/lambdaapi"
 	"github.com/fedele-crm/fedele/infra/lambdaenv"
 	"github.com/fedele-crm/fedele/infra/s3blob"
+	"github.com/fedele-crm/fedele/infra/starttrace"
 	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
 func main() {
+	trace := starttrace.Start() // FEDELE_INIT_TRACE=1: where the cold start goes
 	// Plugin uploads compile in a child process: this same binary.
 	wasm.RunCompilerIfChild()
 	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
@@ -31,17 +33,20 @@ func main() {
 	if err := env.Err(); err != nil {
 		lambdaenv.Fatal(log, "api", err)
 	}
+	trace.Step("config")
 	ctx := context.Background()
 	client, err := dynamo.Connect(ctx, endpoint)
 	if err != nil {
 		lambdaenv.Fatal(log, "api", err)
 	}
+	trace.Step("dynamo.connect")
 	cfg := httpapi.Config{Store: dynamo.New(client, table), Logger: log}
 	if bucket != "" { // without a bucket, plugin uploads and runs answer 503
 		s3c, err := s3blob.Connect(ctx, s3Endpoint)
 		if err != nil {
 			lambdaenv.Fatal(log, "api", err)
 		}
+		trace.Step("s3blob.connect")
 		// /tmp outlives one invocation: a warm instance, or a new one on the
 		// same disk, loads compiled modules instead of compiling them.
 		rt, err := wasm.NewRuntime(cfg.Store, s3blob.New(s3c, bucket, "modules"), wasm.Config{CacheDir: "/tmp/fedele-wasm"}, log)
@@ -49,6 +54,9 @@ func main() {
 			lambdaenv.Fatal(log, "api", err)
 		}
 		cfg.Plugins, cfg.Runner = rt.Service, rt.Runner
+		trace.Step("wasm.runtime")
 	}
-	lambda.Start(lambdaapi.Handler(httpapi.New(cfg), claims))
+	api := httpapi.New(cfg)
+	trace.Step("httpapi.new")
+	lambda.Start(lambdaapi.Handler(trace.FirstRequest(api), claims))
 }
