@@ -117,7 +117,8 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/reports"}, register: (*Server).registerReports},
 		{prefixes: []string{"/v1/tenant", "/v1/custom-fields", "/v1/api-keys"}, register: (*Server).registerTenant},
 		{prefixes: []string{"/v1/contacts", "/v1/events", "/v1/stats"}, register: (*Server).registerEvents},
-		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs", "/v1/plugins"}, register: (*Server).registerPlugins},
+		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs"}, register: (*Server).registerScoring},
+		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerPlugins},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

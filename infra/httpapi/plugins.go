@@ -39,7 +39,10 @@ type versionsOutput struct {
 	}
 }
 
-func (s *Server) registerPlugins() {
+// registerScoring registers the scoring operations; those of a contact sit
+// under /v1/contacts, apart from registerPlugins so that a contact's first
+// request does not register every plugin operation too.
+func (s *Server) registerScoring() {
 	huma.Register(s.api, operation("get-contact-score", http.MethodGet, "/v1/contacts/{id}/score",
 		"A contact's score, its reasons, who decided it, and its history (newest first)", core.ScopeRead, "Contacts"),
 		func(ctx context.Context, in *struct {
@@ -113,6 +116,9 @@ func (s *Server) registerPlugins() {
 			return &struct{ Body scoring.Scored }{sc}, nil
 		})
 
+}
+
+func (s *Server) registerPlugins() {
 	op := func(id, method, path, summary string) huma.Operation {
 		return operation(id, method, path, summary, core.ScopePluginsAdmin, pluginsTag)
 	}
