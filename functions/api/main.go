@@ -16,10 +16,12 @@ import (
 	"github.com/fedele-crm/fedele/infra/lambdaapi"
 	"github.com/fedele-crm/fedele/infra/lambdaenv"
 	"github.com/fedele-crm/fedele/infra/s3blob"
+	"github.com/fedele-crm/fedele/infra/starttrace"
 	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
 func main() {
+	trace := starttrace.Start() // FEDELE_INIT_TRACE=1: where the cold start goes
 	// Plugin uploads compile in a child process: this same binary.
 	wasm.RunCompilerIfChild()
 	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
@@ -32,17 +34,20 @@ func main() {
 	if err := env.Err(); err != nil {
 		lambdaenv.Fatal(log, "api", err)
 	}
+	trace.Step("config")
 	ctx := context.Background()
 	client, err := dynamo.Connect(ctx, endpoint)
 	if err != nil {
 		lambdaenv.Fatal(log, "api", err)
 	}
+	trace.Step("dynamo.connect")
 	ports := app.Ports{Store: dynamo.New(client, table), Log: log}
 	if bucket != "" { // without a bucket, plugin uploads and runs answer 503
 		s3c, err := s3blob.Connect(ctx, s3Endpoint)
 		if err != nil {
 			lambdaenv.Fatal(log, "api", err)
 		}
+		trace.Step("s3blob.connect")
 		// /tmp outlives one invocation: a warm instance, or a new one on the
 		// same disk, loads compiled modules instead of compiling them.
 		host, err := wasm.New(wasm.Config{CacheDir: "/tmp/fedele-wasm"})
@@ -50,10 +55,13 @@ func main() {
 			lambdaenv.Fatal(log, "api", err)
 		}
 		ports.Plugins, ports.Blobs = host, s3blob.New(s3c, bucket, "modules")
+		trace.Step("wasm.runtime")
 	}
 	a, err := app.New(ports)
 	if err != nil {
 		lambdaenv.Fatal(log, "api", err)
 	}
-	lambda.Start(lambdaapi.Handler(a.Handler(), claims))
+	api := a.Handler()
+	trace.Step("httpapi.new")
+	lambda.Start(lambdaapi.Handler(trace.FirstRequest(api), claims))
 }

@@ -10,6 +10,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -60,7 +62,12 @@ type Config struct {
 
 // Server is the HTTP API as an http.Handler.
 type Server struct {
+	// api is the huma API the operations being registered go to; nil on
+	// the Server New returns, which only routes (see withAPI).
 	api     huma.API
+	mux     *http.ServeMux // the operations of the groups registered so far
+	groups  []*routeGroup
+	docs    func() huma.API // every operation, for the document and the docs
 	handler http.Handler
 	log     *slog.Logger
 
@@ -111,21 +118,125 @@ func New(cfg Config) *Server {
 		scorer:      sv.Scorer,
 	}
 
-	mux := http.NewServeMux()
+	// Each check makes its schema on the first document it checks.
+	s.checkContact, s.checkCompany = schemaCheck(core.ContactFields{}), schemaCheck(core.CompanyFields{})
+	s.checkUser, s.checkActivity = schemaCheck(core.UserFields{}), schemaCheck(core.ActivityFields{})
+	s.checkPipeline, s.checkDeal = schemaCheck(core.PipelineFields{}), schemaCheck(core.DealFields{})
+
+	s.mux = http.NewServeMux()
+	s.groups = []*routeGroup{
+		{prefixes: []string{"/healthz"}, register: (*Server).registerHealth},
+		{prefixes: []string{"/v1/contacts"}, register: (*Server).registerContacts},
+		{prefixes: []string{"/v1/companies"}, register: (*Server).registerCompanies},
+		{prefixes: []string{"/v1/users"}, register: (*Server).registerUsers},
+		{prefixes: []string{"/v1/activities", "/v1/users"}, register: (*Server).registerActivities},
+		{prefixes: []string{"/v1/pipelines", "/v1/deals"}, register: (*Server).registerDeals},
+		{prefixes: []string{"/v1/reports"}, register: (*Server).registerReports},
+		{prefixes: []string{"/v1/tenant", "/v1/custom-fields", "/v1/api-keys"}, register: (*Server).registerTenant},
+		{prefixes: []string{"/v1/contacts", "/v1/events", "/v1/stats"}, register: (*Server).registerEvents},
+		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs"}, register: (*Server).registerScoring},
+		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerPlugins},
+	}
+	s.docs = sync.OnceValue(func() huma.API {
+		// The document is that of every operation registered, in this order,
+		// on one huma API, as if nothing were lazy; these copies of the
+		// handlers are never served.
+		return s.withAPI(http.NewServeMux(), true, s.groups...)
+	})
+	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(http.HandlerFunc(s.route)))))
+	return s
+}
+
+// Registering the API's operations with huma (reflection, schemas, routes)
+// costs more than the rest of a cold start, and a request reaches only a few
+// of them: so operations register in groups, each on its own huma API (its
+// own schema registry, which nothing writes once it is served) over one
+// shared ServeMux, the first time a request's path is under one of the
+// group's prefixes. The OpenAPI document and the docs come from another
+// huma API, built on first use, on which every group registers as before.
+
+// routeGroup is operations that register together.
+type routeGroup struct {
+	// prefixes are literal leading segments that every path of the group
+	// starts with (TestRouteGroupsCoverTheirPaths holds them to it).
+	prefixes []string
+	register func(*Server)
+	once     sync.Once
+}
+
+// serves says whether a request for path may reach one of g's operations.
+func (g *routeGroup) serves(path string) bool {
+	for _, p := range g.prefixes {
+		if path == p || strings.HasPrefix(path, p) && path[len(p)] == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+// humaConfig is the API's huma configuration; without docs, it serves no
+// document, docs or schemas.
+func humaConfig(docs bool) huma.Config {
 	hc := huma.DefaultConfig("Fedele CRM API", "1.0.0")
 	hc.Info.Description = "Multi-tenant CRM backend. Authenticate with `Authorization: Bearer fdl_…`. " +
 		"Errors are RFC 9457 problem+json; lists use opaque cursors; updates honour If-Match; POSTs honour Idempotency-Key."
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"apiKey": {Type: "http", Scheme: "bearer", Description: "An API key: fdl_ followed by 52 characters."},
 	}
-	hc.DocsPath = "/docs"
-	hc.OpenAPIPath = "/openapi"
-	hc.SchemasPath = "/schemas"
+	hc.DocsPath, hc.OpenAPIPath, hc.SchemasPath = "", "", ""
+	if docs {
+		hc.DocsPath = "/docs"
+		hc.OpenAPIPath = "/openapi"
+		hc.SchemasPath = "/schemas"
+	}
 	hc.CreateHooks = nil // no $schema links injected into bodies
 	registerClosedSets(hc.Components.Schemas)
-	s.api = humago.New(mux, hc)
-	s.api.UseMiddleware(s.requireScope)
+	return hc
+}
 
+// withAPI registers groups on a new huma API over mux, each operation's
+// handler on a copy of s whose api is that API.
+func (s *Server) withAPI(mux *http.ServeMux, docs bool, groups ...*routeGroup) huma.API {
+	c := *s
+	c.api = humago.New(mux, humaConfig(docs))
+	c.api.UseMiddleware(c.requireScope)
+	for _, g := range groups {
+		g.register(&c)
+	}
+	return c.api
+}
+
+// isDocsPath says whether path is for the document, the docs or a schema.
+func isDocsPath(path string) bool {
+	return strings.HasPrefix(path, "/openapi") || path == "/docs" || strings.HasPrefix(path, "/schemas/")
+}
+
+// route registers the groups a request may reach, then routes it. A path
+// no group claims, or one whose escaped form differs from its plain one,
+// registers them all, so that it is answered exactly as if nothing were
+// lazy (404, 405 with Allow, a redirect to the clean path).
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if isDocsPath(path) {
+		s.docs().Adapter().ServeHTTP(w, r)
+		return
+	}
+	claimed := false
+	for _, g := range s.groups {
+		if r.URL.RawPath == "" && g.serves(path) {
+			g.once.Do(func() { s.withAPI(s.mux, false, g) })
+			claimed = true
+		}
+	}
+	if !claimed {
+		for _, g := range s.groups {
+			g.once.Do(func() { s.withAPI(s.mux, false, g) })
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) registerHealth() {
 	huma.Get(s.api, "/healthz", func(ctx contextT, _ *struct{}) (*healthOutput, error) {
 		out := &healthOutput{}
 		out.Body.Status = "ok"
@@ -133,30 +244,13 @@ func New(cfg Config) *Server {
 	}, func(op *huma.Operation) {
 		op.OperationID, op.Summary, op.Tags = "healthz", "Liveness check", []string{"Meta"}
 	})
-
-	s.checkContact, s.checkCompany = s.schemaCheck(core.ContactFields{}), s.schemaCheck(core.CompanyFields{})
-	s.checkUser, s.checkActivity = s.schemaCheck(core.UserFields{}), s.schemaCheck(core.ActivityFields{})
-	s.checkPipeline, s.checkDeal = s.schemaCheck(core.PipelineFields{}), s.schemaCheck(core.DealFields{})
-	s.registerContacts()
-	s.registerCompanies()
-	s.registerUsers()
-	s.registerActivities()
-	s.registerDeals()
-	s.registerReports()
-	s.registerTenant()
-	s.registerEvents()
-	s.registerScoring()
-	s.registerPlugins()
-
-	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(mux))))
-	return s
 }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // OpenAPI returns the API's description, for the committed schemas/openapi.json.
-func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.docs().OpenAPI() }
 
 type healthOutput struct {
 	Body struct {

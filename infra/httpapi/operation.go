@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/fedele-crm/fedele/core"
 )
@@ -106,19 +108,27 @@ func readFields[F any](raw []byte, check documentCheck, domain func(F) error) (F
 	return f, se
 }
 
-// schemaCheck validates a document against the JSON Schema huma made for
+// schemaCheck validates a document against the JSON Schema huma makes for
 // fields, the one that validates full bodies, so that a patched document is
-// held to the same rules and its problems read the same.
-func (s *Server) schemaCheck(fields any) documentCheck {
-	registry := s.api.OpenAPI().Components.Schemas
-	schema := registry.Schema(reflect.TypeOf(fields), true, "")
+// held to the same rules and its problems read the same. The schema is made
+// on first use, in a registry of its own configured as the API's.
+func schemaCheck(fields any) documentCheck {
+	type compiled struct {
+		registry huma.Registry
+		schema   *huma.Schema
+	}
+	get := sync.OnceValue(func() compiled {
+		registry := humago.New(http.NewServeMux(), humaConfig(false)).OpenAPI().Components.Schemas
+		return compiled{registry, registry.Schema(reflect.TypeOf(fields), true, "")}
+	})
 	return func(doc []byte) error {
 		var v any
 		if err := json.Unmarshal(doc, &v); err != nil {
 			return fmt.Errorf("decode patched document: %w", err)
 		}
+		c := get()
 		res := &huma.ValidateResult{}
-		huma.Validate(registry, schema, huma.NewPathBuffer(make([]byte, 0, 64), 0), huma.ModeWriteToServer, v, res)
+		huma.Validate(c.registry, c.schema, huma.NewPathBuffer(make([]byte, 0, 64), 0), huma.ModeWriteToServer, v, res)
 		var p core.Problems
 		for _, e := range res.Errors {
 			fe := core.FieldError{Message: e.Error()}
