@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/fedele-crm/fedele/core"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamotest"
 )
 
 // BenchmarkDynamoCost is the cost report of issue #3: for each API

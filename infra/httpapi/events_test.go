@@ -17,7 +17,7 @@ import (
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
-	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
+	"github.com/fedele-crm/fedele/internal/testsupport/fakebus"
 	"github.com/fedele-crm/fedele/schemas"
 )
 

@@ -17,10 +17,10 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/crm"
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
-	"github.com/fedele-crm/fedele/infra/enginetest"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 	"github.com/fedele-crm/fedele/infra/wasm"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
+	"github.com/fedele-crm/fedele/internal/testsupport/enginetest"
 )
 
 // engines are the stores every end-to-end test runs on.

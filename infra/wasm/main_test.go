@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/wasm/wasmbin"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
 )
 
 func TestMain(m *testing.M) {
