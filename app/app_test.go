@@ -17,7 +17,7 @@ import (
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/blobfs"
-	"github.com/fedele-crm/fedele/infra/enginetest"
+	"github.com/fedele-crm/fedele/internal/testsupport/enginetest"
 )
 
 // bus records what is published to it.

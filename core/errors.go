@@ -4,7 +4,8 @@
 //
 // It imports only the standard library and small pure libraries (ulid,
 // phonenumbers). It must never import the AWS SDK, wazero/extism, an HTTP
-// server or an engine: a test in this package enforces that.
+// server or an engine: internal/layers' test enforces that, over core and
+// everything below it.
 package core
 
 import (

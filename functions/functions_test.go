@@ -21,8 +21,8 @@ import (
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/dynamo"
-	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
-	"github.com/fedele-crm/fedele/infra/s3blob/fakes3"
+	"github.com/fedele-crm/fedele/internal/testsupport/fakebus"
+	"github.com/fedele-crm/fedele/internal/testsupport/fakes3"
 )
 
 var tableSeq atomic.Int64

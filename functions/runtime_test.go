@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
 )
 
 var binaries = map[string]string{} // function name -> built binary

@@ -52,7 +52,7 @@ func loadTemplate(t *testing.T) map[string]any {
 	t.Helper()
 	raw, err := os.ReadFile("../template.yaml")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("reading the SAM template at the repository root: %v", err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {

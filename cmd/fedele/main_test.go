@@ -14,9 +14,9 @@ import (
 
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/infra/dynamo"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
-	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
 	"github.com/fedele-crm/fedele/infra/wasm"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
+	"github.com/fedele-crm/fedele/internal/testsupport/fakebus"
 )
 
 // lockedBuffer lets the test read what the server prints while it runs.

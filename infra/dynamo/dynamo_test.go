@@ -11,8 +11,8 @@ import (
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/store/storetest"
 	"github.com/fedele-crm/fedele/infra/dynamo"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamotest"
 )
 
 func TestMain(m *testing.M) {

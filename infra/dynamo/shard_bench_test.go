@@ -12,7 +12,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamotest"
 )
 
 // readCounter counts the items the store queries of a merged page read.

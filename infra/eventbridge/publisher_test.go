@@ -15,7 +15,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
-	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
+	"github.com/fedele-crm/fedele/internal/testsupport/fakebus"
 )
 
 func envelopes(n int) []events.Envelope {

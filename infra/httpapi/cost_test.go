@@ -13,7 +13,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/infra/dynamo"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamotest"
 )
 
 // costEnv is the API of the cost report and of its budgets, on a table of

@@ -19,7 +19,7 @@ import (
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
-	"github.com/fedele-crm/fedele/infra/eventbridge/fakebus"
+	"github.com/fedele-crm/fedele/internal/testsupport/fakebus"
 	"github.com/fedele-crm/fedele/schemas"
 )
 

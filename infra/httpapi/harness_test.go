@@ -17,9 +17,9 @@ import (
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
-	"github.com/fedele-crm/fedele/infra/enginetest"
 	"github.com/fedele-crm/fedele/infra/wasm"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
+	"github.com/fedele-crm/fedele/internal/testsupport/enginetest"
 )
 
 // engines are the stores every end-to-end test runs on.

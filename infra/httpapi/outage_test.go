@@ -11,7 +11,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/infra/dynamo"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
 )
 
 // TestDynamoOutage stops DynamoDB Local in the middle of a batch of writes.

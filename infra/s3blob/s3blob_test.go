@@ -14,7 +14,7 @@ import (
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/plugins/blobtest"
 	"github.com/fedele-crm/fedele/infra/s3blob"
-	"github.com/fedele-crm/fedele/infra/s3blob/fakes3"
+	"github.com/fedele-crm/fedele/internal/testsupport/fakes3"
 )
 
 const bucket = "fedele-plugins"

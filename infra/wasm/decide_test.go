@@ -14,7 +14,7 @@ import (
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/tenancy"
-	"github.com/fedele-crm/fedele/infra/enginetest"
+	"github.com/fedele-crm/fedele/internal/testsupport/enginetest"
 	"github.com/fedele-crm/fedele/schemas"
 )
 

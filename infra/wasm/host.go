@@ -95,6 +95,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Second
+		if raceBuild {
+			// wazero's own Go code runs instrumented too: a first call,
+			// which starts the guest's runtime, took over 2 s on a loaded
+			// 2-core machine. Fuel, not this backstop, is what the tests
+			// hold plugins to.
+			c.Timeout *= 10
+		}
 	}
 	return c
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core/plugins"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
 	"github.com/fedele-crm/fedele/infra/wasm/wasmbin"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
 )
 
 func TestMain(m *testing.M) {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/fedele-crm/fedele/infra/s3blob/fakes3"
+	"github.com/fedele-crm/fedele/internal/testsupport/fakes3"
 )
 
 const (

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamotest"
 	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamotest"
 )
 
 // Engines opens a fresh, empty store of each engine, closed when the test

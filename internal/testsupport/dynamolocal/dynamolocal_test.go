@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
 )
 
 // call sends one DynamoDB JSON request with plain net/http, signed just

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/fedele-crm/fedele/infra/dynamo"
-	"github.com/fedele-crm/fedele/infra/dynamo/dynamolocal"
+	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
 )
 
 var tables atomic.Int64
