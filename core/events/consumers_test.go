@@ -6,22 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
-	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/core/store/memstore"
 )
 
-func setup(t *testing.T) (*embedded.Store, *events.Consumers) {
+func setup(t *testing.T) (*memstore.Store, *events.Consumers) {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "f.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := memstore.New()
 	t.Cleanup(func() { st.Close() })
 	c := events.NewConsumers(st, slog.New(slog.DiscardHandler), time.Now)
 	c.Backoff = time.Millisecond

@@ -3,21 +3,17 @@ package tenancy_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/store/memstore"
 	"github.com/fedele-crm/fedele/core/tenancy"
-	"github.com/fedele-crm/fedele/infra/embedded"
 )
 
 func TestIdempotencyKeyOfADeadRequestIsReleased(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "f.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := memstore.New()
 	defer st.Close()
 	now := time.Now()
 	is := tenancy.NewIdempotency(st, func() time.Time { return now })
