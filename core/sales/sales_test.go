@@ -90,7 +90,9 @@ func TestForecastAndReport(t *testing.T) {
 
 	day := 24 * time.Hour
 	a = move(a, 2*day, func(f *core.DealFields) { f.Stage = "qualified" })
-	c = move(c, 2*day, func(f *core.DealFields) { f.Stage, f.CloseDate, f.LostReason = "lost", "2026-11-24", "went with a rival" })
+	c = move(c, 2*day, func(f *core.DealFields) {
+		f.Stage, f.CloseDate, f.LostReason = "lost", "2026-11-24", "went with a rival"
+	})
 	a = move(a, day, func(f *core.DealFields) { f.Stage = "proposal" })
 	a = move(a, day, func(f *core.DealFields) { f.Stage, f.CloseDate = "won", "2026-11-26" })
 	if a.Status != core.DealWon || c.Status != core.DealLost {
