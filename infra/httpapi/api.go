@@ -185,7 +185,6 @@ func humaConfig(docs bool) huma.Config {
 	}
 	hc.DocsPath, hc.OpenAPIPath, hc.SchemasPath = "", "", ""
 	if docs {
-		hc.DocsPath = "/docs"
 		hc.OpenAPIPath = "/openapi"
 		hc.SchemasPath = "/schemas"
 	}
@@ -217,6 +216,10 @@ func isDocsPath(path string) bool {
 // lazy (404, 405 with Allow, a redirect to the clean path).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	if isDocsUI(path) {
+		serveDocs(w, r)
+		return
+	}
 	if isDocsPath(path) {
 		s.docs().Adapter().ServeHTTP(w, r)
 		return
