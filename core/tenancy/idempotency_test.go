@@ -57,3 +57,22 @@ func TestIdempotencyKeyOfADeadRequestIsReleased(t *testing.T) {
 		t.Fatalf("after the TTL: %v %v", replay, err)
 	}
 }
+
+// A change's own not-found (deleting a custom field that is not defined)
+// is not reported as the tenant missing.
+func TestUpdateKeepsTheChangesNotFound(t *testing.T) {
+	st := memstore.New()
+	defer st.Close()
+	ts := tenancy.NewTenants(st, time.Now)
+	ctx := context.Background()
+	if _, err := ts.Create(ctx, "acme", "Acme", "US"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ts.DeleteField(ctx, "acme", core.EntityContact, "nope")
+	if core.ErrorCode(err) != core.CodeNotFound || !strings.Contains(err.Error(), "custom field") {
+		t.Errorf("delete an undefined field: %v, want the field not found", err)
+	}
+	if _, err := ts.Update(ctx, "globex", func(*core.Tenant) error { return nil }); err == nil || !strings.Contains(err.Error(), "tenant globex not found") {
+		t.Errorf("update a missing tenant: %v", err)
+	}
+}

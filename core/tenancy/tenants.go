@@ -58,14 +58,17 @@ func (ts *Tenants) Create(ctx context.Context, id, name, region string) (core.Te
 
 // Update applies change to a tenant's settings with optimistic concurrency.
 func (ts *Tenants) Update(ctx context.Context, id string, change func(*core.Tenant) error) (core.Tenant, error) {
+	// A missing tenant is said as such; change's own not-found (a custom
+	// field that is not defined, say) passes through as it is.
+	var changeErr error
 	t, err := tenantDoc.Update(ctx, ts.store, TenantKey(id), false, func(t *core.Tenant, _ bool) error {
-		if err := change(t); err != nil {
-			return err
+		if changeErr = change(t); changeErr != nil {
+			return changeErr
 		}
 		t.ID = id
 		return nil
 	})
-	if core.ErrorCode(err) == core.CodeNotFound {
+	if err != nil && changeErr == nil && core.ErrorCode(err) == core.CodeNotFound {
 		return t, core.Errorf(core.CodeNotFound, "tenant %s not found", id)
 	}
 	return t, err
