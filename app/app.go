@@ -68,25 +68,16 @@ type Ports struct {
 // App is the service graph, built once on one set of ports. Its fields are
 // shared by the HTTP API, the consumers and the CLI.
 type App struct {
-	Tenants     *tenancy.Tenants
-	Contacts    *contacts.Contacts
-	Companies   *contacts.Companies
-	Users       *team.Users
-	Activities  *timeline.Activities
-	Pipelines   *sales.Pipelines
-	Deals       *sales.Deals
-	APIKeys     *tenancy.APIKeys
-	Events      *timeline.Events
-	Idempotency *tenancy.Idempotency
+	// Services are the use cases the HTTP API serves (Contacts, Deals,
+	// Plugins, Scorer, ...), listed once, in httpapi.Services; the plugin
+	// lifecycle stands on a host that runs no plugins when Ports.Plugins is
+	// nil.
+	httpapi.Services
 
 	Registry *plugins.Registry
-	// Plugins is the plugin lifecycle; it stands on a host that runs no
-	// plugins when Ports.Plugins is nil.
-	Plugins *plugins.Service
 	// Runner asks tenants' active plugins for decisions; nil when
 	// Ports.Plugins is nil, which leaves them to the built-ins.
 	Runner *plugins.Runner
-	Scorer *scoring.Scorer
 	Router *routing.Router
 
 	store      store.Store
@@ -125,6 +116,9 @@ func New(p Ports) (*App, error) {
 	a.APIKeys = tenancy.NewAPIKeys(st, now)
 	a.Events = timeline.NewEvents(st, now)
 	a.Idempotency = tenancy.NewIdempotency(st, now)
+	a.DailyStats = func(ctx context.Context, tenant, from, to string) ([]timeline.DayStats, error) {
+		return timeline.DailyStats(ctx, st, tenant, from, to)
+	}
 
 	a.Registry = plugins.NewRegistry(st, now)
 	if p.Plugins != nil {
@@ -151,27 +145,9 @@ func New(p Ports) (*App, error) {
 	}
 	// Built on first use: the worker, relay and scheduler serve no HTTP.
 	a.handler = sync.OnceValue(func() *httpapi.Server {
-		return httpapi.New(httpapi.Config{Services: a.services(), Logger: a.log, Now: a.clock})
+		return httpapi.New(httpapi.Config{Services: a.Services, Logger: a.log, Now: a.clock})
 	})
 	return a, nil
-}
-
-// failureLimit is a tenant's number of consecutive plugin failures that
-// disables a version, from its settings.
-func (a *App) failureLimit(ctx context.Context, tenant string) (int, error) {
-	t, err := a.Tenants.Get(ctx, tenant)
-	return t.FailureLimit(), err
-}
-
-func (a *App) services() httpapi.Services {
-	return httpapi.Services{
-		Tenants: a.Tenants, Contacts: a.Contacts, Companies: a.Companies, Users: a.Users, Activities: a.Activities,
-		Pipelines: a.Pipelines, Deals: a.Deals, APIKeys: a.APIKeys, Events: a.Events, Idempotency: a.Idempotency,
-		DailyStats: func(ctx context.Context, tenant, from, to string) ([]timeline.DayStats, error) {
-			return timeline.DailyStats(ctx, a.store, tenant, from, to)
-		},
-		Plugins: a.Plugins, Scorer: a.Scorer,
-	}
 }
 
 // Handler is the HTTP API on the graph's services.
@@ -238,3 +214,10 @@ func (noHost) Put(context.Context, string, []byte) error { return errNoHost }
 func (noHost) Get(context.Context, string) ([]byte, error) { return nil, errNoHost }
 
 func (noHost) Delete(context.Context, string) error { return errNoHost }
+
+// failureLimit is a tenant's number of consecutive plugin failures that
+// disables a version, from its settings.
+func (a *App) failureLimit(ctx context.Context, tenant string) (int, error) {
+	t, err := a.Tenants.Get(ctx, tenant)
+	return t.FailureLimit(), err
+}
