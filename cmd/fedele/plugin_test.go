@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fedele-crm/fedele/core/plugins"
 )
@@ -180,4 +181,47 @@ func TestPluginCLISaysWhatAnActivationReplaced(t *testing.T) {
 			t.Errorf("fedele %s succeeded", strings.Join(args, " "))
 		}
 	}
+}
+
+// serve compiles the development tenant's active plugins at start, before
+// any call: a restart on an empty compilation cache refills it by itself.
+func TestServeWarmsActivePluginsAtStart(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	url, out, stop := startServe(t, data)
+	key := keyPattern.FindString(out.String())
+	if key == "" {
+		t.Fatalf("no key printed: %q", out.String())
+	}
+	if err := run(ctx, []string{"plugin", "push", filepath.Join("..", "..", "testdata", "plugins", "leadscore.wasm"),
+		"--name", "leads", "--kind", "score", "--activate", "--url", url, "--key", key}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(data, "wasm-cache")
+	if err := os.RemoveAll(cache); err != nil {
+		t.Fatal(err)
+	}
+	_, _, stop = startServe(t, data)
+	defer stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for cachedFiles(cache) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing compiled into the cache 30 s after start, with no call made")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a folder another goroutine fills; bounded by the deadline
+	}
+}
+
+func cachedFiles(dir string) int {
+	n := 0
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
 }
