@@ -1,10 +1,11 @@
 // Command fedele is the local all-in-one server and the command-line tool.
 //
-//	fedele serve [--addr 127.0.0.1:8080] [--data DIR]
+//	fedele serve [--addr 127.0.0.1:8080] [--data DIR] [--warm-plugins dev,acme]
 //	fedele serve --store dynamodb [--dynamodb-endpoint URL] [--table fedele] [--create-table]
 //	fedele serve [--event-bus NAME [--eventbridge-endpoint URL]]
 //	fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--data DIR]
 //	fedele plugin init <kind> <dir> | build <dir> | test <module.wasm> --kind K | push <module.wasm> --name N --kind K
+//	fedele plugin activate <name> <version> | rollback <name>
 //	fedele openapi
 //
 // It only reads flags, opens the ports and builds through package app; it
@@ -44,7 +45,7 @@ const usage = `usage:
   fedele serve --store dynamodb [--dynamodb-endpoint http://127.0.0.1:8000] [--table fedele] [--create-table]
   fedele serve [--event-bus fedele [--eventbridge-endpoint URL]]
   fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR | --store dynamodb …]
-  fedele plugin init|build|test|push …   (fedele plugin for details)
+  fedele plugin init|build|test|push|activate|rollback …   (fedele plugin for details)
   fedele openapi`
 
 func main() {
@@ -128,6 +129,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	region := fs.String("region", "US", "default phone region of the development tenant")
 	bus := fs.String("event-bus", "", "also publish events to this EventBridge bus")
 	busEndpoint := fs.String("eventbridge-endpoint", "", "EventBridge endpoint (a local PutEvents endpoint); empty for AWS")
+	warm := fs.String("warm-plugins", devTenant, "comma-separated tenants whose active plugins compile at start, before their first call")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -174,6 +176,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	var background sync.WaitGroup
 	background.Go(func() { relay.Run(relayCtx) })
+	// Compiling a module takes about a second on a cold cache: do it now,
+	// beside the listener, rather than on a tenant's first call.
+	background.Go(func() {
+		for _, tenant := range strings.Split(*warm, ",") {
+			if tenant = strings.TrimSpace(tenant); tenant == "" {
+				continue
+			}
+			if err := a.Plugins.Warm(relayCtx, tenant); err != nil && relayCtx.Err() == nil {
+				log.Warn("warm plugins", slog.String("tenant", tenant), slog.String("error", err.Error()))
+			}
+		}
+	})
 	defer func() { stopRelay(); background.Wait() }() // runs before the store and the plugin host close
 
 	ln, err := net.Listen("tcp", *addr)

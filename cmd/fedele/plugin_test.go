@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fedele-crm/fedele/core/plugins"
 )
@@ -133,4 +134,94 @@ func TestPluginCLIErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "timeout") {
 		t.Errorf("a sleeping plugin: %v", err)
 	}
+}
+
+// The CLI says when an activation switches another plugin off, and a
+// rollback stays within the plugin: the sequence, with the built
+// examples (no Go build).
+func TestPluginCLISaysWhatAnActivationReplaced(t *testing.T) {
+	ctx := context.Background()
+	url, out, stop := startServe(t, t.TempDir())
+	defer stop()
+	key := keyPattern.FindString(out.String())
+	if key == "" {
+		t.Fatalf("no key printed: %q", out.String())
+	}
+	examples := filepath.Join("..", "..", "testdata", "plugins")
+	remote := []string{"--url", url, "--key", key}
+	for _, step := range []struct {
+		args    []string
+		says    string // what the output must contain
+		errSays string // or what the error must contain
+	}{
+		{[]string{"plugin", "push", filepath.Join(examples, "leadscore.wasm"), "--name", "leads", "--kind", "score", "--activate"},
+			"Activated leads version 1: it decides every score from now on.\n", ""},
+		{[]string{"plugin", "push", filepath.Join(examples, "flatscore.wasm"), "--name", "myscore", "--kind", "score", "--activate"},
+			"It replaces leads version 1, which no longer runs", ""},
+		{[]string{"plugin", "push", filepath.Join(examples, "leadscore.wasm"), "--name", "myscore", "--kind", "score"},
+			"Uploaded myscore version 2", ""},
+		{[]string{"plugin", "activate", "myscore", "2"}, "Activated myscore version 2: it decides every score from now on.\nIt replaces version 1.\n", ""},
+		{[]string{"plugin", "rollback", "myscore"}, "Rolled back to myscore version 1", ""},
+		{[]string{"plugin", "rollback", "myscore"}, "", "409"},
+		{[]string{"plugin", "activate", "leads", "1"}, "It replaces myscore version 1, which no longer runs", ""},
+	} {
+		var b bytes.Buffer
+		err := run(ctx, append(step.args, remote...), &b, io.Discard)
+		switch {
+		case step.errSays != "" && (err == nil || !strings.Contains(err.Error(), step.errSays)):
+			t.Fatalf("fedele %s: error %v, want one saying %q", strings.Join(step.args, " "), err, step.errSays)
+		case step.errSays == "" && err != nil:
+			t.Fatalf("fedele %s: %v", strings.Join(step.args, " "), err)
+		case !strings.Contains(b.String(), step.says):
+			t.Fatalf("fedele %s printed %q, want %q in it", strings.Join(step.args, " "), b.String(), step.says)
+		}
+	}
+	for _, args := range [][]string{{"plugin", "activate", "leads"}, {"plugin", "rollback"}, {"plugin", "activate", "leads", "1", "--key", ""}} {
+		if err := run(ctx, args, io.Discard, io.Discard); err == nil {
+			t.Errorf("fedele %s succeeded", strings.Join(args, " "))
+		}
+	}
+}
+
+// serve compiles the development tenant's active plugins at start, before
+// any call: a restart on an empty compilation cache refills it by itself.
+func TestServeWarmsActivePluginsAtStart(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	url, out, stop := startServe(t, data)
+	key := keyPattern.FindString(out.String())
+	if key == "" {
+		t.Fatalf("no key printed: %q", out.String())
+	}
+	if err := run(ctx, []string{"plugin", "push", filepath.Join("..", "..", "testdata", "plugins", "leadscore.wasm"),
+		"--name", "leads", "--kind", "score", "--activate", "--url", url, "--key", key}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(data, "wasm-cache")
+	if err := os.RemoveAll(cache); err != nil {
+		t.Fatal(err)
+	}
+	_, _, stop = startServe(t, data)
+	defer stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for cachedFiles(cache) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing compiled into the cache 30 s after start, with no call made")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a folder another goroutine fills; bounded by the deadline
+	}
+}
+
+func cachedFiles(dir string) int {
+	n := 0
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
 }

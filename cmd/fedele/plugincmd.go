@@ -24,7 +24,9 @@ var pluginUsage = `usage:
   fedele plugin init <` + kindAlternatives() + `> <dir> [--fedele DIR]
   fedele plugin build <dir>
   fedele plugin test <module.wasm> --kind K [--input batch.json]
-  fedele plugin push <module.wasm> --name N --kind K [--fields contact.emails,…] [--activate] [--url URL] [--key KEY]`
+  fedele plugin push <module.wasm> --name N --kind K [--fields contact.emails,…] [--activate] [--url URL] [--key KEY]
+  fedele plugin activate <name> <version> [--url URL] [--key KEY]
+  fedele plugin rollback <name> [--url URL] [--key KEY]`
 
 // kindAlternatives is the kinds as a usage line writes them: score|route|campaign.
 func kindAlternatives() string {
@@ -48,6 +50,10 @@ func pluginCommand(ctx context.Context, args []string, stdout io.Writer) error {
 		return pluginTest(ctx, args[1:], stdout)
 	case "push":
 		return pluginPush(ctx, args[1:], stdout)
+	case "activate":
+		return pluginActivate(ctx, args[1:], stdout)
+	case "rollback":
+		return pluginRollback(ctx, args[1:], stdout)
 	}
 	return fmt.Errorf("unknown plugin command %q\n%s", args[0], pluginUsage)
 }
@@ -234,8 +240,7 @@ func pluginPush(ctx context.Context, args []string, stdout io.Writer) error {
 	kind := fs.String("kind", "", plugins.KindChoice())
 	fields := fs.String("fields", "", "comma-separated input fields the plugin needs (default: all)")
 	activate := fs.Bool("activate", false, "activate the new version")
-	url := fs.String("url", envOr("FEDELE_URL", "http://127.0.0.1:8080"), "the API's address ($FEDELE_URL)")
-	key := fs.String("key", os.Getenv("FEDELE_KEY"), "an API key with plugins:admin ($FEDELE_KEY)")
+	url, key := apiFlags(fs)
 	module, err := oneArg(fs, args, "<module.wasm>")
 	if err != nil {
 		return err
@@ -257,12 +262,71 @@ func pluginPush(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Uploaded %s version %d (sha256 %s).\n", v.Name, v.Number, v.ModuleID)
 	if *activate {
-		if err := call(ctx, http.MethodPost, fmt.Sprintf("%s/v1/plugins/%s/versions/%d/activate", *url, v.Name, v.Number), *key, "", nil, &v); err != nil {
+		var a plugins.Activation
+		if err := call(ctx, http.MethodPost, fmt.Sprintf("%s/v1/plugins/%s/versions/%d/activate", *url, v.Name, v.Number), *key, "", nil, &a); err != nil {
 			return fmt.Errorf("activate: %w", err)
 		}
-		fmt.Fprintf(stdout, "Activated %s version %d: it decides every %s from now on.\n", v.Name, v.Number, v.Kind)
+		printActivation(stdout, "Activated", a)
 	}
 	return nil
+}
+
+// pluginActivate makes a version of a plugin the one its kind runs.
+func pluginActivate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("plugin activate", flag.ContinueOnError)
+	url, key := apiFlags(fs)
+	name, version, err := twoArgs(fs, args, "<name> <version>")
+	if err != nil {
+		return err
+	}
+	if *key == "" {
+		return errors.New("activate needs an API key (--key or $FEDELE_KEY)")
+	}
+	var a plugins.Activation
+	if err := call(ctx, http.MethodPost, fmt.Sprintf("%s/v1/plugins/%s/versions/%s/activate", *url, name, version), *key, "", nil, &a); err != nil {
+		return fmt.Errorf("activate: %w", err)
+	}
+	printActivation(stdout, "Activated", a)
+	return nil
+}
+
+// pluginRollback returns a plugin to its version that was active before.
+func pluginRollback(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("plugin rollback", flag.ContinueOnError)
+	url, key := apiFlags(fs)
+	name, err := oneArg(fs, args, "<name>")
+	if err != nil {
+		return err
+	}
+	if *key == "" {
+		return errors.New("rollback needs an API key (--key or $FEDELE_KEY)")
+	}
+	var a plugins.Activation
+	if err := call(ctx, http.MethodPost, fmt.Sprintf("%s/v1/plugins/%s/rollback", *url, name), *key, "", nil, &a); err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	printActivation(stdout, "Rolled back to", a)
+	return nil
+}
+
+func apiFlags(fs *flag.FlagSet) (url, key *string) {
+	url = fs.String("url", envOr("FEDELE_URL", "http://127.0.0.1:8080"), "the API's address ($FEDELE_URL)")
+	key = fs.String("key", os.Getenv("FEDELE_KEY"), "an API key with plugins:admin ($FEDELE_KEY)")
+	return url, key
+}
+
+// printActivation says what now runs and, loudly when it is another
+// plugin, what stopped running: activating one plugin of a kind silently
+// switching off another is what surprised people.
+func printActivation(w io.Writer, what string, a plugins.Activation) {
+	fmt.Fprintf(w, "%s %s version %d: it decides every %s from now on.\n", what, a.Name, a.Number, a.Kind)
+	switch r := a.Replaced; {
+	case r == nil:
+	case r.Name != a.Name:
+		fmt.Fprintf(w, "It replaces %s version %d, which no longer runs: a tenant runs one %s plugin at a time.\n", r.Name, r.Version, a.Kind)
+	default:
+		fmt.Fprintf(w, "It replaces version %d.\n", r.Version)
+	}
 }
 
 func call(ctx context.Context, method, url, key, contentType string, body []byte, out any) error {

@@ -85,7 +85,7 @@ func (r *Registry) recordFailure(ctx context.Context, tenant string, kind Kind, 
 			if err != nil {
 				return false, err
 			}
-			ev, err := r.event(ctx, tenant, events.PluginDisabled, now, v, 0)
+			ev, err := r.event(ctx, tenant, events.PluginDisabled, now, v, 0, nil)
 			if err != nil {
 				return false, err
 			}

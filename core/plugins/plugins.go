@@ -65,6 +65,13 @@ type Forgetter interface {
 	Forget(ctx context.Context, tenant, moduleID string)
 }
 
+// Warmer is an Engine that can make a module ready (compiled code, an
+// instance) before its first call, so that a cold process's first call
+// does not pay for it.
+type Warmer interface {
+	Warm(ctx context.Context, tenant string, kind Kind, moduleID string) error
+}
+
 // Request is one call of a plugin on a batch.
 type Request struct {
 	Tenant   string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -16,8 +17,9 @@ import (
 // and the history of activations a rollback walks back.
 
 // Active is the version a tenant's kind runs, with its run of failures and
-// the versions that ran before it, most recent last, for rollback. The
-// shadow pointer has the same shape.
+// the versions that ran before it, most recent last: every plugin's
+// activations of the kind in one list, from which a rollback takes the
+// named plugin's own. The shadow pointer has the same shape.
 type Active struct {
 	Name     string    `json:"name"`
 	Version  int       `json:"version"`
@@ -52,77 +54,109 @@ func (r *Registry) pointer(ctx context.Context, k store.Key, missing string, kin
 	return a, iv, err
 }
 
+// Activation is a version just made active, and the one it took over from.
+type Activation struct {
+	Version
+	// Replaced is the version that ran before, if one did. Its Name differs
+	// from Version's when the activation took the kind over from another
+	// plugin: that plugin no longer runs.
+	Replaced *Ref `json:"replaced,omitempty"`
+}
+
 // Activate makes a version the one its kind runs, with no failures, and
 // re-enables it if it was disabled; plugin.activated records it.
-func (r *Registry) Activate(ctx context.Context, tenant, name string, number int) (Version, error) {
-	return r.activate(ctx, tenant, name, number, events.PluginActivated, nil)
+func (r *Registry) Activate(ctx context.Context, tenant, name string, number int) (Activation, error) {
+	v, _, err := r.version(ctx, tenant, name, number)
+	if err != nil {
+		return Activation{Version: v}, err
+	}
+	return r.activate(ctx, tenant, name, v.Kind, events.PluginActivated, func(cur Active, present bool) (int, []Ref, error) {
+		hist := cur.History
+		if present && (cur.Name != name || cur.Version != number) {
+			hist = append(slices.Clone(hist), Ref{Name: cur.Name, Version: cur.Version})
+		}
+		if len(hist) > maxHistory {
+			hist = hist[len(hist)-maxHistory:]
+		}
+		return number, hist, nil
+	})
 }
 
-// Rollback makes the version that was active before name's active version
-// the active one again, and records plugin.rolled_back. Versions deleted
-// since are passed over.
-func (r *Registry) Rollback(ctx context.Context, tenant, name string) (Version, error) {
+// Rollback makes the version of name that was active before its active
+// one the active one again, and records plugin.rolled_back. It never
+// leaves name: the kind's history interleaves every plugin's activations,
+// and those of other plugins are passed over (and kept, for their own
+// rollbacks), as are versions deleted since. A plugin with no earlier
+// version in the history is a conflict.
+func (r *Registry) Rollback(ctx context.Context, tenant, name string) (Activation, error) {
 	h, err := r.head(ctx, tenant, name)
 	if err != nil {
-		return Version{}, err
+		return Activation{}, err
 	}
-	a, _, err := r.Active(ctx, tenant, h.Kind)
-	if err != nil || a.Name != name {
-		return Version{}, core.Errorf(core.CodeConflict, "plugin %s is not the active %s plugin: nothing to roll back", name, h.Kind)
-	}
-	for i := len(a.History) - 1; i >= 0; i-- {
-		prev := a.History[i]
-		if _, _, err := r.version(ctx, tenant, prev.Name, prev.Version); core.ErrorCode(err) == core.CodeNotFound {
-			continue
-		} else if err != nil {
-			return Version{}, err
+	return r.activate(ctx, tenant, name, h.Kind, events.PluginRolledBack, func(cur Active, present bool) (int, []Ref, error) {
+		if !present || cur.Name != name {
+			return 0, nil, core.Errorf(core.CodeConflict, "plugin %s is not the active %s plugin: nothing to roll back", name, h.Kind)
 		}
-		return r.activate(ctx, tenant, prev.Name, prev.Version, events.PluginRolledBack, a.History[:i])
-	}
-	return Version{}, core.Errorf(core.CodeConflict, "no version of a %s plugin was active before %s version %d", h.Kind, name, a.Version)
+		hist := slices.Clone(cur.History)
+		for i := len(hist) - 1; i >= 0; i-- {
+			prev := hist[i]
+			if prev.Name != name {
+				continue
+			}
+			hist = slices.Delete(hist, i, i+1)
+			if _, _, err := r.version(ctx, tenant, name, prev.Version); core.ErrorCode(err) == core.CodeNotFound {
+				continue
+			} else if err != nil {
+				return 0, nil, err
+			}
+			return prev.Version, hist, nil
+		}
+		return 0, nil, core.Errorf(core.CodeConflict, "plugin %s has no version that was active before its version %d", name, cur.Version)
+	})
 }
 
-// activate points kind at a version. history is the pointer's history
-// afterwards; nil appends the version being replaced to it.
-func (r *Registry) activate(ctx context.Context, tenant, name string, number int, what events.Type, history []Ref) (Version, error) {
+// activate points kind at a version of name. choose picks the version and
+// the pointer's history afterwards from the pointer as it is (present is
+// false when the kind has none); it runs again when a concurrent change
+// makes the write retry, so it always decides on what it replaces.
+func (r *Registry) activate(ctx context.Context, tenant, name string, kind Kind, what events.Type,
+	choose func(cur Active, present bool) (int, []Ref, error)) (Activation, error) {
 	for attempt := 0; ; attempt++ {
+		cur, av, err := r.Active(ctx, tenant, kind)
+		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+			return Activation{}, err
+		}
+		number, hist, err := choose(cur, av > 0)
+		if err != nil {
+			return Activation{}, err
+		}
 		v, vv, err := r.version(ctx, tenant, name, number)
 		if err != nil {
-			return v, err
-		}
-		cur, av, err := r.Active(ctx, tenant, v.Kind)
-		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
-			return v, err
-		}
-		hist := history
-		if hist == nil {
-			hist = cur.History
-			if av > 0 && (cur.Name != name || cur.Version != number) {
-				hist = append(hist, Ref{Name: cur.Name, Version: cur.Version})
-			}
-			if len(hist) > maxHistory {
-				hist = hist[len(hist)-maxHistory:]
-			}
+			return Activation{Version: v}, err
 		}
 		now := r.now().UTC()
 		v.Status, v.DisabledReason = StatusReady, ""
 		aw, err := putJSON(activeKey(tenant, v.Kind), av, Active{Name: name, Version: number, ModuleID: v.ModuleID,
 			Fields: v.Fields, Since: now, History: hist})
 		if err != nil {
-			return v, err
+			return Activation{Version: v}, err
 		}
 		vw, err := putJSON(versionKey(tenant, name, number), vv, v)
 		if err != nil {
-			return v, err
+			return Activation{Version: v}, err
 		}
 		v.Status = StatusActive
+		out := Activation{Version: v}
+		if av > 0 && (cur.Name != name || cur.Version != number) {
+			out.Replaced = &Ref{Name: cur.Name, Version: cur.Version}
+		}
 		prev := 0
 		if av > 0 && cur.Name == name {
 			prev = cur.Version
 		}
-		ev, err := r.event(ctx, tenant, what, now, v, prev)
+		ev, err := r.event(ctx, tenant, what, now, v, prev, out.Replaced)
 		if err != nil {
-			return v, err
+			return out, err
 		}
 		writes := []store.Write{aw, vw, ev}
 		// A version cannot shadow itself.
@@ -134,9 +168,9 @@ func (r *Registry) activate(ctx context.Context, tenant, name string, number int
 			continue
 		}
 		if err != nil {
-			return v, fmt.Errorf("activate plugin %s version %d: %w", name, number, record.StoreError(err))
+			return out, fmt.Errorf("activate plugin %s version %d: %w", name, number, record.StoreError(err))
 		}
-		return v, nil
+		return out, nil
 	}
 }
 

@@ -97,7 +97,7 @@ func (r *Registry) Add(ctx context.Context, tenant, name string, kind Kind, modu
 		if err != nil {
 			return v, err
 		}
-		ev, err := r.event(ctx, tenant, events.PluginVersionUploaded, now, v, 0)
+		ev, err := r.event(ctx, tenant, events.PluginVersionUploaded, now, v, 0, nil)
 		if err != nil {
 			return v, err
 		}
@@ -275,11 +275,12 @@ func (r *Registry) head(ctx context.Context, tenant, name string) (head, error) 
 	return h, err
 }
 
-func (r *Registry) event(ctx context.Context, tenant string, detailType events.Type, at time.Time, v Version, previous int) (store.Write, error) {
+func (r *Registry) event(ctx context.Context, tenant string, detailType events.Type, at time.Time, v Version, previous int, replaced *Ref) (store.Write, error) {
 	data, err := json.Marshal(struct {
 		Version
-		Previous int `json:"previous_version,omitempty"`
-	}{v, previous})
+		Previous int  `json:"previous_version,omitempty"`
+		Replaced *Ref `json:"replaced,omitempty"`
+	}{v, previous, replaced})
 	if err != nil {
 		return store.Write{}, err
 	}

@@ -32,6 +32,12 @@ type versionOutput struct {
 	Body plugins.Version
 }
 
+// activationOutput says, beside the version now active, which one it
+// replaced: a caller who activates one plugin learns that another stopped.
+type activationOutput struct {
+	Body plugins.Activation
+}
+
 type versionsOutput struct {
 	Body struct {
 		Items []plugins.Version `json:"items"`
@@ -121,23 +127,23 @@ func (s *Server) registerPlugins() {
 		})
 
 	huma.Register(s.api, op("activate-plugin-version", http.MethodPost, "/v1/plugins/{name}/versions/{version}/activate",
-		"Make a version the one its kind runs"),
-		func(ctx context.Context, in *VersionPath) (*versionOutput, error) {
+		"Make a version the one its kind runs; the answer names the version it replaced, of this plugin or another"),
+		func(ctx context.Context, in *VersionPath) (*activationOutput, error) {
 			v, err := s.plugins.Activate(ctx, tenantOf(ctx), in.Name, in.Version)
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &versionOutput{v}, nil
+			return &activationOutput{v}, nil
 		})
 
 	huma.Register(s.api, op("rollback-plugin", http.MethodPost, "/v1/plugins/{name}/rollback",
-		"Go back to the version active before this plugin's active one"),
-		func(ctx context.Context, in *PluginPath) (*versionOutput, error) {
+		"Go back to this plugin's version that was active before its active one; 409 when it has none"),
+		func(ctx context.Context, in *PluginPath) (*activationOutput, error) {
 			v, err := s.plugins.Rollback(ctx, tenantOf(ctx), in.Name)
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &versionOutput{v}, nil
+			return &activationOutput{v}, nil
 		})
 
 	huma.Register(s.api, op("shadow-plugin-version", http.MethodPut, "/v1/plugins/{name}/versions/{version}/shadow",

@@ -91,6 +91,18 @@ func (e *Engine) Forget(ctx context.Context, tenant, moduleID string) {
 
 var _ plugins.Forgetter = (*Engine)(nil)
 
+// Warm loads a tenant's module and has the host compile it and ready an
+// instance (Host.Warm), so that its first call pays neither.
+func (e *Engine) Warm(ctx context.Context, tenant string, kind plugins.Kind, moduleID string) error {
+	m, err := e.module(ctx, tenant, moduleID, kind)
+	if err != nil {
+		return err
+	}
+	return e.host.Warm(ctx, tenant, m)
+}
+
+var _ plugins.Warmer = (*Engine)(nil)
+
 // Validate is Prepare for core/plugins: a refusal is a *plugins.RunError
 // naming its class.
 func (h *Host) Validate(ctx context.Context, kind plugins.Kind, raw []byte) (plugins.Module, error) {

@@ -47,19 +47,30 @@ type Config struct {
 	// Empty keeps compiled code in memory only.
 	CacheDir string
 
-	MemoryPages    uint32        // per instance, in 64 KiB pages; default 1024 (64 MiB)
-	MaxOutputBytes int           // default 4 MiB
-	MaxLogBytes    int           // default 16 KiB, stdout, stderr and extism logs together
-	FuelBase       int64         // fuel for a call, before its records; default 20 million
-	FuelPerRecord  int64         // default 200 000
-	Timeout        time.Duration // the wall-clock backstop; default 2 s
-	PoolSize       int           // instances per (tenant, module); default 4
+	MemoryPages    uint32 // per instance, in 64 KiB pages; default 1024 (64 MiB)
+	MaxOutputBytes int    // default 4 MiB
+	MaxLogBytes    int    // default 16 KiB, stdout, stderr and extism logs together
+	FuelBase       int64  // fuel for a call, before its records; default 20 million
+	FuelPerRecord  int64  // default 200 000
+	// Timeout is the wall-clock backstop on the guest's own execution: the
+	// call alone, never the compile or the instantiation before it, which a
+	// cold process pays on its first call and which are not the plugin's
+	// doing. Default 2 s.
+	Timeout  time.Duration
+	PoolSize int // instances per (tenant, module); default 4
 	// CompileInProcess makes Prepare compile in this process instead of in
 	// a child bounded in time and memory: for hosts that cannot start one.
 	CompileInProcess bool
-	CompileTimeout   time.Duration // default 20 s
-	CompileMemory    uint64        // the child's data segment (RLIMIT_DATA); default 1 GiB
-	MaxIdle          int           // idle instances kept across all pools; default 64
+	// CompileTimeout bounds a compile: the upload's child, and how long a
+	// call waits for a module to compile (it was compiled within this at
+	// upload). A call that waits longer is unavailable, not the plugin's
+	// failure. Default 20 s.
+	CompileTimeout time.Duration
+	// InstantiateTimeout bounds how long a call waits for a new instance;
+	// past it the call is unavailable, not the plugin's failure. Default 5 s.
+	InstantiateTimeout time.Duration
+	CompileMemory      uint64 // the child's data segment (RLIMIT_DATA); default 1 GiB
+	MaxIdle            int    // idle instances kept across all pools; default 64
 }
 
 func (c Config) withDefaults() Config {
@@ -85,6 +96,12 @@ func (c Config) withDefaults() Config {
 		c.CompileTimeout = 20 * time.Second
 		if raceBuild {
 			c.CompileTimeout *= 20
+		}
+	}
+	if c.InstantiateTimeout <= 0 {
+		c.InstantiateTimeout = 5 * time.Second
+		if raceBuild {
+			c.InstantiateTimeout *= 10
 		}
 	}
 	if c.CompileMemory == 0 {
@@ -134,9 +151,13 @@ type Call struct {
 // Result is what a call returned and what it cost. A failed call fills it
 // as far as it got.
 type Result struct {
-	Output      []byte
-	Fuel        int64
+	Output []byte
+	Fuel   int64
+	// Duration is the guest's own execution, what the deadline holds it to;
+	// Setup is the compiling and instantiating before it, which a warm
+	// module and a pooled instance skip.
 	Duration    time.Duration
+	Setup       time.Duration
 	MemoryBytes uint64
 	Logs        []string
 }
@@ -156,9 +177,12 @@ type Host struct {
 }
 
 type compiledEntry struct {
-	once sync.Once
-	cp   *extism.CompiledPlugin
-	err  error
+	// ready is closed when the compile has ended, cp or err set: the compile
+	// runs on its own, so a caller can stop waiting at its bound and the
+	// next call finds the work done.
+	ready chan struct{}
+	cp    *extism.CompiledPlugin
+	err   error
 
 	// Closing compiled code while a call runs it would pull the code from
 	// under the call: Forget only marks the entry, and the last call out
@@ -198,6 +222,7 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	var errs []error
 	for _, e := range compiled {
+		<-e.ready // a compile under way is bounded; its code must not outlive the host
 		if e.cp != nil {
 			errs = append(errs, e.cp.Close(ctx))
 		}
@@ -265,7 +290,10 @@ func (h *Host) compile(ctx context.Context, m *Module) (*extism.CompiledPlugin, 
 }
 
 // hold compiles m once per ID and holds its compiled code for a call; the
-// caller hands it back with done.
+// caller hands it back with done, error or not. It waits for the compile
+// at most CompileTimeout: past that, or when ctx ends, the host is
+// unavailable (the call is not made, and the plugin is not to blame) while
+// the compile goes on for the next call.
 func (h *Host) hold(ctx context.Context, m *Module) (*compiledEntry, error) {
 	h.mu.Lock()
 	if h.closed {
@@ -274,49 +302,88 @@ func (h *Host) hold(ctx context.Context, m *Module) (*compiledEntry, error) {
 	}
 	e, ok := h.compiled[m.ID]
 	if !ok {
-		e = &compiledEntry{}
+		e = &compiledEntry{ready: make(chan struct{}), inflight: 1} // the compile's own hold
 		h.compiled[m.ID] = e
+		go h.build(context.WithoutCancel(ctx), m, e)
 	}
 	e.inflight++
 	h.mu.Unlock()
-	e.once.Do(func() {
-		if !wasmbin.Metered(m.Code) && !h.allowUnmetered {
-			e.err = fail(ClassLimit, nil, "module %s is not metered; only modules from Prepare run", m.ID)
-			return
-		}
-		manifest := extism.Manifest{
-			Wasm: []extism.Wasm{extism.WasmData{Data: m.Code, Name: "main"}},
-			// Every field set: a ManifestMemory with only MaxPages zeroes the
-			// others, and a zero is a cap too.
-			Memory: &extism.ManifestMemory{
-				MaxPages:             h.cfg.MemoryPages,
-				MaxHttpResponseBytes: 0,
-				MaxVarBytes:          64 << 10,
-			},
-		}
-		cp, err := extism.NewCompiledPlugin(listenerContext(ctx), manifest, extism.PluginConfig{
-			RuntimeConfig: h.runtimeConfig(),
-			EnableWasi:    true,
-		}, bulkFunctions())
-		if err != nil {
-			e.err = fail(ClassCompile, err, "compile module %s: %v", m.ID, err)
-			return
-		}
-		e.cp = cp
-	})
-	if e.err != nil {
-		h.mu.Lock()
-		if h.compiled[m.ID] == e {
-			delete(h.compiled, m.ID) // a later call may try again
-		}
-		h.mu.Unlock()
+	bound := time.NewTimer(h.cfg.CompileTimeout)
+	defer bound.Stop()
+	select {
+	case <-e.ready:
+		return e, e.err
+	case <-ctx.Done():
+		return e, fail(ClassUnavailable, ctx.Err(), "waited for module %s to compile: %v", m.ID, ctx.Err())
+	case <-bound.C:
+		return e, fail(ClassUnavailable, nil, "module %s took over %s to compile; it goes on compiling for the next call", m.ID, h.cfg.CompileTimeout)
 	}
-	return e, e.err
+}
+
+// build compiles m into e, then hands back the compile's hold.
+func (h *Host) build(ctx context.Context, m *Module, e *compiledEntry) {
+	defer h.done(ctx, e)
+	defer close(e.ready)
+	defer func() {
+		if e.err != nil {
+			h.mu.Lock()
+			if h.compiled[m.ID] == e {
+				delete(h.compiled, m.ID) // a later call may try again
+			}
+			h.mu.Unlock()
+		}
+	}()
+	if !wasmbin.Metered(m.Code) && !h.allowUnmetered {
+		e.err = fail(ClassLimit, nil, "module %s is not metered; only modules from Prepare run", m.ID)
+		return
+	}
+	manifest := extism.Manifest{
+		Wasm: []extism.Wasm{extism.WasmData{Data: m.Code, Name: "main"}},
+		// Every field set: a ManifestMemory with only MaxPages zeroes the
+		// others, and a zero is a cap too.
+		Memory: &extism.ManifestMemory{
+			MaxPages:             h.cfg.MemoryPages,
+			MaxHttpResponseBytes: 0,
+			MaxVarBytes:          64 << 10,
+		},
+	}
+	cp, err := extism.NewCompiledPlugin(listenerContext(ctx), manifest, extism.PluginConfig{
+		RuntimeConfig: h.runtimeConfig(),
+		EnableWasi:    true,
+	}, bulkFunctions())
+	if err != nil {
+		e.err = fail(ClassCompile, err, "compile module %s: %v", m.ID, err)
+		return
+	}
+	e.cp = cp
+}
+
+// Warm compiles m and readies one instance of it for tenant, so that the
+// tenant's first call neither compiles nor instantiates. It is for a
+// process's start, off any call's path.
+func (h *Host) Warm(ctx context.Context, tenant string, m *Module) error {
+	e, err := h.hold(ctx, m)
+	if e != nil {
+		defer h.done(ctx, e)
+	}
+	if err != nil {
+		return err
+	}
+	p, err := h.pool(poolKey{tenant: tenant, module: m.ID}, e.cp)
+	if err != nil {
+		return err
+	}
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	p.release(ctx, inst, true)
+	return nil
 }
 
 // Run calls c.Module's function for its kind on c.Input.
 func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
-	start := time.Now()
+	setup := time.Now()
 	var res Result
 	if c.Module == nil || !c.Module.Kind.Valid() {
 		return res, fail(ClassMissingExport, nil, "no module, or no such kind")
@@ -346,6 +413,9 @@ func (h *Host) Run(ctx context.Context, c Call) (Result, error) {
 	inst.cur = r
 	defer func() { inst.cur = nil }()
 
+	// The deadline's clock starts here: what came before is the host's.
+	start := time.Now()
+	res.Setup = start.Sub(setup)
 	rc, out, callErr := inst.plugin.CallWithContext(withCall(ctx, st), string(c.Module.Kind), c.Input)
 	st.settle()
 	if st.output != nil {

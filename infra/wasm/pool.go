@@ -62,12 +62,44 @@ func (p *pool) acquire(ctx context.Context) (*instance, error) {
 		return inst, nil
 	}
 	p.mu.Unlock()
-	inst, err := p.instantiate(ctx)
-	if err != nil {
-		<-p.slots
-		return nil, err
+	return p.instantiateWithin(ctx, p.h.cfg.InstantiateTimeout)
+}
+
+// instantiateWithin makes an instance in the slot acquire took, waiting
+// at most bound (or until ctx ends): past it the host is unavailable and
+// the plugin not to blame. An instance that arrives late is closed, and
+// its slot held until then, so the pool's bound still counts it.
+func (p *pool) instantiateWithin(ctx context.Context, bound time.Duration) (*instance, error) {
+	type made struct {
+		inst *instance
+		err  error
 	}
-	return inst, nil
+	ch := make(chan made, 1)
+	go func() {
+		inst, err := p.instantiate(context.WithoutCancel(ctx))
+		ch <- made{inst, err}
+	}()
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
+	var why string
+	select {
+	case m := <-ch:
+		if m.err != nil {
+			<-p.slots
+		}
+		return m.inst, m.err
+	case <-ctx.Done():
+		why = ctx.Err().Error()
+	case <-timer.C:
+		why = "took over " + bound.String()
+	}
+	go func() {
+		if m := <-ch; m.inst != nil {
+			_ = m.inst.plugin.Close(context.WithoutCancel(ctx))
+		}
+		<-p.slots
+	}()
+	return nil, fail(ClassUnavailable, ctx.Err(), "instantiating the module %s", why)
 }
 
 // release keeps a healthy instance for the next call and throws any other
