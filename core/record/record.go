@@ -85,7 +85,7 @@ type Unique struct {
 	// It must follow from the value and the record's id alone: a kept
 	// marker is not rewritten.
 	Index map[store.Index]store.Key
-	Path  string    // the field that holds the value, for the error
+	Path  string // the field that holds the value, for the error
 	Value string
 }
 
