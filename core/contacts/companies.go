@@ -28,8 +28,12 @@ var companyKind = record.Type[core.Company]{
 	Key:  CompanyKey,
 	Meta: func(c *core.Company) *core.Meta { return &c.Meta },
 	Index: func(tenant string, c *core.Company) map[store.Index]store.Key {
-		return map[store.Index]store.Key{store.GSI1: {PK: companiesPK(tenant), SK: record.SortTime(c.UpdatedAt) + "#" + c.ID}}
+		return map[store.Index]store.Key{
+			store.GSI1: {PK: companiesPK(tenant), SK: record.SortTime(c.UpdatedAt) + "#" + c.ID},
+			store.GSI2: {PK: companyNamePK(tenant), SK: companySortName(c)},
+		}
 	},
+	Slots: companySlots,
 	Unique: func(tenant string, c *core.Company) []record.Unique {
 		if c.Domain == "" {
 			return nil

@@ -45,7 +45,11 @@ var contactKind = record.Type[core.Contact]{
 	Unique: func(tenant string, c *core.Contact) []record.Unique {
 		var ms []record.Unique
 		for i, e := range c.Emails {
-			ms = append(ms, record.Unique{Key: contactEmailKey(tenant, e.Address), Path: fmt.Sprintf("emails[%d].address", i), Value: e.Address})
+			// The marker is also the address's search entry: it costs the
+			// transaction no item of its own.
+			search := contactSearchKey(tenant, c.ID, core.Fold(e.Address))
+			ms = append(ms, record.Unique{Key: contactEmailKey(tenant, e.Address), Path: fmt.Sprintf("emails[%d].address", i), Value: e.Address,
+				Index: map[store.Index]store.Key{store.GSI1: search}})
 		}
 		return ms
 	},
@@ -56,6 +60,7 @@ var contactKind = record.Type[core.Contact]{
 		}
 		return ks
 	},
+	Slots: contactSlots,
 	Refs: func(tenant string, c *core.Contact) []record.Ref {
 		if c.CompanyID == "" {
 			return nil

@@ -11,7 +11,6 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
-	"github.com/fedele-crm/fedele/core/record"
 )
 
 // filterPaths are the parameters a ContactFilter problem may name.
@@ -49,7 +48,7 @@ func TestContactFilterNormalize(t *testing.T) {
 			in:   contacts.ContactFilter{Email: " Ann@Example.COM ", Tag: " VIP ", OwnerID: " u1 ", CompanyID: companyID, Stage: core.StageCustomer, Sort: "updated"},
 			want: contacts.ContactFilter{Email: "ann@example.com", Tag: "vip", OwnerID: "u1", CompanyID: companyID, Stage: core.StageCustomer, Sort: "updated"}},
 		{name: "every parameter at fault",
-			in:     contacts.ContactFilter{Email: "ann", Tag: "#x", OwnerID: "a\nb", CompanyID: "acme", Stage: "prospect", Sort: "name"},
+			in:     contacts.ContactFilter{Email: "ann", Tag: "#x", OwnerID: "a\nb", CompanyID: "acme", Stage: "prospect", Sort: "size"},
 			faults: []string{"company_id", "email", "lifecycle_stage", "owner_id", "sort", "tag"}},
 		{name: "owner id of 129 bytes", in: contacts.ContactFilter{OwnerID: strings.Repeat("o", 129)}, faults: []string{"owner_id"}},
 		{name: "sort is case-sensitive", in: contacts.ContactFilter{Sort: "-Created"}, faults: []string{"sort"}},
@@ -115,7 +114,7 @@ func FuzzContactFilter(f *testing.F) {
 	id := core.NewID(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	f.Add("", "", "", "", "", "")
 	f.Add(" Ann@Example.COM ", " VIP ", " u1 ", id, "customer", "updated")
-	f.Add("ann", "#x", "a\nb", "acme", "prospect", "name")
+	f.Add("ann", "#x", "a\nb", "acme", "prospect", "size")
 	f.Add("\xff@example.com", "\xff", "\xff", strings.ToLower(id), "Lead", "-Created")
 	f.Add("a@[127.0.0.1]", "İ", "\t owner \t", id, "lead", "-updated")
 	f.Add("x@y.z", strings.Repeat("é", 64), strings.Repeat("ü", 64), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "other", "created")
@@ -151,8 +150,8 @@ func FuzzContactFilter(f *testing.F) {
 		if got.Stage != "" && !slices.Contains(core.Stages, got.Stage) {
 			t.Errorf("Normalize(%+v): lifecycle_stage %q accepted but not a stage", in, got.Stage)
 		}
-		if !slices.Contains(record.Sorts, got.Sort) {
-			t.Errorf("Normalize(%+v): sort %q accepted but not one of %v", in, got.Sort, record.Sorts)
+		if !slices.Contains(contacts.Sorts, got.Sort) {
+			t.Errorf("Normalize(%+v): sort %q accepted but not one of %v", in, got.Sort, contacts.Sorts)
 		}
 		// Normalising again is a no-op.
 		again := got

@@ -1,6 +1,10 @@
 package contacts
 
-import "github.com/fedele-crm/fedele/core/store"
+import (
+	"fmt"
+
+	"github.com/fedele-crm/fedele/core/store"
+)
 
 // Keys of contacts and companies; docs/architecture.md maps them.
 
@@ -45,3 +49,32 @@ func contactCompanyPK(tenant, company string) string {
 func companyDomainKey(tenant, domain string) store.Key {
 	return store.Tenant(tenant).Marker("company-domain", domain)
 }
+
+// Search and sort by name (docs/keys.md, "Search"). A search entry is
+// `<token>#<id>` in the partition of its token's first two characters,
+// sharded like the contact, so a prefix of two characters or more is one
+// partition per shard; a contact's e-mail entries ride on its e-mail
+// markers (gsi1), its name and phone entries on its slots (gsi1), and its
+// sort name on slot 0 (gsi2).
+var (
+	contactSearchShards = store.Collection{Name: "contact-search", Shards: ContactShards}
+	contactNameShards   = store.Collection{Name: "contact-name", Shards: ContactShards}
+)
+
+// contactSlotKey is a contact's slot i: one partition per contact, so a
+// bulk import spreads its slot writes as widely as its contacts.
+func contactSlotKey(tenant, id string, i int) store.Key {
+	return store.Tenant(tenant).Key(slotSK(i), "contact-slot", id)
+}
+
+func companySearchPK(tenant, part string) string {
+	return store.Tenant(tenant).PK("company-search", part)
+}
+
+func companyNamePK(tenant string) string { return store.Tenant(tenant).PK("company-name") }
+
+func companySlotKey(tenant, id string, i int) store.Key {
+	return store.Tenant(tenant).Key(slotSK(i), "company-slot", id)
+}
+
+func slotSK(i int) string { return fmt.Sprintf("%02d", i) }

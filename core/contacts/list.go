@@ -20,13 +20,18 @@ type ContactFilter struct {
 	CompanyID    string
 	Stage        core.Stage
 	UpdatedSince time.Time
-	Sort         string
+	// Q finds contacts by a prefix of their name, e-mail or phone
+	// (core.ParseSearch); its results come in the order of the token they
+	// match, so it takes no Sort.
+	Q    string
+	Sort string
 }
 
 // Normalize validates and normalises a filter, reporting every parameter at
 // fault.
 func (f *ContactFilter) Normalize() error {
 	var p core.Problems
+	_, f.Sort, p = parseQ(f.Q, f.Sort)
 	if f.Email != "" {
 		e, err := core.NormalizeEmail(f.Email)
 		if err != nil {
@@ -51,16 +56,38 @@ func (f *ContactFilter) Normalize() error {
 	if f.Stage != "" && !slices.Contains(core.Stages, f.Stage) {
 		p.Add("lifecycle_stage", "must be one of %v", core.Stages)
 	}
-	if f.Sort == "" {
-		f.Sort = "-created"
-	}
-	if !slices.Contains(record.Sorts, f.Sort) {
-		p.Add("sort", "must be one of %v", record.Sorts)
+	if !slices.Contains(Sorts, f.Sort) && f.Q == "" {
+		p.Add("sort", "must be one of %v", Sorts)
 	}
 	return p.Err()
 }
 
-func (f ContactFilter) match(c *core.Contact) bool {
+// parseQ reads a search; sort, which a search does not take, defaults to
+// -created without one.
+func parseQ(raw, sort string) (core.SearchQuery, string, core.Problems) {
+	var p core.Problems
+	if raw == "" {
+		if sort == "" {
+			sort = "-created"
+		}
+		return core.SearchQuery{}, sort, nil
+	}
+	q, err := core.ParseSearch(raw)
+	if ce, ok := err.(*core.Error); ok {
+		p = append(p, ce.Fields...)
+	}
+	if sort != "" {
+		p = append(p, core.FieldError{Path: "sort", Message: "does not apply to a search (q): results come in the order of the name, e-mail or phone they match", Value: sort})
+	}
+	return q, "", p
+}
+
+func (f ContactFilter) match(q core.SearchQuery, c *core.Contact) bool {
+	if f.Q != "" {
+		if _, all := contactTokens(c); !q.Match(all) {
+			return false
+		}
+	}
 	switch {
 	case f.Email != "" && !slices.ContainsFunc(c.Emails, func(e core.Email) bool { return e.Address == f.Email }),
 		f.Tag != "" && !slices.Contains(c.Tags, f.Tag),
@@ -80,6 +107,7 @@ func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, li
 	if err := f.Normalize(); err != nil {
 		return nil, "", err
 	}
+	q, _ := core.ParseSearch(f.Q) // valid when f.Q is set: Normalize checked it
 	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
@@ -88,13 +116,16 @@ func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, li
 			return nil, "", record.BadCursor()
 		}
 		c, err := cs.ByEmail(ctx, tenant, f.Email)
-		if core.ErrorCode(err) == core.CodeNotFound || err == nil && !f.match(&c) {
+		if core.ErrorCode(err) == core.CodeNotFound || err == nil && !f.match(q, &c) {
 			return []core.Contact{}, "", nil
 		}
 		if err != nil {
 			return nil, "", err
 		}
 		return []core.Contact{c}, "", nil
+	}
+	if f.Q != "" || strings.HasSuffix(f.Sort, "name") {
+		return cs.listByEntry(ctx, tenant, f, q, limit, cursor)
 	}
 	plan := record.Plan{Query: store.Query{Desc: strings.HasPrefix(f.Sort, "-")}, Shards: contactShards.PKs(tenant)}
 	switch {
@@ -133,19 +164,50 @@ func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, li
 	}
 	plan.PostFilter = set > driven
 	fp := record.FilterKey("contact", f.Tag, f.OwnerID, f.CompanyID, string(f.Stage), f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
-	return record.List(ctx, cs.store, tenant, contactKind, plan, fp, limit, cursor, f.match)
+	return record.List(ctx, cs.store, tenant, contactKind, plan, fp, limit, cursor, func(c *core.Contact) bool { return f.match(q, c) })
+}
+
+// listByEntry lists through the search entries of q's driving word, or the
+// sort names of slot 0, checking every filter on what it reads. A contact
+// is kept at one entry only: for a search, the smallest of its tokens the
+// driving word is a prefix of; for a sort, its current sort name (an index
+// a moment behind a rename can hold both).
+func (cs *Contacts) listByEntry(ctx context.Context, tenant string, f ContactFilter, q core.SearchQuery, limit int, cursor string) ([]core.Contact, string, error) {
+	var plan record.Plan
+	var keep func(it store.Item, c *core.Contact) bool
+	if f.Q != "" {
+		plan = searchPlan(q, contactSearchShards.PKs(tenant, core.SearchPartition(q.Driver())))
+		keep = func(it store.Item, c *core.Contact) bool {
+			indexed, _ := contactTokens(c)
+			return entryToken(it, c.ID) == q.First(indexed)
+		}
+	} else {
+		plan = record.Plan{Query: store.Query{Index: store.GSI2, Desc: strings.HasPrefix(f.Sort, "-")},
+			Shards: contactNameShards.PKs(tenant), Deref: true}
+		plan.PostFilter = f.Tag != "" || f.OwnerID != "" || f.CompanyID != "" || f.Stage != "" || !f.UpdatedSince.IsZero()
+		keep = func(it store.Item, c *core.Contact) bool { return it.IndexKeys[store.GSI2].SK == contactSortName(c) }
+	}
+	fp := record.FilterKey("contact", f.Tag, f.OwnerID, f.CompanyID, string(f.Stage), f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort,
+		strings.Join(q.Words, " "))
+	return record.ListItems(ctx, cs.store, tenant, contactKind, plan, fp, limit, cursor, func(it store.Item, c *core.Contact) bool {
+		return keep(it, c) && f.match(q, c)
+	})
 }
 
 // CompanyFilter selects and orders companies.
 type CompanyFilter struct {
 	Domain       string
 	UpdatedSince time.Time
-	Sort         string
+	// Q finds companies by a prefix of their name or domain, as
+	// ContactFilter.Q finds contacts.
+	Q    string
+	Sort string
 }
 
 // Normalize validates and normalises a filter.
 func (f *CompanyFilter) Normalize() error {
 	var p core.Problems
+	_, f.Sort, p = parseQ(f.Q, f.Sort)
 	if f.Domain != "" {
 		d, ok := core.NormalizeDomain(f.Domain)
 		if !ok {
@@ -153,11 +215,8 @@ func (f *CompanyFilter) Normalize() error {
 		}
 		f.Domain = d
 	}
-	if f.Sort == "" {
-		f.Sort = "-created"
-	}
-	if !slices.Contains(record.Sorts, f.Sort) {
-		p.Add("sort", "must be one of %v", record.Sorts)
+	if !slices.Contains(Sorts, f.Sort) && f.Q == "" {
+		p.Add("sort", "must be one of %v", Sorts)
 	}
 	return p.Err()
 }
@@ -167,24 +226,44 @@ func (cs *Companies) List(ctx context.Context, tenant string, f CompanyFilter, l
 	if err := f.Normalize(); err != nil {
 		return nil, "", err
 	}
+	q, _ := core.ParseSearch(f.Q) // valid when f.Q is set: Normalize checked it
 	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
 	plan := record.Plan{Query: store.Query{PK: companiesPK(tenant), Desc: strings.HasPrefix(f.Sort, "-")}}
+	// keep says which of the entries read for a company stands for it (see
+	// Contacts.listByEntry).
+	keep := func(store.Item, *core.Company) bool { return true }
 	if f.Domain != "" {
 		// The domain marker is the company's only secondary item; reading it
 		// is a one-item "page".
 		plan.Query.PK, plan.Query.Prefix, plan.Deref = companyDomainKey(tenant, f.Domain).PK, store.MarkerSK, true
+		plan.PostFilter = f.Q != ""
+	} else if f.Q != "" {
+		plan = searchPlan(q, []string{companySearchPK(tenant, core.SearchPartition(q.Driver()))})
+		keep = func(it store.Item, c *core.Company) bool {
+			indexed, _ := companyTokens(c)
+			return entryToken(it, c.ID) == q.First(indexed)
+		}
 	} else if strings.HasSuffix(f.Sort, "updated") {
 		plan.Query.Index = store.GSI1
 		if !f.UpdatedSince.IsZero() {
 			plan.Query.From = record.SortTime(f.UpdatedSince)
 		}
+	} else if strings.HasSuffix(f.Sort, "name") {
+		// The company itself carries its sort name (gsi2): no entry to read.
+		plan.Query.Index, plan.Query.PK = store.GSI2, companyNamePK(tenant)
+		keep = func(it store.Item, c *core.Company) bool { return it.IndexKeys[store.GSI2].SK == companySortName(c) }
 	}
-	plan.PostFilter = !f.UpdatedSince.IsZero() && plan.Query.Index != store.GSI1
-	match := func(c *core.Company) bool {
-		return (f.Domain == "" || c.Domain == f.Domain) && (f.UpdatedSince.IsZero() || !c.UpdatedAt.Before(f.UpdatedSince))
+	plan.PostFilter = plan.PostFilter || !f.UpdatedSince.IsZero() && plan.Query.Index != store.GSI1
+	match := func(it store.Item, c *core.Company) bool {
+		if f.Q != "" {
+			if _, all := companyTokens(c); !q.Match(all) {
+				return false
+			}
+		}
+		return keep(it, c) && (f.Domain == "" || c.Domain == f.Domain) && (f.UpdatedSince.IsZero() || !c.UpdatedAt.Before(f.UpdatedSince))
 	}
-	fp := record.FilterKey("company", f.Domain, f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort)
-	return record.List(ctx, cs.store, tenant, companyKind, plan, fp, limit, cursor, match)
+	fp := record.FilterKey("company", f.Domain, f.UpdatedSince.UTC().Format(time.RFC3339Nano), f.Sort, strings.Join(q.Words, " "))
+	return record.ListItems(ctx, cs.store, tenant, companyKind, plan, fp, limit, cursor, match)
 }

@@ -24,6 +24,8 @@ const (
 	ActivityDeleted Type = "activity.deleted"
 
 	PipelineCreated Type = "pipeline.created"
+	PipelineUpdated Type = "pipeline.updated"
+	PipelineDeleted Type = "pipeline.deleted"
 
 	DealCreated      Type = "deal.created"
 	DealUpdated      Type = "deal.updated"
@@ -49,7 +51,7 @@ var catalogue = []Type{
 	ContactCreated, ContactUpdated, ContactDeleted, ContactScored, ContactAssigned,
 	CompanyCreated, CompanyUpdated, CompanyDeleted,
 	ActivityLogged, ActivityUpdated, ActivityDeleted,
-	PipelineCreated,
+	PipelineCreated, PipelineUpdated, PipelineDeleted,
 	DealCreated, DealUpdated, DealDeleted, DealStageChanged, DealWon, DealLost,
 	UserCreated, UserUpdated, UserDeleted,
 	PluginVersionUploaded, PluginActivated, PluginRolledBack, PluginDisabled,

@@ -40,7 +40,8 @@ func TestLookup(t *testing.T) {
 	}{
 		{"contact.created", events.ContactCreated, true},
 		{"deal.won", events.DealWon, true},
-		{"pipeline.updated", "", false}, // nothing edits pipelines yet
+		{"pipeline.updated", events.PipelineUpdated, true},
+		{"pipeline.renamed", "", false},
 		{"Contact.Created", "", false},
 		{"", "", false},
 	} {

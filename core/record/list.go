@@ -109,6 +109,14 @@ func EncodeListCursor(storeCursor, tenant, filter string) string {
 // and filter (FilterKey of the list's parameters).
 func List[T any](ctx context.Context, s store.Store, tenant string, k Type[T], plan Plan, filter string,
 	limit int, cursor string, match func(*T) bool) ([]T, string, error) {
+	return ListItems(ctx, s, tenant, k, plan, filter, limit, cursor, func(_ store.Item, rec *T) bool { return match(rec) })
+}
+
+// ListItems is List whose match also sees the item the query read (with
+// Deref, the entry that led to the record): a search reads one entry per
+// matching token and keeps the record at one of them only.
+func ListItems[T any](ctx context.Context, s store.Store, tenant string, k Type[T], plan Plan, filter string,
+	limit int, cursor string, match func(it store.Item, rec *T) bool) ([]T, string, error) {
 	q := plan.Query
 	if cursor != "" {
 		c, err := DecodeListCursor(cursor, tenant, filter)
@@ -178,7 +186,7 @@ func List[T any](ctx context.Context, s store.Store, tenant string, k Type[T], p
 			if err != nil {
 				return nil, "", err
 			}
-			if ok && match(&rec) {
+			if ok && match(it, &rec) {
 				out = append(out, rec)
 			}
 			if len(out) < limit {

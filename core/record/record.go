@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -46,6 +47,14 @@ type Type[T any] struct {
 	// Entries are extra items pointing back at the record, for multi-valued
 	// attributes a secondary index cannot hold (one item per tag).
 	Entries func(tenant string, v *T) []store.Key
+	// Slots are extra items at keys fixed per record (its slot 0, 1, ...),
+	// each placing the record in secondary indexes under values that change
+	// with it (a search token, a sort name). A changed value rewrites its
+	// slot — one write, the index follows — where an entry would be deleted
+	// and put again: two. Multi-valued attributes searched by prefix use
+	// them to fit DynamoDB's 100 items a transaction. Only Key and
+	// IndexKeys are read; the item holds a Pointer.
+	Slots func(tenant string, v *T) []store.Item
 	// Refs are other records that must exist when the value is set.
 	Refs func(tenant string, v *T) []Ref
 	// Verbs rename the events of the aggregate (VerbCreated → "logged").
@@ -70,8 +79,13 @@ const (
 
 // Unique is a value unique within a tenant.
 type Unique struct {
-	Key   store.Key // the marker item
-	Path  string    // the field that holds the value, for the error
+	Key store.Key // the marker item
+	// Index places the marker in secondary indexes (an e-mail's search
+	// entry rides on its marker, costing the transaction nothing more).
+	// It must follow from the value and the record's id alone: a kept
+	// marker is not rewritten.
+	Index map[store.Index]store.Key
+	Path  string // the field that holds the value, for the error
 	Value string
 }
 
@@ -162,6 +176,9 @@ func (k Type[T]) Create(ctx context.Context, s store.Store, tenant string, now t
 	}
 	for _, e := range k.entries(tenant, v) {
 		t.put(store.Item{Key: e, Data: pointer}, store.Cond{})
+	}
+	for _, sl := range k.slots(tenant, v) {
+		t.put(store.Item{Key: sl.Key, IndexKeys: sl.IndexKeys, Data: pointer}, store.Cond{})
 	}
 	for _, r := range k.refs(tenant, v) {
 		t.check(r)
@@ -289,6 +306,17 @@ func (k Type[T]) updateTxn(ctx context.Context, tenant string, cur, next *T, cur
 			t.delete(e)
 		}
 	}
+	oldS, newS := k.slots(tenant, cur), k.slots(tenant, next)
+	for _, sl := range newS {
+		if !slices.ContainsFunc(oldS, func(o store.Item) bool { return o.Key == sl.Key && maps.Equal(o.IndexKeys, sl.IndexKeys) }) {
+			t.put(store.Item{Key: sl.Key, IndexKeys: sl.IndexKeys, Data: pointer}, store.Cond{})
+		}
+	}
+	for _, sl := range oldS {
+		if !slices.ContainsFunc(newS, func(n store.Item) bool { return n.Key == sl.Key }) {
+			t.delete(sl.Key)
+		}
+	}
 	oldR := k.refs(tenant, cur)
 	for _, r := range k.refs(tenant, next) {
 		// Already linked: a record is not re-validated against deletions elsewhere.
@@ -323,6 +351,9 @@ func (k Type[T]) Delete(ctx context.Context, s store.Store, tenant, id string, i
 		}
 		for _, e := range k.entries(tenant, &cur) {
 			t.delete(e)
+		}
+		for _, sl := range k.slots(tenant, &cur) {
+			t.delete(sl.Key)
 		}
 		if err := k.record(ctx, &t, tenant, VerbDeleted, now(), &cur, doc, nil, nil); err != nil {
 			return cur, err
@@ -367,6 +398,13 @@ func (k Type[T]) entries(tenant string, v *T) []store.Key {
 		return nil
 	}
 	return k.Entries(tenant, v)
+}
+
+func (k Type[T]) slots(tenant string, v *T) []store.Item {
+	if k.Slots == nil {
+		return nil
+	}
+	return k.Slots(tenant, v)
 }
 
 func (k Type[T]) refs(tenant string, v *T) []Ref {

@@ -25,7 +25,7 @@ func (t *txn) delete(k store.Key) {
 }
 
 func (t *txn) addUnique(name string, u Unique, pointer []byte) {
-	t.writes = append(t.writes, store.Write{Op: store.OpPut, Item: store.Item{Key: u.Key, Data: pointer}, Cond: store.Cond{MustNotExist: true}})
+	t.writes = append(t.writes, store.Write{Op: store.OpPut, Item: store.Item{Key: u.Key, IndexKeys: u.Index, Data: pointer}, Cond: store.Cond{MustNotExist: true}})
 	t.why = append(t.why, func() error {
 		return &core.Error{Code: core.CodeConflict, Message: fmt.Sprintf("another %s already has %s", name, u.Value),
 			Fields: []core.FieldError{{Path: u.Path, Message: "is already used by another " + name, Value: u.Value}}}

@@ -131,6 +131,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/users"}, register: (*Server).registerUsers},
 		{prefixes: []string{"/v1/activities", "/v1/users"}, register: (*Server).registerActivities},
 		{prefixes: []string{"/v1/pipelines", "/v1/deals"}, register: (*Server).registerDeals},
+		{prefixes: []string{"/v1/pipelines"}, register: (*Server).registerPipelines},
 		{prefixes: []string{"/v1/reports"}, register: (*Server).registerReports},
 		{prefixes: []string{"/v1/tenant", "/v1/custom-fields", "/v1/api-keys"}, register: (*Server).registerTenant},
 		{prefixes: []string{"/v1/contacts", "/v1/events", "/v1/stats"}, register: (*Server).registerEvents},

@@ -35,7 +35,8 @@ type listCompaniesInput struct {
 	Cursor       string    `query:"cursor" maxLength:"2048" doc:"next_cursor of the previous page, with the same filters."`
 	Domain       string    `query:"domain" maxLength:"253"`
 	UpdatedSince time.Time `query:"updated_since" doc:"RFC 3339; companies updated at or after it."`
-	Sort         string    `query:"sort" enum:"created,-created,updated,-updated" default:"-created" doc:"- for newest first."`
+	Q            string    `query:"q" maxLength:"200" doc:"Companies whose name or domain starts with it, case and accents aside (at least one word of 2 characters; several words must all match). Results come in the order of what they match; combines with the other filters, not with sort."`
+	Sort         string    `query:"sort" enum:"created,-created,updated,-updated,name,-name" doc:"By creation, last update or name; - for newest first or Z to A. -created when absent."`
 }
 
 func (s *Server) registerCompanies() {
@@ -99,7 +100,7 @@ func (s *Server) registerCompanies() {
 
 	huma.Register(s.api, operation("list-companies", http.MethodGet, "/v1/companies", "List companies", core.ScopeRead, tag),
 		func(ctx context.Context, in *listCompaniesInput) (*struct{ Body itemsPage[core.Company] }, error) {
-			f := contacts.CompanyFilter{Domain: in.Domain, UpdatedSince: in.UpdatedSince, Sort: in.Sort}
+			f := contacts.CompanyFilter{Domain: in.Domain, UpdatedSince: in.UpdatedSince, Q: in.Q, Sort: in.Sort}
 			items, next, err := s.companies.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")

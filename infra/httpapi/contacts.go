@@ -52,7 +52,8 @@ type listContactsInput struct {
 	CompanyID    string     `query:"company_id" maxLength:"26"`
 	Stage        core.Stage `query:"lifecycle_stage"`
 	UpdatedSince time.Time  `query:"updated_since" doc:"RFC 3339; contacts updated at or after it."`
-	Sort         string     `query:"sort" enum:"created,-created,updated,-updated" default:"-created" doc:"- for newest first."`
+	Q            string     `query:"q" maxLength:"200" doc:"Contacts whose name, e-mail or phone starts with it, case and accents aside (at least one word of 2 characters; several words must all match; a phone from its country code, +1 415). Results come in the order of what they match; combines with the other filters, not with sort."`
+	Sort         string     `query:"sort" enum:"created,-created,updated,-updated,name,-name" doc:"By creation, last update or name; - for newest first or Z to A. -created when absent."`
 }
 
 type batchContactsInput struct {
@@ -134,7 +135,7 @@ func (s *Server) registerContacts() {
 	huma.Register(s.api, operation("list-contacts", http.MethodGet, "/v1/contacts", "List contacts", core.ScopeRead, tag),
 		func(ctx context.Context, in *listContactsInput) (*struct{ Body itemsPage[core.Contact] }, error) {
 			f := contacts.ContactFilter{Email: in.Email, Tag: in.Tag, OwnerID: in.OwnerID, CompanyID: in.CompanyID,
-				Stage: in.Stage, UpdatedSince: in.UpdatedSince, Sort: in.Sort}
+				Stage: in.Stage, UpdatedSince: in.UpdatedSince, Q: in.Q, Sort: in.Sort}
 			items, next, err := s.contacts.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")

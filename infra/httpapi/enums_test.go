@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/plugins"
-	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
@@ -62,9 +62,9 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/UserFields/properties/status":                     core.UserStatuses,
 		"components/schemas/Version/properties/kind":                          names(plugins.Kinds),
 		"paths//v1/activities/get/query:type":                                 core.ActivityTypes,
-		"paths//v1/companies/get/query:sort":                                  record.Sorts,
+		"paths//v1/companies/get/query:sort":                                  contacts.Sorts,
 		"paths//v1/contacts/get/query:lifecycle_stage":                        names(core.Stages),
-		"paths//v1/contacts/get/query:sort":                                   record.Sorts,
+		"paths//v1/contacts/get/query:sort":                                   contacts.Sorts,
 		"paths//v1/custom-fields/{entity}/{key}/delete/path:entity":           names(core.Entities),
 		"paths//v1/custom-fields/{entity}/{key}/put/path:entity":              names(core.Entities),
 		"paths//v1/deals/get/query:status":                                    names(core.DealOutcomes),

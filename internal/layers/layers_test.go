@@ -26,6 +26,9 @@ const module = "github.com/fedele-crm/fedele"
 var coreLibraries = map[string][]string{
 	"github.com/oklog/ulid/v2":        nil, // sortable ids for records and events
 	"github.com/nyaruka/phonenumbers": nil, // E.164 normalisation (brings protobuf and x/text)
+	// Canonical decomposition (unicode/norm), so that search folds accents:
+	// "Éloïse" is found by "eloise".
+	"golang.org/x/text": {module + "/core"},
 	// The JSON Schema validator of the plugin contracts, reached through
 	// schemas (below).
 	"github.com/santhosh-tekuri/jsonschema/v6": nil,
