@@ -190,6 +190,9 @@ func humaConfig(docs bool) huma.Config {
 		hc.SchemasPath = "/schemas"
 	}
 	hc.CreateHooks = nil // no $schema links injected into bodies
+	// A misspelt filter must not widen a list silently (a list the README
+	// pipes into a DELETE): huma answers 422 naming query.<name>.
+	hc.RejectUnknownQueryParameters = true
 	registerClosedSets(hc.Components.Schemas)
 	return hc
 }
