@@ -246,6 +246,7 @@ func (s *Server) registerHealth() {
 		return out, nil
 	}, func(op *huma.Operation) {
 		op.OperationID, op.Summary, op.Tags = "healthz", "Liveness check", []string{"Meta"}
+		op.Errors = []int{http.StatusUnprocessableEntity} // an undeclared query parameter
 	})
 }
 

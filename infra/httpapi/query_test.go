@@ -40,6 +40,9 @@ func documentedOperations(t *testing.T) []documentedOperation {
 			if op == nil {
 				continue
 			}
+			if op.Responses["422"] == nil {
+				t.Errorf("%s %s does not declare the 422 it answers to an unknown query parameter", method, path)
+			}
 			o := documentedOperation{method: method, path: path}
 			for _, p := range op.Parameters {
 				switch p.In {
