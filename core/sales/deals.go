@@ -72,7 +72,14 @@ var dealKind = record.Type[core.Deal]{
 	Key:  DealKey,
 	Meta: func(d *core.Deal) *core.Meta { return &d.Meta },
 	Index: func(tenant string, d *core.Deal) map[store.Index]store.Key {
-		return map[store.Index]store.Key{store.GSI1: {PK: dealPipelinePK(tenant, d.PipelineID), SK: d.ID}}
+		ix := map[store.Index]store.Key{store.GSI1: {PK: dealPipelinePK(tenant, d.PipelineID), SK: d.ID}}
+		if d.ContactID != "" {
+			ix[store.GSI2] = store.Key{PK: dealContactPK(tenant, d.ContactID), SK: d.ID}
+		}
+		if d.CompanyID != "" {
+			ix[store.GSI3] = store.Key{PK: dealCompanyPK(tenant, d.CompanyID), SK: d.ID}
+		}
+		return ix
 	},
 	Refs: func(tenant string, d *core.Deal) []record.Ref {
 		refs := []record.Ref{{Key: PipelineKey(tenant, d.PipelineID), Path: "pipeline_id", What: "pipeline"}}
@@ -190,20 +197,36 @@ type DealFilter struct {
 	PipelineID string
 	Status     core.DealOutcome
 	OwnerID    string
+	ContactID  string
+	CompanyID  string
 }
 
-// List returns a page of deals, oldest first.
+// List returns a page of deals, oldest first. The most selective filter
+// drives the read — a contact's deals, then a company's, then a pipeline's
+// (each one index partition) — and the others are checked on what it reads.
+// An id of another tenant's record finds nothing: every partition read is
+// the tenant's own.
 func (ds *Deals) List(ctx context.Context, tenant string, f DealFilter, limit int, cursor string) ([]core.Deal, string, error) {
 	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
 	plan := record.Plan{Query: store.Query{PK: dealsPK(tenant)}}
-	if f.PipelineID != "" {
-		plan.Query = store.Query{Index: store.GSI1, PK: dealPipelinePK(tenant, f.PipelineID)}
+	driver := ""
+	switch {
+	case f.ContactID != "":
+		plan.Query, driver = store.Query{Index: store.GSI2, PK: dealContactPK(tenant, f.ContactID)}, "contact"
+	case f.CompanyID != "":
+		plan.Query, driver = store.Query{Index: store.GSI3, PK: dealCompanyPK(tenant, f.CompanyID)}, "company"
+	case f.PipelineID != "":
+		plan.Query, driver = store.Query{Index: store.GSI1, PK: dealPipelinePK(tenant, f.PipelineID)}, "pipeline"
 	}
-	plan.PostFilter = f.Status != "" || f.OwnerID != ""
+	plan.PostFilter = f.Status != "" || f.OwnerID != "" ||
+		f.PipelineID != "" && driver != "pipeline" || f.CompanyID != "" && driver != "company"
 	match := func(d *core.Deal) bool {
-		return (f.Status == "" || d.Status == f.Status) && (f.OwnerID == "" || d.OwnerID == f.OwnerID)
+		return (f.Status == "" || d.Status == f.Status) && (f.OwnerID == "" || d.OwnerID == f.OwnerID) &&
+			(f.PipelineID == "" || d.PipelineID == f.PipelineID) && (f.ContactID == "" || d.ContactID == f.ContactID) &&
+			(f.CompanyID == "" || d.CompanyID == f.CompanyID)
 	}
-	return record.List(ctx, ds.store, tenant, dealKind, plan, record.FilterKey("deal", f.PipelineID, string(f.Status), f.OwnerID), limit, cursor, match)
+	fp := record.FilterKey("deal", f.PipelineID, string(f.Status), f.OwnerID, f.ContactID, f.CompanyID)
+	return record.List(ctx, ds.store, tenant, dealKind, plan, fp, limit, cursor, match)
 }

@@ -15,3 +15,13 @@ func DealKey(tenant, id string) store.Key { return store.Key{PK: dealsPK(tenant)
 func dealPipelinePK(tenant, pipeline string) string {
 	return store.Tenant(tenant).PK("deal-pipeline", pipeline)
 }
+
+// A deal's contact and company index partitions list the deals of one
+// contact or one company (gsi2, gsi3), in creation order.
+func dealContactPK(tenant, contact string) string {
+	return store.Tenant(tenant).PK("deal-contact", contact)
+}
+
+func dealCompanyPK(tenant, company string) string {
+	return store.Tenant(tenant).PK("deal-company", company)
+}

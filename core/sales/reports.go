@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/fedele-crm/fedele/core"
 )
@@ -61,8 +62,50 @@ func (ds *Deals) all(ctx context.Context, tenant, pipeline string) ([]core.Deal,
 	}
 }
 
-// Forecasts returns one forecast per currency of the tenant's open deals.
-func (ds *Deals) Forecasts(ctx context.Context, tenant string) ([]Forecast, error) {
+// ForecastRange narrows a forecast to the open deals expected to close
+// from From to To, both included (YYYY-MM-DD; an empty bound is open). With
+// either bound set, a deal without an expected close date is left out: it
+// is not known to close in the range.
+type ForecastRange struct {
+	From, To string
+}
+
+// check holds the range to dates, From no later than To; Path names the
+// bound at fault ("from", "to"), for the query parameter of that name.
+func (r ForecastRange) check() error {
+	var p core.Problems
+	for _, b := range []struct{ path, v string }{{"from", r.From}, {"to", r.To}} {
+		if b.v == "" {
+			continue
+		}
+		if _, err := time.Parse(time.DateOnly, b.v); err != nil {
+			p = append(p, core.FieldError{Path: b.path, Message: "must be a date, YYYY-MM-DD", Value: b.v})
+		}
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	if r.From != "" && r.To != "" && r.From > r.To {
+		p = append(p, core.FieldError{Path: "from", Message: "must not be after to (" + r.To + ")", Value: r.From})
+	}
+	return p.Err()
+}
+
+// holds says whether a deal expected to close on date (YYYY-MM-DD, or ""
+// without one) is in the range. Dates of that form sort as strings.
+func (r ForecastRange) holds(date string) bool {
+	if r.From == "" && r.To == "" {
+		return true
+	}
+	return date != "" && (r.From == "" || date >= r.From) && (r.To == "" || date <= r.To)
+}
+
+// Forecasts returns one forecast per currency of the tenant's open deals
+// expected to close in r.
+func (ds *Deals) Forecasts(ctx context.Context, tenant string, r ForecastRange) ([]Forecast, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	deals, err := ds.all(ctx, tenant, "")
 	if err != nil {
 		return nil, err
@@ -71,7 +114,7 @@ func (ds *Deals) Forecasts(ctx context.Context, tenant string) ([]Forecast, erro
 	byCurrency := map[string]*Forecast{}
 	for i := range deals {
 		d := &deals[i]
-		if d.Status != core.DealOpen {
+		if d.Status != core.DealOpen || !r.holds(d.ExpectedClose) {
 			continue
 		}
 		pl, ok := pipelines[d.PipelineID]

@@ -72,7 +72,7 @@ func TestForecastAndReport(t *testing.T) {
 	// Open deals, weighted: A 10 % of 10 000 = 1 000; B 60 % of 6 500 =
 	// 3 900; C its own 50 % of 20 000 = 10 000; E 10 % of 5 = 0.5, rounded
 	// half away from zero to 1; D 10 % of 7 777 = 777.7 → 778, in USD.
-	got, err := deals.Forecasts(ctx, "acme")
+	got, err := deals.Forecasts(ctx, "acme", sales.ForecastRange{})
 	if err != nil {
 		t.Fatal(err)
 	}

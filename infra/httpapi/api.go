@@ -190,6 +190,9 @@ func humaConfig(docs bool) huma.Config {
 		hc.SchemasPath = "/schemas"
 	}
 	hc.CreateHooks = nil // no $schema links injected into bodies
+	// A misspelt filter must not widen a list silently (a list the README
+	// pipes into a DELETE): huma answers 422 naming query.<name>.
+	hc.RejectUnknownQueryParameters = true
 	registerClosedSets(hc.Components.Schemas)
 	return hc
 }
@@ -247,6 +250,7 @@ func (s *Server) registerHealth() {
 		return out, nil
 	}, func(op *huma.Operation) {
 		op.OperationID, op.Summary, op.Tags = "healthz", "Liveness check", []string{"Meta"}
+		op.Errors = []int{http.StatusUnprocessableEntity} // an undeclared query parameter
 	})
 }
 

@@ -145,8 +145,10 @@ func (s *Server) registerDeals() {
 			PipelineID string           `query:"pipeline_id" maxLength:"26"`
 			Status     core.DealOutcome `query:"status"`
 			OwnerID    string           `query:"owner_id" maxLength:"26"`
+			ContactID  string           `query:"contact_id" maxLength:"26" doc:"Only the deals of this contact"`
+			CompanyID  string           `query:"company_id" maxLength:"26" doc:"Only the deals of this company"`
 		}) (*struct{ Body itemsPage[core.Deal] }, error) {
-			f := sales.DealFilter{PipelineID: in.PipelineID, Status: in.Status, OwnerID: in.OwnerID}
+			f := sales.DealFilter{PipelineID: in.PipelineID, Status: in.Status, OwnerID: in.OwnerID, ContactID: in.ContactID, CompanyID: in.CompanyID}
 			items, next, err := s.deals.List(ctx, tenantOf(ctx), f, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err, "query")
@@ -159,14 +161,17 @@ func (s *Server) registerReports() {
 	const tag = "Sales"
 	huma.Register(s.api, operation("forecast", http.MethodGet, "/v1/reports/forecast",
 		"Weighted forecast of open deals (amount × win probability) by month, owner and pipeline, per currency", core.ScopeRead, tag),
-		func(ctx context.Context, _ *struct{}) (*struct {
+		func(ctx context.Context, in *struct {
+			From string `query:"from" format:"date" doc:"Only deals expected to close on or after this day, YYYY-MM-DD; deals without an expected close date are then left out"`
+			To   string `query:"to" format:"date" doc:"Only deals expected to close on or before this day, YYYY-MM-DD (not before from); deals without an expected close date are then left out"`
+		}) (*struct {
 			Body struct {
 				Currencies []sales.Forecast `json:"currencies"`
 			}
 		}, error) {
-			fs, err := s.deals.Forecasts(ctx, tenantOf(ctx))
+			fs, err := s.deals.Forecasts(ctx, tenantOf(ctx), sales.ForecastRange{From: in.From, To: in.To})
 			if err != nil {
-				return nil, s.problem(ctx, err, "")
+				return nil, s.problem(ctx, err, "query")
 			}
 			out := &struct {
 				Body struct {

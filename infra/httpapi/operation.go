@@ -24,7 +24,9 @@ func operation(id, method, path, summary string, scope core.Scope, tag string) h
 		OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tag},
 		Metadata: map[string]any{scopeKey: scope},
 		Security: []map[string][]string{{"apiKey": {string(scope)}}},
-		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden},
+		// 422 on every operation: one with no parameter and no body still
+		// refuses a query parameter it does not declare.
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity},
 	}
 }
 
