@@ -26,6 +26,10 @@ const module = "github.com/fedele-crm/fedele"
 var coreLibraries = map[string][]string{
 	"github.com/oklog/ulid/v2":        nil, // sortable ids for records and events
 	"github.com/nyaruka/phonenumbers": nil, // E.164 normalisation (brings protobuf and x/text)
+	// The ISO 4217 list with each currency's minor-unit exponent, kept
+	// current by its maintainer (brings cockroachdb/apd for its own amounts,
+	// which core does not use); only core/money reads it.
+	"github.com/bojanz/currency": {module + "/core/money"},
 	// The JSON Schema validator of the plugin contracts, reached through
 	// schemas (below).
 	"github.com/santhosh-tekuri/jsonschema/v6": nil,
