@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/money"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/store/memstore"
 	"github.com/fedele-crm/fedele/core/team"
@@ -76,13 +77,14 @@ func TestForecastAndReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tot := money.TotalOf
 	want := []sales.Forecast{
-		{Currency: "EUR", Total: 14901, Deals: 4,
-			ByMonth:    map[string]int64{"2026-12": 11000, "2027-01": 3900, "none": 1},
-			ByOwner:    map[string]int64{u1.ID: 1000, u2.ID: 3900, "none": 10001},
-			ByPipeline: map[string]int64{p.ID: 14901}},
-		{Currency: "USD", Total: 778, Deals: 1,
-			ByMonth: map[string]int64{"none": 778}, ByOwner: map[string]int64{"none": 778}, ByPipeline: map[string]int64{p.ID: 778}},
+		{Currency: "EUR", Total: tot(14901), Weighted: "149.01", Deals: 4,
+			ByMonth:    map[string]money.Total{"2026-12": tot(11000), "2027-01": tot(3900), "none": tot(1)},
+			ByOwner:    map[string]money.Total{u1.ID: tot(1000), u2.ID: tot(3900), "none": tot(10001)},
+			ByPipeline: map[string]money.Total{p.ID: tot(14901)}},
+		{Currency: "USD", Total: tot(778), Weighted: "7.78", Deals: 1,
+			ByMonth: map[string]money.Total{"none": tot(778)}, ByOwner: map[string]money.Total{"none": tot(778)}, ByPipeline: map[string]money.Total{p.ID: tot(778)}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("forecast (-want +got):\n%s", diff)
@@ -90,7 +92,9 @@ func TestForecastAndReport(t *testing.T) {
 
 	day := 24 * time.Hour
 	a = move(a, 2*day, func(f *core.DealFields) { f.Stage = "qualified" })
-	c = move(c, 2*day, func(f *core.DealFields) { f.Stage, f.CloseDate, f.LostReason = "lost", "2026-11-24", "went with a rival" })
+	c = move(c, 2*day, func(f *core.DealFields) {
+		f.Stage, f.CloseDate, f.LostReason = "lost", "2026-11-24", "went with a rival"
+	})
 	a = move(a, day, func(f *core.DealFields) { f.Stage = "proposal" })
 	a = move(a, day, func(f *core.DealFields) { f.Stage, f.CloseDate = "won", "2026-11-26" })
 	if a.Status != core.DealWon || c.Status != core.DealLost {

@@ -191,6 +191,7 @@ func humaConfig(docs bool) huma.Config {
 	}
 	hc.CreateHooks = nil // no $schema links injected into bodies
 	registerClosedSets(hc.Components.Schemas)
+	registerMoney(hc.Components.Schemas)
 	return hc
 }
 
