@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/fedele-crm/fedele/core/money"
 )
 
 // StageKind is what a pipeline stage means for the deals in it: a deal in
@@ -143,8 +145,18 @@ type LineItem struct {
 	Currency       string `json:"currency" pattern:"^[A-Z]{3}$" doc:"ISO 4217; the deal's."`
 }
 
-// Total is the line's amount after its discount.
-func (l LineItem) Total() int64 { return l.Quantity*l.UnitPriceMinor - l.DiscountMinor }
+// Total is the line's amount after its discount, and false when quantity ×
+// unit price does not fit in an int64 of minor units.
+func (l LineItem) Total() (int64, bool) {
+	gross, ok := money.Mul(l.Quantity, l.UnitPriceMinor)
+	if !ok {
+		return 0, false
+	}
+	return money.Sub(gross, l.DiscountMinor)
+}
+
+// beyondMax is the message of an amount an int64 of minor units cannot hold.
+var beyondMax = fmt.Sprintf("the largest amount is %d minor units", money.MaxMinor)
 
 // DealFields is the part of a deal its writers set.
 type DealFields struct {
@@ -152,7 +164,7 @@ type DealFields struct {
 	PipelineID    string     `json:"pipeline_id" doc:"A pipeline of the same tenant."`
 	Stage         string     `json:"stage" doc:"The id of one of the pipeline's stages."`
 	AmountMinor   int64      `json:"amount_minor" required:"false" minimum:"0" doc:"In minor units; the sum of the line items when there are any (absent: computed from them)."`
-	Currency      string     `json:"currency" pattern:"^[A-Z]{3}$" doc:"ISO 4217."`
+	Currency      string     `json:"currency" pattern:"^[A-Z]{3}$" doc:"A current ISO 4217 code; amounts are in its minor units (2 digits for EUR, 0 for JPY, 3 for KWD). It changes only with the amount (amount_minor or line_items) in the same change."`
 	Probability   *int       `json:"probability,omitempty" minimum:"0" maximum:"100" doc:"Overrides the stage's default win probability."`
 	ExpectedClose string     `json:"expected_close,omitempty" format:"date" doc:"YYYY-MM-DD"`
 	CloseDate     string     `json:"close_date,omitempty" format:"date" doc:"YYYY-MM-DD; required in a won or lost stage."`
@@ -183,6 +195,9 @@ type Deal struct {
 
 var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 
+// MaxQuantity bounds a line item's quantity.
+const MaxQuantity = 1_000_000
+
 // MaxStageHistory bounds a deal's recorded stage changes.
 const MaxStageHistory = 200
 
@@ -206,6 +221,8 @@ func (f *DealFields) Normalize(pl *PipelineFields) error {
 	}
 	if !currencyPattern.MatchString(f.Currency) {
 		p = append(p, FieldError{Path: "currency", Message: "must be an ISO 4217 code such as EUR", Value: f.Currency})
+	} else if _, ok := money.Digits(f.Currency); !ok {
+		p = append(p, FieldError{Path: "currency", Message: "is not a current ISO 4217 currency", Value: f.Currency})
 	}
 	if f.AmountMinor < 0 {
 		p = append(p, FieldError{Path: "amount_minor", Message: "must not be negative", Value: f.AmountMinor})
@@ -235,6 +252,7 @@ func (f *DealFields) Normalize(pl *PipelineFields) error {
 	}
 	if len(f.LineItems) > 0 {
 		var total int64
+		totalOK := true
 		for i, l := range f.LineItems {
 			at := fmt.Sprintf("line_items[%d]", i)
 			l.Product = strings.TrimSpace(l.Product)
@@ -242,22 +260,41 @@ func (f *DealFields) Normalize(pl *PipelineFields) error {
 			if l.Product == "" {
 				p.Add(at+".product", "is required")
 			}
-			if l.Quantity < 1 {
-				p = append(p, FieldError{Path: at + ".quantity", Message: "must be at least 1", Value: l.Quantity})
-			}
-			if l.UnitPriceMinor < 0 || l.DiscountMinor < 0 {
-				p.Add(at, "prices and discounts must not be negative")
-			} else if l.Total() < 0 {
-				p.Add(at+".discount_minor", "is more than the line's total")
+			if l.Quantity < 1 || l.Quantity > MaxQuantity {
+				p = append(p, FieldError{Path: at + ".quantity", Message: fmt.Sprintf("must be between 1 and %d", MaxQuantity), Value: l.Quantity})
 			}
 			if l.Currency != f.Currency {
 				p = append(p, FieldError{Path: at + ".currency", Message: "must be the deal's currency, " + f.Currency, Value: l.Currency})
 			}
-			total += l.Total()
+			if l.UnitPriceMinor < 0 || l.DiscountMinor < 0 {
+				p.Add(at, "prices and discounts must not be negative")
+				totalOK = false
+				continue
+			}
+			line, ok := l.Total()
+			switch {
+			case !ok:
+				p = append(p, FieldError{Path: at + ".unit_price_minor", Message: "quantity × unit price is more than " + beyondMax, Value: l.UnitPriceMinor})
+				totalOK = false
+				continue
+			case line < 0:
+				p.Add(at+".discount_minor", "is more than the line's total")
+			}
+			if !totalOK {
+				continue
+			}
+			if total, ok = money.Add(total, line); !ok {
+				p = append(p, FieldError{Path: at + ".unit_price_minor", Message: "brings the line items' total over " + beyondMax, Value: l.UnitPriceMinor})
+				totalOK = false
+			}
 		}
-		if f.AmountMinor == 0 {
+		// Without a total (a line at fault is named above) there is nothing
+		// to compare the amount with.
+		switch {
+		case !totalOK:
+		case f.AmountMinor == 0:
 			f.AmountMinor = total
-		} else if f.AmountMinor != total {
+		case f.AmountMinor != total:
 			p = append(p, FieldError{Path: "amount_minor", Message: fmt.Sprintf("must be the line items' total, %d, or absent", total), Value: f.AmountMinor})
 		}
 	}

@@ -39,6 +39,7 @@ const (
 	UserDeleted Type = "user.deleted"
 
 	PluginVersionUploaded Type = "plugin.version_uploaded"
+	PluginVersionDeleted  Type = "plugin.version_deleted"
 	PluginActivated       Type = "plugin.activated"
 	PluginRolledBack      Type = "plugin.rolled_back"
 	PluginDisabled        Type = "plugin.disabled"
@@ -54,7 +55,7 @@ var catalogue = []Type{
 	PipelineCreated, PipelineUpdated, PipelineDeleted,
 	DealCreated, DealUpdated, DealDeleted, DealStageChanged, DealWon, DealLost,
 	UserCreated, UserUpdated, UserDeleted,
-	PluginVersionUploaded, PluginActivated, PluginRolledBack, PluginDisabled,
+	PluginVersionUploaded, PluginVersionDeleted, PluginActivated, PluginRolledBack, PluginDisabled,
 	ScoringRescoreRequested,
 }
 

@@ -166,8 +166,13 @@ func (r *Registry) Delete(ctx context.Context, tenant, name string, number int) 
 	if v = r.withStatus(ctx, tenant, v); v.Status == StatusActive || v.Status == StatusShadow {
 		return false, core.Errorf(core.CodeConflict, "plugin %s version %d is %s: activate another or stop the shadow first", name, number, v.Status)
 	}
-	if err := r.store.Delete(ctx, versionKey(tenant, name, number), store.Cond{Version: vv}); err != nil {
-		if errors.Is(err, store.ErrConditionFailed) {
+	ev, err := r.event(ctx, tenant, events.PluginVersionDeleted, r.now().UTC(), v, 0, nil)
+	if err != nil {
+		return false, err
+	}
+	del := record.Doc[Version]{Name: "plugin version"}.DeleteWrite(versionKey(tenant, name, number), vv)
+	if err := r.store.Transact(ctx, []store.Write{del, ev}); err != nil {
+		if record.IsRace(err) {
 			return false, core.Errorf(core.CodeConflict, "plugin %s version %d changed meanwhile; retry", name, number)
 		}
 		return false, fmt.Errorf("delete plugin %s version %d: %w", name, number, record.StoreError(err))

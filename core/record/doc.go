@@ -90,6 +90,12 @@ func (d Doc[T]) Delete(ctx context.Context, s store.Store, k store.Key, version 
 	return nil
 }
 
+// DeleteWrite is Delete as a write for the caller's own transaction, beside
+// the event that says the document went.
+func (d Doc[T]) DeleteWrite(k store.Key, version int64) store.Write {
+	return store.Write{Op: store.OpDelete, Key: k, Cond: store.Cond{Version: version}}
+}
+
 // Update reads the document at k, applies change and writes it back under
 // the version it read, re-reading up to MaxRetries times when another
 // writer got there first. exists says whether there was a document; with

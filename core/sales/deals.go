@@ -2,6 +2,7 @@ package sales
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -157,6 +158,18 @@ func (ds *Deals) Update(ctx context.Context, tenant, id string, ifVersion int64,
 		if f.PipelineID != cur.PipelineID {
 			return cur, &core.Error{Code: core.CodeInvalid, Message: "validation failed",
 				Fields: []core.FieldError{{Path: "pipeline_id", Message: "a deal stays in its pipeline", Value: f.PipelineID}}}
+		}
+		linesChanged := !slices.Equal(f.LineItems, cur.LineItems)
+		if f.Currency != cur.Currency && cur.AmountMinor != 0 && f.AmountMinor == cur.AmountMinor && !linesChanged {
+			// The same number in another currency is another amount: a
+			// change of currency alone would silently reprice the deal.
+			return cur, &core.Error{Code: core.CodeInvalid, Message: "validation failed", Fields: []core.FieldError{{Path: "currency",
+				Message: "a deal with an amount changes currency only with its amount_minor or line_items in the same change", Value: f.Currency}}}
+		}
+		if linesChanged && len(cur.LineItems) > 0 && len(f.LineItems) > 0 && f.AmountMinor == cur.AmountMinor {
+			// The amount was the old lines' total, not the writer's own
+			// figure: new lines bring their own.
+			f.AmountMinor = 0
 		}
 		pl, err := ds.pipeline(ctx, tenant, f.PipelineID)
 		if err != nil {

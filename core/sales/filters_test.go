@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/money"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/store/memstore"
 	"github.com/fedele-crm/fedele/core/tenancy"
@@ -248,13 +249,13 @@ func TestForecastRange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var total int64
+			var total money.Total
 			deals := 0
 			for _, fc := range got {
-				total += fc.Total
+				total = total.Plus(fc.Total)
 				deals += fc.Deals
 			}
-			if total != tt.total || deals != tt.deals {
+			if !total.Equal(money.TotalOf(tt.total)) || deals != tt.deals {
 				t.Errorf("weighted %d over %d deals, want %d over %d", total, deals, tt.total, tt.deals)
 			}
 		})

@@ -3,23 +3,31 @@ package sales
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/money"
 )
 
 // Forecast is the weighted value of open deals — amount × win probability —
 // in one currency, by month of expected close ("none" without a date),
 // owner ("none" without one) and pipeline.
+//
+// Its sums are exact 128-bit totals (money.Total): a weighted deal fits in
+// an int64 of minor units, but two need not, and a report never refuses or
+// wraps. In JSON the totals are integers that may lie beyond 2^63−1 (and
+// beyond what a float64 holds exactly, from 2^53): readers that need more
+// than a figure to show read Weighted, the exact decimal in the currency's
+// units at its ISO 4217 exponent.
 type Forecast struct {
-	Currency   string           `json:"currency"`
-	Total      int64            `json:"weighted_minor"`
-	ByMonth    map[string]int64 `json:"by_month"`
-	ByOwner    map[string]int64 `json:"by_owner"`
-	ByPipeline map[string]int64 `json:"by_pipeline"`
-	Deals      int              `json:"open_deals"`
+	Currency   string                 `json:"currency"`
+	Total      money.Total            `json:"weighted_minor"`
+	Weighted   string                 `json:"weighted,omitempty" pattern:"^-?[0-9]+(\\.[0-9]+)?$" doc:"weighted_minor as an exact decimal at the currency's ISO 4217 exponent (149.01 EUR, 14901 JPY); absent for a code not in ISO 4217 (a deal stored before codes were checked)."`
+	ByMonth    map[string]money.Total `json:"by_month"`
+	ByOwner    map[string]money.Total `json:"by_owner"`
+	ByPipeline map[string]money.Total `json:"by_pipeline"`
+	Deals      int                    `json:"open_deals"`
 }
 
 // StageReport is how deals moved through one stage.
@@ -128,12 +136,16 @@ func (ds *Deals) Forecasts(ctx context.Context, tenant string, r ForecastRange) 
 		}
 		f := byCurrency[d.Currency]
 		if f == nil {
-			f = &Forecast{Currency: d.Currency, ByMonth: map[string]int64{}, ByOwner: map[string]int64{}, ByPipeline: map[string]int64{}}
+			f = &Forecast{Currency: d.Currency, ByMonth: map[string]money.Total{}, ByOwner: map[string]money.Total{}, ByPipeline: map[string]money.Total{}}
 			byCurrency[d.Currency] = f
 		}
 		// Minor units stay integers: the weighted value is rounded half
-		// away from zero, once per deal.
-		w := int64(math.Round(float64(d.AmountMinor) * float64(d.WinProbability(&pl.PipelineFields)) / 100))
+		// away from zero, once per deal, exactly (a float64 is off by
+		// hundreds of units near the int64 limit).
+		w, ok := money.Percent(d.AmountMinor, int64(d.WinProbability(&pl.PipelineFields)))
+		if !ok {
+			return nil, fmt.Errorf("deal %s: %d minor units at %d %% do not fit in int64", d.ID, d.AmountMinor, d.WinProbability(&pl.PipelineFields))
+		}
 		month, owner := "none", "none"
 		if len(d.ExpectedClose) >= 7 {
 			month = d.ExpectedClose[:7]
@@ -141,14 +153,17 @@ func (ds *Deals) Forecasts(ctx context.Context, tenant string, r ForecastRange) 
 		if d.OwnerID != "" {
 			owner = d.OwnerID
 		}
-		f.Total += w
-		f.ByMonth[month] += w
-		f.ByOwner[owner] += w
-		f.ByPipeline[d.PipelineID] += w
+		f.Total = f.Total.Add(w)
+		f.ByMonth[month] = f.ByMonth[month].Add(w)
+		f.ByOwner[owner] = f.ByOwner[owner].Add(w)
+		f.ByPipeline[d.PipelineID] = f.ByPipeline[d.PipelineID].Add(w)
 		f.Deals++
 	}
 	out := make([]Forecast, 0, len(byCurrency))
 	for _, f := range byCurrency {
+		if digits, ok := money.Digits(f.Currency); ok {
+			f.Weighted = f.Total.Decimal(digits)
+		}
 		out = append(out, *f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/money"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/store/memstore"
 	"github.com/fedele-crm/fedele/core/team"
@@ -76,15 +77,16 @@ func TestForecastAndReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := money.TotalOf
 	want := []sales.Forecast{
-		{Currency: "EUR", Total: 14901, Deals: 4,
-			ByMonth:    map[string]int64{"2026-12": 11000, "2027-01": 3900, "none": 1},
-			ByOwner:    map[string]int64{u1.ID: 1000, u2.ID: 3900, "none": 10001},
-			ByPipeline: map[string]int64{p.ID: 14901}},
-		{Currency: "USD", Total: 778, Deals: 1,
-			ByMonth: map[string]int64{"none": 778}, ByOwner: map[string]int64{"none": 778}, ByPipeline: map[string]int64{p.ID: 778}},
+		{Currency: "EUR", Total: m(14901), Weighted: "149.01", Deals: 4,
+			ByMonth:    map[string]money.Total{"2026-12": m(11000), "2027-01": m(3900), "none": m(1)},
+			ByOwner:    map[string]money.Total{u1.ID: m(1000), u2.ID: m(3900), "none": m(10001)},
+			ByPipeline: map[string]money.Total{p.ID: m(14901)}},
+		{Currency: "USD", Total: m(778), Weighted: "7.78", Deals: 1,
+			ByMonth: map[string]money.Total{"none": m(778)}, ByOwner: map[string]money.Total{"none": m(778)}, ByPipeline: map[string]money.Total{p.ID: m(778)}},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.Comparer(money.Total.Equal)); diff != "" {
 		t.Errorf("forecast (-want +got):\n%s", diff)
 	}
 

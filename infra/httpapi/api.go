@@ -194,6 +194,7 @@ func humaConfig(docs bool) huma.Config {
 	// pipes into a DELETE): huma answers 422 naming query.<name>.
 	hc.RejectUnknownQueryParameters = true
 	registerClosedSets(hc.Components.Schemas)
+	registerMoney(hc.Components.Schemas)
 	return hc
 }
 

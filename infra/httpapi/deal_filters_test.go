@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/money"
 	"github.com/fedele-crm/fedele/core/sales"
 )
 
@@ -78,12 +79,12 @@ func TestDealFiltersAndForecastRange(t *testing.T) {
 		} {
 			var fc struct{ Currencies []sales.Forecast }
 			e.a.do("GET", "/v1/reports/forecast?"+c.query, nil).want(t, 200, &fc)
-			var total int64
+			var total money.Total
 			deals := 0
 			for _, f := range fc.Currencies {
-				total, deals = total+f.Total, deals+f.Deals
+				total, deals = total.Plus(f.Total), deals+f.Deals
 			}
-			if total != c.total || deals != c.deals {
+			if !total.Equal(money.TotalOf(c.total)) || deals != c.deals {
 				t.Errorf("forecast ?%s: %d over %d deals, want %d over %d", c.query, total, deals, c.total, c.deals)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/money"
 	"github.com/fedele-crm/fedele/core/sales"
 )
 
@@ -89,11 +90,12 @@ func TestDealsAndReports(t *testing.T) {
 		// override)… but D3 is lost, so it is out; D1 is won, out too.
 		var fc struct{ Currencies []sales.Forecast }
 		e.a.do("GET", "/v1/reports/forecast", nil).want(t, 200, &fc)
+		tot := money.TotalOf
 		want := []sales.Forecast{
-			{Currency: "EUR", Total: 3900, ByMonth: map[string]int64{"2027-01": 3900}, ByOwner: map[string]int64{u2.ID: 3900},
-				ByPipeline: map[string]int64{p.ID: 3900}, Deals: 1},
-			{Currency: "USD", Total: 778, ByMonth: map[string]int64{"none": 778}, ByOwner: map[string]int64{"none": 778},
-				ByPipeline: map[string]int64{p.ID: 778}, Deals: 1}, // 7777 × 10% = 777.7
+			{Currency: "EUR", Total: tot(3900), Weighted: "39.00", ByMonth: map[string]money.Total{"2027-01": tot(3900)},
+				ByOwner: map[string]money.Total{u2.ID: tot(3900)}, ByPipeline: map[string]money.Total{p.ID: tot(3900)}, Deals: 1},
+			{Currency: "USD", Total: tot(778), Weighted: "7.78", ByMonth: map[string]money.Total{"none": tot(778)},
+				ByOwner: map[string]money.Total{"none": tot(778)}, ByPipeline: map[string]money.Total{p.ID: tot(778)}, Deals: 1}, // 7777 × 10% = 777.7
 		}
 		if diff := cmp.Diff(want, fc.Currencies); diff != "" {
 			t.Errorf("forecast (-want +got):\n%s", diff)

@@ -224,7 +224,7 @@ func TestPluginLifecycle(t *testing.T) {
 				}
 				seen[ev.DetailType]++
 			}
-			for typ, n := range map[events.Type]int{events.PluginVersionUploaded: 4, events.PluginActivated: 4, events.PluginRolledBack: 1} {
+			for typ, n := range map[events.Type]int{events.PluginVersionUploaded: 4, events.PluginVersionDeleted: 1, events.PluginActivated: 4, events.PluginRolledBack: 1} {
 				if seen[typ] != n {
 					t.Errorf("%d %s events, want %d (all: %v)", seen[typ], typ, n, seen)
 				}

@@ -29,6 +29,10 @@ var coreLibraries = map[string][]string{
 	// Canonical decomposition (unicode/norm), so that search folds accents:
 	// "Éloïse" is found by "eloise".
 	"golang.org/x/text": {module + "/core"},
+	// The ISO 4217 list with each currency's minor-unit exponent, kept
+	// current by its maintainer (brings cockroachdb/apd for its own amounts,
+	// which core does not use); only core/money reads it.
+	"github.com/bojanz/currency": {module + "/core/money"},
 	// The JSON Schema validator of the plugin contracts, reached through
 	// schemas (below).
 	"github.com/santhosh-tekuri/jsonschema/v6": nil,
