@@ -192,3 +192,29 @@ func TestRouterErrorsAreProblems(t *testing.T) {
 		}
 	})
 }
+
+// A plugin version's ETag changes with its status, which activation
+// changes without touching the version, and its DELETE honours If-Match.
+func TestPluginVersionETags(t *testing.T) {
+	for name := range engines {
+		t.Run(name, func(t *testing.T) {
+			e := newPluginEnv(t, name)
+			lead := module(t, "plugins", "leadscore.wasm")
+			if got := upload(e.a, "leads", "score", lead, "").want(t, 201, nil).Header.Get("ETag"); got != `"1-ready"` {
+				t.Fatalf("uploaded version's ETag %q", got)
+			}
+			upload(e.a, "leads", "score", lead, "").want(t, 201, nil)
+			e.a.do("GET", "/v1/plugins/leads/versions/1", nil, "If-None-Match", `"1-ready"`).want(t, 304, nil)
+			e.a.do("POST", "/v1/plugins/leads/versions/1/activate", nil).want(t, 200, nil)
+			active := e.a.do("GET", "/v1/plugins/leads/versions/1", nil, "If-None-Match", `"1-ready"`).want(t, 200, nil).Header.Get("ETag")
+			if !strings.HasSuffix(active, `-active"`) {
+				t.Fatalf("active version's ETag %q", active)
+			}
+			e.a.do("GET", "/v1/plugins/leads/versions/1", nil, "If-None-Match", active).want(t, 304, nil)
+			for _, stale := range []string{active, `W/"1-ready"`, `"2-ready"`} {
+				e.a.do("DELETE", "/v1/plugins/leads/versions/2", nil, "If-Match", stale).want(t, 412, nil).problem(t)
+			}
+			e.a.do("DELETE", "/v1/plugins/leads/versions/2", nil, "If-Match", active+`, "1-ready"`).want(t, 204, nil)
+		})
+	}
+}
