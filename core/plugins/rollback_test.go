@@ -92,7 +92,7 @@ func TestRollbackStaysWithinThePlugin(t *testing.T) {
 				case "rollback":
 					a, err = reg.Rollback(ctx, "acme", name)
 				case "delete":
-					_, err = reg.Delete(ctx, "acme", name, number)
+					_, err = reg.Delete(ctx, "acme", name, number, 0)
 				}
 				got := ""
 				if err != nil {

@@ -125,14 +125,15 @@ func (s *Service) DryRun(ctx context.Context, tenant, name string, number int, i
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// Delete removes a version that is neither active nor in shadow, and its
-// module's bytes when no other version uses them.
-func (s *Service) Delete(ctx context.Context, tenant, name string, number int) error {
+// Delete removes a version that is neither active nor in shadow, and still
+// at revision (0: any), and its module's bytes when no other version uses
+// them.
+func (s *Service) Delete(ctx context.Context, tenant, name string, number int, revision int64) error {
 	v, _, err := s.version(ctx, tenant, name, number)
 	if err != nil {
 		return err
 	}
-	inUse, err := s.Registry.Delete(ctx, tenant, name, number)
+	inUse, err := s.Registry.Delete(ctx, tenant, name, number, revision)
 	if err != nil || inUse {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -35,6 +36,10 @@ type Version struct {
 	Status         string    `json:"status"`
 	DisabledReason string    `json:"disabled_reason,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Revision is the stored version's own version, which changes when it
+	// is disabled; with Status (from the kind's pointers) it is everything
+	// that can change in a version, so the two make its ETag. Not stored.
+	Revision int64 `json:"-"`
 }
 
 // head is a plugin: its kind, fixed by its first version, and its count.
@@ -88,7 +93,7 @@ func (r *Registry) Add(ctx context.Context, tenant, name string, kind Kind, modu
 		h = head{Name: name, Kind: kind, Latest: h.Latest + 1}
 		now := r.now().UTC()
 		v := Version{Name: name, Number: h.Latest, Kind: kind, ModuleID: moduleID, Size: size, Fields: fields,
-			Status: StatusReady, CreatedAt: now}
+			Status: StatusReady, CreatedAt: now, Revision: 1}
 		hw, err := putJSON(headKey(tenant, name), hv, h)
 		if err != nil {
 			return v, err
@@ -152,16 +157,21 @@ func (r *Registry) version(ctx context.Context, tenant, name string, number int)
 	if errors.Is(err, store.ErrNotFound) {
 		return v, 0, core.Errorf(core.CodeNotFound, "plugin %s has no version %d", name, number)
 	}
+	v.Revision = iv
 	return v, iv, err
 }
 
-// Delete removes a version that is neither active nor in shadow. It
-// answers whether another version of the tenant still uses the module, so
-// the caller knows whether its bytes may go.
-func (r *Registry) Delete(ctx context.Context, tenant, name string, number int) (moduleInUse bool, err error) {
+// Delete removes a version that is neither active nor in shadow, and
+// still at revision (0: any). It answers whether another version of the
+// tenant still uses the module, so the caller knows whether its bytes may
+// go.
+func (r *Registry) Delete(ctx context.Context, tenant, name string, number int, revision int64) (moduleInUse bool, err error) {
 	v, vv, err := r.version(ctx, tenant, name, number)
 	if err != nil {
 		return false, err
+	}
+	if revision != 0 && vv != revision {
+		return false, record.Stale(fmt.Sprintf("plugin %s version", name), strconv.Itoa(number), revision, vv)
 	}
 	if v = r.withStatus(ctx, tenant, v); v.Status == StatusActive || v.Status == StatusShadow {
 		return false, core.Errorf(core.CodeConflict, "plugin %s version %d is %s: activate another or stop the shadow first", name, number, v.Status)

@@ -15,6 +15,18 @@ import (
 type Tenants struct {
 	store store.Store
 	now   func() time.Time
+	// at, when not 0, is the only version a change applies to (AtVersion).
+	at int64
+}
+
+// AtVersion returns the tenants whose changes apply only to a tenant still
+// at version (0: any), the If-Match of a settings or custom-field change.
+// The check is made on the version each attempt reads and the write is
+// guarded by that version, so a change cannot land on a newer tenant.
+func (ts *Tenants) AtVersion(version int64) *Tenants {
+	c := *ts
+	c.at = version
+	return &c
 }
 
 // NewTenants returns the tenants in s.
@@ -62,6 +74,9 @@ func (ts *Tenants) Update(ctx context.Context, id string, change func(*core.Tena
 	// field that is not defined, say) passes through as it is.
 	var changeErr error
 	t, err := tenantDoc.Update(ctx, ts.store, TenantKey(id), false, func(t *core.Tenant, _ bool) error {
+		if ts.at != 0 && t.Version != ts.at {
+			return record.Stale("tenant", id, ts.at, t.Version)
+		}
 		if changeErr = change(t); changeErr != nil {
 			return changeErr
 		}

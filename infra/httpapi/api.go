@@ -126,7 +126,7 @@ func New(cfg Config) *Server {
 	s.mux = http.NewServeMux()
 	s.groups = []*routeGroup{
 		{prefixes: []string{"/healthz"}, register: (*Server).registerHealth},
-		{prefixes: []string{"/v1/contacts"}, register: (*Server).registerContacts},
+		{prefixes: []string{"/v1/contacts", "/v1/contacts-by-email"}, register: (*Server).registerContacts},
 		{prefixes: []string{"/v1/companies"}, register: (*Server).registerCompanies},
 		{prefixes: []string{"/v1/users"}, register: (*Server).registerUsers},
 		{prefixes: []string{"/v1/activities", "/v1/users"}, register: (*Server).registerActivities},
@@ -144,7 +144,7 @@ func New(cfg Config) *Server {
 		// handlers are never served.
 		return s.withAPI(http.NewServeMux(), true, s.groups...)
 	})
-	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(http.HandlerFunc(s.route)))))
+	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(s.preconditions(http.HandlerFunc(s.route))))))
 	return s
 }
 
@@ -181,9 +181,12 @@ func humaConfig(docs bool) huma.Config {
 	hc := huma.DefaultConfig("Fedele CRM API", "1.0.0")
 	hc.Info.Description = "Multi-tenant CRM backend. Authenticate with `Authorization: Bearer fdl_…`. " +
 		"Errors are RFC 9457 problem+json; lists use opaque cursors; updates honour If-Match; POSTs honour Idempotency-Key."
-	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"apiKey": {Type: "http", Scheme: "bearer", Description: "An API key: fdl_ followed by 52 characters."},
-	}
+	hc.Info.License = &huma.License{Name: apiLicense.name, Identifier: apiLicense.id}
+	hc.Info.Contact = &huma.Contact{Name: "Fedele", URL: "https://github.com/fedele-crm/fedele"}
+	hc.Servers = []*huma.Server{{URL: "http://127.0.0.1:8080", Description: "fedele serve, on the machine it runs on"}}
+	hc.Tags = docTags
+	hc.Components.SecuritySchemes = securitySchemes()
+	hc.OnAddOperation = append(hc.OnAddOperation, declareAnswers)
 	hc.DocsPath, hc.OpenAPIPath, hc.SchemasPath = "", "", ""
 	if docs {
 		hc.OpenAPIPath = "/openapi"
@@ -203,7 +206,7 @@ func humaConfig(docs bool) huma.Config {
 func (s *Server) withAPI(mux *http.ServeMux, docs bool, groups ...*routeGroup) huma.API {
 	c := *s
 	c.api = humago.New(mux, humaConfig(docs))
-	c.api.UseMiddleware(c.requireScope)
+	c.api.UseMiddleware(c.requireScope, c.requireContentType)
 	for _, g := range groups {
 		g.register(&c)
 	}
@@ -221,6 +224,7 @@ func isDocsPath(path string) bool {
 // lazy (404, 405 with Allow, a redirect to the clean path).
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	w = &routerProblems{ResponseWriter: w}
 	if isDocsUI(path) {
 		serveDocs(w, r)
 		return

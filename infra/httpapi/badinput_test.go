@@ -149,7 +149,7 @@ func TestValidationReportsEveryField(t *testing.T) {
 		}{
 			{"POST", "/v1/contacts", `{"emails":[{"address":"nope"}],"lifecycle_stage":"whale","nickname":"x"}`,
 				[]string{"body.emails[0].address", "body.lifecycle_stage", "body.nickname"}},
-			{"PUT", "/v1/contacts/by-email/a@example.com", `{"first_name":7,"phones":[{"number":"12"}]}`,
+			{"PUT", "/v1/contacts-by-email/a@example.com", `{"first_name":7,"phones":[{"number":"12"}]}`,
 				[]string{"body.first_name", "body.phones[0].number"}},
 			{"POST", "/v1/companies", `{"name":"","domain":"not a domain","size":"huge"}`,
 				[]string{"body.name", "body.domain", "body.size"}},

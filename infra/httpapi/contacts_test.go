@@ -241,23 +241,23 @@ func TestIdempotentPost(t *testing.T) {
 func TestUpsertByEmail(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		var c1, c2 core.Contact
-		e.a.do("PUT", "/v1/contacts/by-email/Grace@Example.com", map[string]any{"first_name": "Grace"}).want(t, 201, &c1)
+		e.a.do("PUT", "/v1/contacts-by-email/Grace@Example.com", map[string]any{"first_name": "Grace"}).want(t, 201, &c1)
 		if c1.PrimaryEmail() != "grace@example.com" {
 			t.Fatalf("upserted emails %+v", c1.Emails)
 		}
-		e.a.do("PUT", "/v1/contacts/by-email/grace@example.com", map[string]any{"first_name": "Grace", "last_name": "Hopper"}).want(t, 200, &c2)
+		e.a.do("PUT", "/v1/contacts-by-email/grace@example.com", map[string]any{"first_name": "Grace", "last_name": "Hopper"}).want(t, 200, &c2)
 		if c2.ID != c1.ID || c2.LastName != "Hopper" || c2.Version != 2 || c2.PrimaryEmail() != "grace@example.com" {
 			t.Fatalf("second upsert: %+v", c2)
 		}
-		e.a.do("PUT", "/v1/contacts/by-email/grace@example.com", map[string]any{"first_name": "G"}, "If-Match", `"1"`).want(t, 412, nil).problem(t)
-		e.a.do("PUT", "/v1/contacts/by-email/not-an-email", map[string]any{}).want(t, 422, nil).problem(t)
+		e.a.do("PUT", "/v1/contacts-by-email/grace@example.com", map[string]any{"first_name": "G"}, "If-Match", `"1"`).want(t, 412, nil).problem(t)
+		e.a.do("PUT", "/v1/contacts-by-email/not-an-email", map[string]any{}).want(t, 422, nil).problem(t)
 
 		// Racing upserts of a new address end with one contact.
 		var wg sync.WaitGroup
 		statuses := make([]int, 6)
 		for i := range statuses {
 			wg.Go(func() {
-				statuses[i] = e.a.do("PUT", "/v1/contacts/by-email/race@example.com", map[string]any{"first_name": fmt.Sprint("R", i)}).Status
+				statuses[i] = e.a.do("PUT", "/v1/contacts-by-email/race@example.com", map[string]any{"first_name": fmt.Sprint("R", i)}).Status
 			})
 		}
 		wg.Wait()

@@ -91,7 +91,7 @@ func (ce *costEnv) ops() []costOp {
 		}, map[string][2]int{"query": {contacts.ContactShards, contacts.ContactShards}, "batchget": {1, 1}}}, // the tag entries' shards, then their contacts
 		{"upsert-existing", func(tb testing.TB) {
 			seq++
-			c.do("PUT", "/v1/contacts/by-email/cost@example.com", map[string]any{"first_name": fmt.Sprint("U", seq)}).want(tb, 200, nil)
+			c.do("PUT", "/v1/contacts-by-email/cost@example.com", map[string]any{"first_name": fmt.Sprint("U", seq)}).want(tb, 200, nil)
 		}, nil},
 		{"batch-100", func(tb testing.TB) {
 			for i := range batch {

@@ -24,6 +24,20 @@ func dealOut(d core.Deal, created bool) *dealOutput {
 	return out
 }
 
+type pipelineOutput struct {
+	ETag     string `header:"ETag"`
+	Location string `header:"Location"`
+	Body     core.Pipeline
+}
+
+func pipelineOut(p core.Pipeline, created bool) *pipelineOutput {
+	out := &pipelineOutput{ETag: etag(p.Version), Body: p}
+	if created {
+		out.Location = "/v1/pipelines/" + p.ID
+	}
+	return out
+}
+
 // DealPath is the id of a deal in a path.
 type DealPath struct {
 	ID string `path:"id" doc:"Deal id (ULID)" maxLength:"26"`
@@ -41,18 +55,12 @@ func (s *Server) registerDeals() {
 		func(ctx context.Context, in *struct {
 			IdempotencyHeader
 			RawBody []byte `contentType:"application/json"`
-		}) (*struct {
-			Location string `header:"Location"`
-			Body     core.Pipeline
-		}, error) {
+		}) (*pipelineOutput, error) {
 			f, err := readFields(in.RawBody, s.checkPipeline, func(f core.PipelineFields) error { return f.Normalize() })
 			if err == nil {
 				var p core.Pipeline
 				if p, err = s.pipelines.Create(ctx, tenantOf(ctx), f); err == nil {
-					return &struct {
-						Location string `header:"Location"`
-						Body     core.Pipeline
-					}{"/v1/pipelines/" + p.ID, p}, nil
+					return pipelineOut(p, true), nil
 				}
 			}
 			return nil, s.problem(ctx, err, "body")
@@ -60,12 +68,12 @@ func (s *Server) registerDeals() {
 	documentBody(s.api, http.MethodPost, "/v1/pipelines", core.PipelineFields{}, "The new pipeline.", "application/json")
 
 	huma.Register(s.api, operation("get-pipeline", http.MethodGet, "/v1/pipelines/{id}", "Get a pipeline", core.ScopeRead, tag),
-		func(ctx context.Context, in *PipelinePath) (*struct{ Body core.Pipeline }, error) {
+		func(ctx context.Context, in *PipelinePath) (*pipelineOutput, error) {
 			p, err := s.pipelines.Get(ctx, tenantOf(ctx), in.ID)
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &struct{ Body core.Pipeline }{p}, nil
+			return pipelineOut(p, false), nil
 		})
 
 	huma.Register(s.api, operation("list-pipelines", http.MethodGet, "/v1/pipelines", "List pipelines", core.ScopeRead, tag),

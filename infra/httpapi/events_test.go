@@ -72,7 +72,7 @@ func TestEveryWriteHasExactlyOneEvent(t *testing.T) {
 		e.a.do("PATCH", "/v1/contacts/"+c.ID, `{"first_name":"E"}`).want(t, 200, nil)                                              // no-op
 		e.a.do("PATCH", "/v1/contacts/"+c.ID, `{"first_name":"Ev","company_id":"`+co.ID+`"}`).want(t, 200, nil)                    // update
 		e.a.do("PATCH", "/v1/contacts/"+c.ID, `{"first_name":"Ev2"}`, "If-Match", `"1"`).want(t, 412, nil)                         // stale
-		e.a.do("PUT", "/v1/contacts/by-email/new@evt.example", map[string]any{"first_name": "N"}).want(t, 201, nil)                // upsert create
+		e.a.do("PUT", "/v1/contacts-by-email/new@evt.example", map[string]any{"first_name": "N"}).want(t, 201, nil)                // upsert create
 		e.a.do("POST", "/v1/contacts/batch", map[string]any{"items": []map[string]any{{"first_name": "b1"}, {"phones": []map[string]any{{"number": "1"}}}}}).want(t, 200, nil)
 		e.a.do("PATCH", "/v1/contacts/"+c.ID, `{"company_id":null}`).want(t, 200, nil)
 		e.a.do("DELETE", "/v1/contacts/"+c.ID, nil).want(t, 204, nil)

@@ -55,7 +55,7 @@ func TestTenantIsolation(t *testing.T) {
 		// A's e-mail and domain are free in B, and creating them there touches nothing of A's.
 		var bc core.Contact
 		b.do("POST", "/v1/contacts", map[string]any{"emails": []map[string]any{{"address": "secret@a-corp.example"}}}).want(t, 201, &bc)
-		b.do("PUT", "/v1/contacts/by-email/secret@a-corp.example", map[string]any{"first_name": "B's own"}).want(t, 200, nil)
+		b.do("PUT", "/v1/contacts-by-email/secret@a-corp.example", map[string]any{"first_name": "B's own"}).want(t, 200, nil)
 		b.do("POST", "/v1/companies", map[string]any{"name": "B Corp", "domain": "a-corp.example"}).want(t, 201, nil)
 		// Batches and idempotency keys are per tenant too.
 		b.do("POST", "/v1/contacts/batch", map[string]any{"items": []map[string]any{{"company_id": co.ID}}}).want(t, 200, nil)

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -18,16 +17,134 @@ import (
 	"github.com/fedele-crm/fedele/core"
 )
 
-// operation describes an authenticated operation that needs scope.
+// operation describes an authenticated operation that needs scope. What
+// its document says beyond this — description, security, the statuses it
+// may answer — declareAnswers derives from what the operation is.
 func operation(id, method, path, summary string, scope core.Scope, tag string) huma.Operation {
 	return huma.Operation{
 		OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{tag},
 		Metadata: map[string]any{scopeKey: scope},
-		Security: []map[string][]string{{"apiKey": {string(scope)}}},
-		// 422 on every operation: one with no parameter and no body still
-		// refuses a query parameter it does not declare.
-		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity},
 	}
+}
+
+// docTags are the document's tags; every operation's tag is one of them
+// (TestOperationsAreDeclared).
+var docTags = []*huma.Tag{
+	{Name: "Meta", Description: "The server itself: liveness."},
+	{Name: "Contacts", Description: "People: their fields, consent, e-mail upserts and batches, timeline and score, re-scoring jobs."},
+	{Name: "Companies", Description: "Organisations contacts belong to, unique by domain."},
+	{Name: "Team", Description: "The tenant's users: the sales reps and agents work is routed to."},
+	{Name: "Activities", Description: "Calls, e-mails, meetings, notes and tasks logged on contacts, companies and deals."},
+	{Name: "Sales", Description: "Pipelines and their stages, deals, the forecast and pipeline reports."},
+	{Name: "Tenant", Description: "The caller's tenant: its settings, custom fields and API keys."},
+	{Name: "Events", Description: "The tenant's domain events, to poll, and daily counts of them."},
+	{Name: "Plugins", Description: "The tenant's WebAssembly plugins: versions, dry runs, activation, shadow runs, rollback, statistics."},
+}
+
+// Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
+// list scopes only in an OAuth 2 scheme's flows, so the JWT scheme declares
+// them and each operation names the one it needs there.
+const (
+	apiKeyScheme = "apiKey"
+	jwtScheme    = "jwt"
+)
+
+// scopeDocs say what each scope allows; TestOperationsAreDeclared holds
+// them to core.Scopes.
+var scopeDocs = map[string]string{
+	string(core.ScopeRead):         "Read contacts, companies, the team, activities, deals and reports.",
+	string(core.ScopeWrite):        "crm:read, and create, change and delete them.",
+	string(core.ScopePluginsAdmin): "Upload, run, activate and roll back plugins.",
+	string(core.ScopeAdmin):        "Every scope, and the tenant's settings, custom fields, API keys, pipelines, team and events.",
+}
+
+func securitySchemes() map[string]*huma.SecurityScheme {
+	return map[string]*huma.SecurityScheme{
+		apiKeyScheme: {Type: "http", Scheme: "bearer",
+			Description: "An API key: `fdl_` followed by 52 characters, holding some of the scopes listed under `jwt`. An operation needs the scope it names there."},
+		jwtScheme: {Type: "oauth2",
+			Description: "Behind API Gateway with the JWT authorizer on (template.yaml, EnableJwtAuth): a JWT from the deployment's issuer, whose claims name the tenant and the scopes. The token URL is the issuer's.",
+			Flows: &huma.OAuthFlows{ClientCredentials: &huma.OAuthFlow{
+				TokenURL: "https://issuer.invalid/oauth2/token",
+				Scopes:   scopeDocs,
+			}}},
+	}
+}
+
+// answers are the statuses an operation may answer for what it is, each
+// with why; declareAnswers gives each operation those that apply.
+var answers = map[int]string{
+	http.StatusBadRequest:            "The body is not well-formed JSON.",
+	http.StatusUnauthorized:          "No API key, or one that is unknown or revoked.",
+	http.StatusForbidden:             "The API key lacks the operation's scope.",
+	http.StatusNotFound:              "No such record in the caller's tenant.",
+	http.StatusConflict:              "The change conflicts with the tenant's data (a unique value, a record in use, a concurrent change), or the Idempotency-Key was used for another request.",
+	http.StatusPreconditionFailed:    "If-Match names no current version of the record.",
+	http.StatusRequestEntityTooLarge: "The body is over 1 MiB (20 MiB for a plugin module), whatever the method.",
+	http.StatusUnsupportedMediaType:  "The body's Content-Type is not one the operation takes.",
+	http.StatusUnprocessableEntity:   "A parameter or a field is invalid; each error names its location.",
+	http.StatusInternalServerError:   "A fault of ours; the request id (X-Request-Id) in the logs says more.",
+	http.StatusServiceUnavailable:    "The store or the plugin runtime is unavailable; retry after Retry-After.",
+}
+
+// declareAnswers completes an operation's document from what it is, so that
+// every operation — those of other files too — declares every status it
+// can answer, with the problem schema, without a list of its own: an
+// operation that needs a scope may be refused (401, 403) and reads the
+// store to authenticate (503); a path parameter may name nothing (404);
+// parameters and bodies may be invalid (422); a body may be malformed,
+// too large, or of another type (400, 413, 415); a write may conflict
+// (409); an If-Match may be stale (412). It runs as huma adds each
+// operation to the document (OpenAPI.OnAddOperation).
+func declareAnswers(oapi *huma.OpenAPI, op *huma.Operation) {
+	scope, scoped := op.Metadata[scopeKey].(core.Scope)
+	if op.Description == "" {
+		op.Description = op.Summary + "."
+	}
+	// limitBody refuses any request over the limit, whatever its method;
+	// any operation refuses a query parameter it does not declare (422).
+	statuses := []int{http.StatusInternalServerError, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity}
+	op.Security = []map[string][]string{{}} // open to anyone
+	if scoped {
+		op.Description += "\n\nNeeds the `" + string(scope) + "` scope."
+		op.Security = []map[string][]string{{apiKeyScheme: {}}, {jwtScheme: {string(scope)}}}
+		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
+	}
+	if op.Method != http.MethodGet && op.Method != http.MethodHead {
+		statuses = append(statuses, http.StatusConflict)
+	}
+	for _, p := range op.Parameters {
+		switch {
+		case p.In == "path":
+			statuses = append(statuses, http.StatusNotFound)
+		case p.In == "header" && p.Name == "If-Match":
+			statuses = append(statuses, http.StatusPreconditionFailed)
+		}
+	}
+	if op.RequestBody != nil {
+		statuses = append(statuses, http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
+	}
+	problem := &huma.MediaType{Schema: oapi.Components.Schemas.Schema(reflect.TypeFor[huma.ErrorModel](), true, "Error")}
+	if op.Responses == nil {
+		op.Responses = map[string]*huma.Response{}
+	}
+	delete(op.Responses, "default") // every answer is declared by its status
+	for _, status := range statuses {
+		r := &huma.Response{Description: answers[status], Content: map[string]*huma.MediaType{"application/problem+json": problem}}
+		if status == http.StatusServiceUnavailable {
+			r.Headers = map[string]*huma.Param{"Retry-After": {
+				Description: "Seconds to wait before retrying.", Schema: &huma.Schema{Type: huma.TypeInteger}}}
+		}
+		op.Responses[strconv.Itoa(status)] = r
+	}
+}
+
+// alsoAnswers declares a success an operation answers besides its default
+// one, in the same shape (body and headers).
+func alsoAnswers(api huma.API, method, path string, status int, description string) {
+	op := operationAt(api, method, path)
+	like := op.Responses[strconv.Itoa(op.DefaultStatus)]
+	op.Responses[strconv.Itoa(status)] = &huma.Response{Description: description, Headers: like.Headers, Content: like.Content}
 }
 
 // readsItsBody marks an operation whose RawBody the handler checks itself
@@ -47,25 +164,10 @@ func tenantOf(ctx context.Context) string {
 // etag renders a version as a strong ETag.
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
-// ifMatch reads an If-Match header: 0 when absent or "*" (any version).
-// Anything that is not one of our ETags can never match, so it is a 412.
-func ifMatch(h string) (int64, error) {
-	h = strings.TrimSpace(h)
-	if h == "" || h == "*" {
-		return 0, nil
-	}
-	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
-	if err != nil || v <= 0 {
-		return 0, core.Errorf(core.CodeStale, "If-Match %q is not a version of this record", h)
-	}
-	return v, nil
-}
-
 // documentBody describes a RawBody operation's body as fields, which huma
 // cannot infer from []byte.
 func documentBody(api huma.API, method, path string, fields any, description string, contentTypes ...string) {
-	item := api.OpenAPI().Paths[path]
-	op := map[string]*huma.Operation{http.MethodPost: item.Post, http.MethodPut: item.Put, http.MethodPatch: item.Patch}[method]
+	op := operationAt(api, method, path)
 	schema := api.OpenAPI().Components.Schemas.Schema(reflect.TypeOf(fields), true, "")
 	op.RequestBody.Required = true
 	op.RequestBody.Description = description
@@ -148,3 +250,14 @@ type itemsPage[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor to get the next page; absent on the last page."`
 }
+
+// operationAt is the document's operation at method and path.
+func operationAt(api huma.API, method, path string) *huma.Operation {
+	item := api.OpenAPI().Paths[path]
+	return map[string]*huma.Operation{http.MethodGet: item.Get, http.MethodPost: item.Post, http.MethodPut: item.Put,
+		http.MethodPatch: item.Patch, http.MethodDelete: item.Delete}[method]
+}
+
+// apiLicense is the license the document names. The repository has no
+// LICENSE file yet: this must name the one its maintainers publish.
+var apiLicense = struct{ name, id string }{"Apache License 2.0", "Apache-2.0"}

@@ -89,7 +89,7 @@ func TestDynamoOutage(t *testing.T) {
 	// While it is down, every door answers 503 with Retry-After.
 	for _, req := range []struct{ method, path string }{
 		{"GET", "/v1/contacts?limit=5"}, {"GET", "/v1/contacts/" + core.NewID(time.Now())},
-		{"POST", "/v1/contacts"}, {"PUT", "/v1/contacts/by-email/down@example.com"},
+		{"POST", "/v1/contacts"}, {"PUT", "/v1/contacts-by-email/down@example.com"},
 	} {
 		res := e.a.do(req.method, req.path, map[string]any{"first_name": "down"})
 		if res.Status != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {

@@ -9,11 +9,6 @@ import (
 	"github.com/fedele-crm/fedele/core"
 )
 
-type pipelineOutput struct {
-	ETag string `header:"ETag"`
-	Body core.Pipeline
-}
-
 // registerPipelines registers what edits a pipeline; creating and reading
 // one are with the deals (registerDeals).
 func (s *Server) registerPipelines() {
@@ -30,7 +25,7 @@ func (s *Server) registerPipelines() {
 			if err == nil {
 				var p core.Pipeline
 				if p, err = s.pipelines.Update(ctx, tenantOf(ctx), in.ID, v, mergeInto[core.PipelineFields](in.RawBody, s.checkPipeline)); err == nil {
-					return &pipelineOutput{ETag: etag(p.Version), Body: p}, nil
+					return pipelineOut(p, false), nil
 				}
 			}
 			return nil, s.problem(ctx, err, "body")

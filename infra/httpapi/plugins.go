@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -29,13 +31,39 @@ type VersionPath struct {
 }
 
 type versionOutput struct {
+	ETag string `header:"ETag"`
 	Body plugins.Version
 }
 
 // activationOutput says, beside the version now active, which one it
 // replaced: a caller who activates one plugin learns that another stopped.
 type activationOutput struct {
+	ETag string `header:"ETag"`
 	Body plugins.Activation
+}
+
+// activationOut is an activation with the ETag of the version it made
+// active.
+func activationOut(a plugins.Activation) *activationOutput {
+	out := &activationOutput{Body: a}
+	if a.Revision > 0 {
+		out.ETag = versionETag(a.Version)
+	}
+	return out
+}
+
+// versionOut is a version with its ETag: its revision and its status,
+// which the kind's pointers decide and which change apart from it.
+func versionOut(v plugins.Version) *versionOutput {
+	out := &versionOutput{Body: v}
+	if v.Revision > 0 {
+		out.ETag = versionETag(v)
+	}
+	return out
+}
+
+func versionETag(v plugins.Version) string {
+	return `"` + strconv.FormatInt(v.Revision, 10) + "-" + v.Status + `"`
 }
 
 type versionsOutput struct {
@@ -62,7 +90,7 @@ func (s *Server) registerPlugins() {
 			if err != nil {
 				return nil, s.problem(ctx, relocate(err, map[string]string{"name": "path.name", "kind": "query.kind", "fields": "query.fields"}), "")
 			}
-			return &versionOutput{v}, nil
+			return versionOut(v), nil
 		})
 
 	huma.Register(s.api, op("list-plugins", http.MethodGet, "/v1/plugins", "The tenant's plugins, with their active and shadow versions"),
@@ -101,13 +129,28 @@ func (s *Server) registerPlugins() {
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &versionOutput{v}, nil
+			return versionOut(v), nil
 		})
 
 	huma.Register(s.api, op("delete-plugin-version", http.MethodDelete, "/v1/plugins/{name}/versions/{version}",
 		"Delete a version that is neither active nor in shadow"),
-		func(ctx context.Context, in *VersionPath) (*struct{}, error) {
-			if err := s.plugins.Delete(ctx, tenantOf(ctx), in.Name, in.Version); err != nil {
+		func(ctx context.Context, in *struct {
+			VersionPath
+			IfMatchHeader
+		}) (*struct{}, error) {
+			var revision int64
+			if strings.TrimSpace(in.IfMatch) != "" && !ifMatchAny(in.IfMatch) {
+				v, err := s.plugins.Get(ctx, tenantOf(ctx), in.Name, in.Version)
+				if err != nil {
+					return nil, s.problem(ctx, err, "path")
+				}
+				tags, _, _ := entityTags(in.IfMatch)
+				if !slices.Contains(tags, versionETag(v)) { // strong: a W/ tag is never equal
+					return nil, s.problem(ctx, core.Errorf(core.CodeStale, "plugin %s version %d is at %s, not %s", in.Name, in.Version, versionETag(v), in.IfMatch), "header")
+				}
+				revision = v.Revision // the delete applies to that revision only
+			}
+			if err := s.plugins.Delete(ctx, tenantOf(ctx), in.Name, in.Version, revision); err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
 			return nil, nil
@@ -133,7 +176,7 @@ func (s *Server) registerPlugins() {
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &activationOutput{v}, nil
+			return activationOut(v), nil
 		})
 
 	huma.Register(s.api, op("rollback-plugin", http.MethodPost, "/v1/plugins/{name}/rollback",
@@ -143,7 +186,7 @@ func (s *Server) registerPlugins() {
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &activationOutput{v}, nil
+			return activationOut(v), nil
 		})
 
 	huma.Register(s.api, op("shadow-plugin-version", http.MethodPut, "/v1/plugins/{name}/versions/{version}/shadow",
@@ -153,7 +196,7 @@ func (s *Server) registerPlugins() {
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &versionOutput{v}, nil
+			return versionOut(v), nil
 		})
 
 	huma.Register(s.api, op("stop-plugin-shadow", http.MethodDelete, "/v1/plugins/{name}/shadow", "Stop a plugin's shadow run"),

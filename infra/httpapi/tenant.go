@@ -10,9 +10,14 @@ import (
 	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
+// tenantOutput is the tenant, its custom field definitions included: they
+// share its document, and so its version.
 type tenantOutput struct {
+	ETag string `header:"ETag"`
 	Body core.Tenant
 }
+
+func tenantOut(t core.Tenant) *tenantOutput { return &tenantOutput{ETag: etag(t.Version), Body: t} }
 
 type apiKeyOutput struct {
 	Body struct {
@@ -29,11 +34,12 @@ func (s *Server) registerTenant() {
 			if err != nil {
 				return nil, s.problem(ctx, err, "")
 			}
-			return &tenantOutput{t}, nil
+			return tenantOut(t), nil
 		})
 
 	huma.Register(s.api, operation("update-tenant", http.MethodPatch, "/v1/tenant", "Change the tenant's settings", core.ScopeAdmin, tag),
 		func(ctx context.Context, in *struct {
+			IfMatchHeader
 			Body struct {
 				DefaultRegion      *string              `json:"default_region,omitempty" doc:"ISO 3166-1 alpha-2 region for phone numbers without an international prefix." minLength:"2" maxLength:"2"`
 				PluginFailureLimit *int                 `json:"plugin_failure_limit,omitempty" doc:"Consecutive failed calls that disable a plugin version (default 5)." minimum:"1" maximum:"1000"`
@@ -41,42 +47,56 @@ func (s *Server) registerTenant() {
 				RoutingStrategy    *string              `json:"routing_strategy,omitempty" enum:"round_robin,least_loaded,territory" doc:"How the built-in router picks a lead's owner (territory when never set)."`
 			}
 		}) (*tenantOutput, error) {
-			t, err := s.tenants.SetSettings(ctx, tenantOf(ctx), tenancy.Settings{DefaultRegion: in.Body.DefaultRegion,
+			v, err := ifMatch(in.IfMatch)
+			if err != nil {
+				return nil, s.problem(ctx, err, "header")
+			}
+			t, err := s.tenants.AtVersion(v).SetSettings(ctx, tenantOf(ctx), tenancy.Settings{DefaultRegion: in.Body.DefaultRegion,
 				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights, RoutingStrategy: in.Body.RoutingStrategy})
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")
 			}
-			return &tenantOutput{t}, nil
+			return tenantOut(t), nil
 		})
 
 	huma.Register(s.api, operation("put-custom-field", http.MethodPut, "/v1/custom-fields/{entity}/{key}", "Define or redefine a custom field", core.ScopeAdmin, tag),
 		func(ctx context.Context, in *struct {
 			Entity core.Entity `path:"entity"`
 			Key    string      `path:"key" maxLength:"64"`
-			Body   struct {
+			IfMatchHeader
+			Body struct {
 				Label   string         `json:"label" minLength:"1" maxLength:"200"`
 				Type    core.FieldType `json:"type"`
 				Options []string       `json:"options,omitempty" maxItems:"200"`
 			}
 		}) (*tenantOutput, error) {
 			d := core.FieldDef{Entity: in.Entity, Key: in.Key, Label: in.Body.Label, Type: in.Body.Type, Options: in.Body.Options}
-			t, err := s.tenants.PutField(ctx, tenantOf(ctx), d)
+			v, err := ifMatch(in.IfMatch)
+			if err != nil {
+				return nil, s.problem(ctx, err, "header")
+			}
+			t, err := s.tenants.AtVersion(v).PutField(ctx, tenantOf(ctx), d)
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")
 			}
-			return &tenantOutput{t}, nil
+			return tenantOut(t), nil
 		})
 
 	huma.Register(s.api, operation("delete-custom-field", http.MethodDelete, "/v1/custom-fields/{entity}/{key}", "Delete a custom field definition", core.ScopeAdmin, tag),
 		func(ctx context.Context, in *struct {
 			Entity core.Entity `path:"entity"`
 			Key    string      `path:"key" maxLength:"64"`
+			IfMatchHeader
 		}) (*tenantOutput, error) {
-			t, err := s.tenants.DeleteField(ctx, tenantOf(ctx), in.Entity, in.Key)
+			v, err := ifMatch(in.IfMatch)
+			if err != nil {
+				return nil, s.problem(ctx, err, "header")
+			}
+			t, err := s.tenants.AtVersion(v).DeleteField(ctx, tenantOf(ctx), in.Entity, in.Key)
 			if err != nil {
 				return nil, s.problem(ctx, err, "path")
 			}
-			return &tenantOutput{t}, nil
+			return tenantOut(t), nil
 		})
 
 	huma.Register(s.api, withStatus(operation("create-api-key", http.MethodPost, "/v1/api-keys", "Create an API key for the caller's tenant", core.ScopeAdmin, tag), http.StatusCreated),
