@@ -249,6 +249,10 @@ func (c *contract) params(op contractOp, kind caseKind) (string, url.Values, []s
 		switch {
 		case in == "header":
 			v = c.headerValue(name, i == brokenAt)
+		case i == brokenAt && in == "path":
+			// Never empty: an empty segment is another URL, not this
+			// operation with a bad value.
+			v = c.pick("\x00", "ÿ", strings.Repeat("9", 400), "-1", "1e400", "not-an-id")
 		case i == brokenAt:
 			v = c.pick("", "\x00", "ÿ", strings.Repeat("9", 400), "-1", "1e400", "W/\"1\"", "not-an-id")
 		case in == "path":
