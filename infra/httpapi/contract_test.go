@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-
 )
 
 // The API tested from its own contract: every operation of /openapi.json
@@ -487,4 +486,3 @@ func truncate(b any) string {
 	}
 	return s
 }
-
