@@ -199,7 +199,7 @@ func humaConfig(docs bool) huma.Config {
 func (s *Server) withAPI(mux *http.ServeMux, docs bool, groups ...*routeGroup) huma.API {
 	c := *s
 	c.api = humago.New(mux, humaConfig(docs))
-	c.api.UseMiddleware(c.requireScope)
+	c.api.UseMiddleware(c.requireScope, c.numbersInRange)
 	for _, g := range groups {
 		g.register(&c)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -123,8 +122,8 @@ func schemaCheck(fields any) documentCheck {
 	})
 	return func(doc []byte) error {
 		var v any
-		if err := json.Unmarshal(doc, &v); err != nil {
-			return fmt.Errorf("decode patched document: %w", err)
+		if err := decodeJSON(doc, &v); err != nil {
+			return err // a client's fault, said as decoding says it: never a 500
 		}
 		c := get()
 		res := &huma.ValidateResult{}
