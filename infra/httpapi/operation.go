@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,8 +97,14 @@ func readFields[F any](raw []byte, check documentCheck, domain func(F) error) (F
 	_ = json.Unmarshal(raw, &f) // best effort: what decodes can still be checked
 	var de *core.Error
 	if errors.As(domain(f), &de) {
+		// A set, not a search per field: a body can carry a hundred
+		// thousand faults, and refusing it must stay linear.
+		seen := make(map[string]bool, len(se.Fields))
+		for _, fe := range se.Fields {
+			seen[fe.Path] = true
+		}
 		for _, fe := range de.Fields {
-			if !slices.ContainsFunc(se.Fields, func(x core.FieldError) bool { return x.Path == fe.Path }) {
+			if !seen[fe.Path] {
 				se.Fields = append(se.Fields, fe)
 			}
 		}
@@ -130,9 +135,13 @@ func schemaCheck(fields any) documentCheck {
 		huma.Validate(c.registry, c.schema, huma.NewPathBuffer(make([]byte, 0, 64), 0), huma.ModeWriteToServer, v, res)
 		var p core.Problems
 		for _, e := range res.Errors {
-			fe := core.FieldError{Message: e.Error()}
+			// Never e.Error() of a detail: it prints the value, which for
+			// an unknown member is the whole object, once per member.
+			var fe core.FieldError
 			if d, ok := e.(*huma.ErrorDetail); ok {
-				fe = core.FieldError{Path: d.Location, Message: d.Message, Value: d.Value}
+				fe = core.FieldError{Path: d.Location, Message: d.Message, Value: ownValue(d.Location, d.Message, d.Value)}
+			} else {
+				fe = core.FieldError{Message: e.Error()}
 			}
 			p = append(p, fe)
 		}

@@ -207,7 +207,7 @@ func checkKeys(p *core.Problems, v any, t reflect.Type, path string) {
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			ft, ok := fields[k]
 			if !ok {
-				p.Add(joinPath(path, k), "is not a known field")
+				*p = append(*p, core.FieldError{Path: joinPath(path, k), Message: "is not a known field", Value: obj[k]})
 				continue
 			}
 			checkKeys(p, obj[k], ft, joinPath(path, k))
