@@ -115,7 +115,7 @@ type ContactFields struct {
 	Emails         []Email        `json:"emails,omitempty" maxItems:"10"`
 	Phones         []Phone        `json:"phones,omitempty" maxItems:"10"`
 	CompanyID      string         `json:"company_id,omitempty" doc:"Id of a company of the same tenant."`
-	OwnerID        string         `json:"owner_id,omitempty" maxLength:"128"`
+	OwnerID        string         `json:"owner_id,omitempty" maxLength:"26" doc:"The id of a user of the team."`
 	Tags           []string       `json:"tags,omitempty" maxItems:"30" doc:"Stored trimmed and lower-cased, without duplicates."`
 	Birthday       string         `json:"birthday,omitempty" doc:"YYYY-MM-DD" format:"date"`
 	Address        *Address       `json:"address,omitempty"`
@@ -170,6 +170,14 @@ func (c *ContactFields) PrimaryEmail() string {
 		}
 	}
 	return ""
+}
+
+// Identified reports whether the fields say who the contact is: a first or
+// last name, an e-mail address or a phone number. A contact with none of
+// them cannot be told apart from any other, nor reached.
+func (f *ContactFields) Identified() bool {
+	return strings.TrimSpace(f.FirstName) != "" || strings.TrimSpace(f.LastName) != "" ||
+		len(f.Emails) > 0 || len(f.Phones) > 0
 }
 
 // Rules is what validation needs to know of the tenant.
@@ -240,7 +248,15 @@ func (f *ContactFields) Normalize(r Rules) error {
 		p.Add("company_id", "must be a company id")
 	}
 	f.OwnerID = strings.TrimSpace(f.OwnerID)
-	checkText(&p, "owner_id", f.OwnerID, 128)
+	if f.OwnerID != "" && !ValidID(f.OwnerID) {
+		// An owner is a member of the team (the store checks it exists), as
+		// on deals and activities: free text here would route and report
+		// leads to nobody.
+		p = append(p, FieldError{Path: "owner_id", Message: "must be the id (ULID) of a user of the team", Value: f.OwnerID})
+	}
+	if !f.Identified() {
+		p.Add("", "a contact needs a name, an e-mail address or a phone number: otherwise nobody can tell who it is")
+	}
 
 	f.Tags = normalizeTags(&p, f.Tags)
 

@@ -113,7 +113,7 @@ func TestContactNormalizeReportsEveryFault(t *testing.T) {
 }
 
 func TestContactNormalizeStoredForm(t *testing.T) {
-	companyID := core.NewID(now)
+	companyID, ownerID := core.NewID(now), core.NewID(now.Add(time.Second))
 	f := core.ContactFields{
 		FirstName: "  Ann ",
 		LastName:  "\tLee\n",
@@ -123,7 +123,7 @@ func TestContactNormalizeStoredForm(t *testing.T) {
 		},
 		Phones:    []core.Phone{{Number: "06 1234 5678", Label: "work"}, {Number: "+1 (202) 555-0123"}},
 		CompanyID: companyID,
-		OwnerID:   " user-7 ",
+		OwnerID:   " " + ownerID + " ",
 		Tags:      []string{" VIP ", "vip", "Newsletter", "newsletter ", "Über"},
 		Birthday:  "1990-07-01",
 		Address:   &core.Address{Line1: " Via Roma 1 ", City: " Roma ", PostalCode: " 00100 ", Country: "it"},
@@ -146,7 +146,7 @@ func TestContactNormalizeStoredForm(t *testing.T) {
 		},
 		Phones:         []core.Phone{{Number: "+390612345678", Label: "work"}, {Number: "+12025550123"}},
 		CompanyID:      companyID,
-		OwnerID:        "user-7",
+		OwnerID:        ownerID,
 		Tags:           []string{"vip", "newsletter", "über"},
 		Birthday:       "1990-07-01",
 		Address:        &core.Address{Line1: "Via Roma 1", City: "Roma", PostalCode: "00100", Country: "IT"},
@@ -190,13 +190,24 @@ func TestContactNormalize(t *testing.T) {
 		rules  func(*core.Rules) // changes to contactRules(), if any
 		faults []string          // nil: valid
 		check  func(t *testing.T, got core.ContactFields)
+		// anonymous keeps a contact with no name, e-mail or phone as it is;
+		// any other such case gets a first name, as it is about another rule.
+		anonymous bool
 	}{
-		{name: "empty contact is valid and becomes a lead", in: core.ContactFields{},
+		// Who the contact is: a name, an e-mail address or a phone number.
+		{name: "empty contact", in: core.ContactFields{}, anonymous: true, faults: []string{""}},
+		{name: "only tags, a stage and custom values", anonymous: true, faults: []string{""},
+			in: core.ContactFields{Tags: []string{"vip"}, LifecycleStage: core.StageMQL, Custom: map[string]any{"vip": true}}},
+		{name: "only blank names", in: core.ContactFields{FirstName: " ", LastName: "\t"}, anonymous: true, faults: []string{""}},
+		{name: "a first name alone, becomes a lead", in: core.ContactFields{FirstName: "Ann"},
 			check: func(t *testing.T, got core.ContactFields) {
-				if diff := cmp.Diff(core.ContactFields{LifecycleStage: core.StageLead}, got); diff != "" {
+				if diff := cmp.Diff(core.ContactFields{FirstName: "Ann", LifecycleStage: core.StageLead}, got); diff != "" {
 					t.Errorf("(-want +got):\n%s", diff)
 				}
 			}},
+		{name: "a last name alone", in: core.ContactFields{LastName: "Lee"}},
+		{name: "an e-mail address alone", in: core.ContactFields{Emails: emails("ann@example.com")}},
+		{name: "a phone number alone", in: core.ContactFields{Phones: []core.Phone{{Number: "+12025550123"}}}},
 
 		// E-mail addresses.
 		{name: "first address becomes primary", in: core.ContactFields{Emails: emails("b@example.com", "c@example.com")},
@@ -320,6 +331,8 @@ func TestContactNormalize(t *testing.T) {
 		{name: "company id not an id", in: core.ContactFields{CompanyID: "acme"}, faults: []string{"company_id"}},
 		{name: "company id in lower case", in: core.ContactFields{CompanyID: strings.ToLower(core.NewID(now))}, faults: []string{"company_id"}},
 		{name: "owner id with a control character", in: core.ContactFields{OwnerID: "u\x1b1"}, faults: []string{"owner_id"}},
+		{name: "owner id not a user id", in: core.ContactFields{OwnerID: "rep-7"}, faults: []string{"owner_id"}},
+		{name: "owner id a user id", in: core.ContactFields{OwnerID: " " + core.NewID(now) + " "}},
 
 		// Custom fields.
 		{name: "custom fields of every type, valid", in: core.ContactFields{Custom: map[string]any{
@@ -369,6 +382,9 @@ func TestContactNormalize(t *testing.T) {
 				tt.rules(&r)
 			}
 			f := tt.in
+			if !tt.anonymous && !f.Identified() {
+				f.FirstName = "Ann"
+			}
 			err := f.Normalize(r)
 			checkFaults(t, err, tt.faults)
 			if err == nil && tt.check != nil {

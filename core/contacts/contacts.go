@@ -10,6 +10,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
+	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
@@ -62,10 +63,14 @@ var contactKind = record.Type[core.Contact]{
 	},
 	Slots: contactSlots,
 	Refs: func(tenant string, c *core.Contact) []record.Ref {
-		if c.CompanyID == "" {
-			return nil
+		var refs []record.Ref
+		if c.CompanyID != "" {
+			refs = append(refs, record.Ref{Key: CompanyKey(tenant, c.CompanyID), Path: "company_id", What: "company"})
 		}
-		return []record.Ref{{Key: CompanyKey(tenant, c.CompanyID), Path: "company_id", What: "company"}}
+		if c.OwnerID != "" {
+			refs = append(refs, record.Ref{Key: team.UserKey(tenant, c.OwnerID), Path: "owner_id", What: "user"})
+		}
+		return refs
 	},
 }
 

@@ -206,7 +206,9 @@ func humaConfig(docs bool) huma.Config {
 func (s *Server) withAPI(mux *http.ServeMux, docs bool, groups ...*routeGroup) huma.API {
 	c := *s
 	c.api = humago.New(mux, humaConfig(docs))
-	c.api.UseMiddleware(c.requireScope, c.requireContentType)
+	// Scope first (a stranger learns nothing), then the body's type (415),
+	// then its numbers (422 at the field whose value cannot be held).
+	c.api.UseMiddleware(c.requireScope, c.requireContentType, c.numbersInRange)
 	for _, g := range groups {
 		g.register(&c)
 	}

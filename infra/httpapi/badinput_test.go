@@ -56,7 +56,7 @@ func TestBadInputs(t *testing.T) {
 			{"invalid phone", e.a, "POST", "/v1/contacts", `{"phones": [{"number": "12"}]}`, 422, "body.phones[0].number"},
 			{"duplicate e-mail", e.a, "POST", "/v1/contacts", `{"emails": [{"address": "TAKEN@example.com"}]}`, 409, "body.emails[0].address"},
 			{"same e-mail twice", e.a, "POST", "/v1/contacts", `{"emails": [{"address": "x@example.com"}, {"address": "X@example.com"}]}`, 422, "body.emails[1].address"},
-			{"unknown company", e.a, "POST", "/v1/contacts", `{"company_id": "01J00000000000000000000000"}`, 422, "body.company_id"},
+			{"unknown company", e.a, "POST", "/v1/contacts", `{"first_name": "x", "company_id": "01J00000000000000000000000"}`, 422, "body.company_id"},
 			{"undefined custom field", e.a, "POST", "/v1/contacts", `{"custom": {"shoe_size": 42}}`, 422, "body.custom.shoe_size"},
 			{"oversized body", e.a, "POST", "/v1/contacts", huge, 413, ""},
 			{"oversized patch", e.a, "PATCH", "/v1/contacts/" + existing.ID, huge, 413, ""},

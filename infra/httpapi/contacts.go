@@ -73,10 +73,10 @@ type batchContactsInput struct {
 
 // BatchResult is one element's outcome in a batch response.
 type BatchResult[T any] struct {
-	Index  int              `json:"index"`
-	Status int              `json:"status" doc:"201 when created, else the status this element alone would have had."`
-	Record *T               `json:"record,omitempty"`
-	Error  *huma.ErrorModel `json:"error,omitempty"`
+	Index  int         `json:"index"`
+	Status int         `json:"status" doc:"201 when created, else the status this element alone would have had."`
+	Record *T          `json:"record,omitempty"`
+	Error  *ErrorModel `json:"error,omitempty"`
 }
 
 func (s *Server) registerContacts() {

@@ -21,12 +21,14 @@ func TestContactLifecycle(t *testing.T) {
 			t.Errorf("domain %q, want initech.com", co.Domain)
 		}
 
+		var rep core.User
+		e.a.do("POST", "/v1/users", map[string]any{"name": "Rep", "email": "rep@example.com"}).want(t, 201, &rep)
 		body := map[string]any{
 			"first_name": " Ada ", "last_name": "Lovelace",
 			"emails":          []map[string]any{{"address": " Ada@Example.COM "}, {"address": "ada@work.example.com", "label": "work"}},
 			"phones":          []map[string]any{{"number": "(415) 555-2671", "label": "mobile"}},
 			"company_id":      co.ID,
-			"owner_id":        "rep-1",
+			"owner_id":        rep.ID,
 			"tags":            []string{"VIP", "vip", " Newsletter "},
 			"birthday":        "1815-12-10",
 			"lifecycle_stage": "mql",
@@ -49,7 +51,7 @@ func TestContactLifecycle(t *testing.T) {
 			FirstName: "Ada", LastName: "Lovelace",
 			Emails:    []core.Email{{Address: "ada@example.com", Primary: true}, {Address: "ada@work.example.com", Label: "work"}},
 			Phones:    []core.Phone{{Number: "+14155552671", Label: "mobile"}},
-			CompanyID: co.ID, OwnerID: "rep-1", Tags: []string{"vip", "newsletter"}, Birthday: "1985-12-10",
+			CompanyID: co.ID, OwnerID: rep.ID, Tags: []string{"vip", "newsletter"}, Birthday: "1985-12-10",
 			LifecycleStage: core.StageMQL, Source: "web",
 			Address: &core.Address{City: "London", Country: "GB"},
 			Consent: &core.Consent{Email: &core.ChannelConsent{Status: core.ConsentGranted, Source: "signup form"}},

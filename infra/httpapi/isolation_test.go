@@ -14,10 +14,12 @@ func TestTenantIsolation(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		var co core.Company
 		e.a.do("POST", "/v1/companies", map[string]any{"name": "A Corp", "domain": "a-corp.example"}).want(t, 201, &co)
+		var rep core.User
+		e.a.do("POST", "/v1/users", map[string]any{"name": "Rep A", "email": "rep@a-corp.example"}).want(t, 201, &rep)
 		var c core.Contact
 		e.a.do("POST", "/v1/contacts", map[string]any{
 			"first_name": "Secret", "emails": []map[string]any{{"address": "secret@a-corp.example"}},
-			"company_id": co.ID, "owner_id": "rep-a", "tags": []string{"a-only"},
+			"company_id": co.ID, "owner_id": rep.ID, "tags": []string{"a-only"},
 		}).want(t, 201, &c)
 		for range 3 {
 			e.a.do("POST", "/v1/contacts", map[string]any{"first_name": "more", "tags": []string{"a-only"}}).want(t, 201, nil)
@@ -34,7 +36,7 @@ func TestTenantIsolation(t *testing.T) {
 		b.do("PATCH", "/v1/companies/"+co.ID, `{"name":"Pwned"}`).want(t, 404, nil)
 		b.do("DELETE", "/v1/companies/"+co.ID, nil).want(t, 404, nil)
 
-		for _, q := range []string{"email=secret@a-corp.example", "tag=a-only", "owner_id=rep-a", "company_id=" + co.ID, "sort=updated", ""} {
+		for _, q := range []string{"email=secret@a-corp.example", "tag=a-only", "owner_id=" + rep.ID, "company_id=" + co.ID, "sort=updated", ""} {
 			var page contactPage
 			b.do("GET", "/v1/contacts?"+q, nil).want(t, 200, &page)
 			if len(page.Items) != 0 {

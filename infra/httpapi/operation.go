@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"reflect"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -124,7 +122,7 @@ func declareAnswers(oapi *huma.OpenAPI, op *huma.Operation) {
 	if op.RequestBody != nil {
 		statuses = append(statuses, http.StatusBadRequest, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
 	}
-	problem := &huma.MediaType{Schema: oapi.Components.Schemas.Schema(reflect.TypeFor[huma.ErrorModel](), true, "Error")}
+	problem := &huma.MediaType{Schema: oapi.Components.Schemas.Schema(reflect.TypeFor[ErrorModel](), true, "Error")}
 	if op.Responses == nil {
 		op.Responses = map[string]*huma.Response{}
 	}
@@ -203,8 +201,14 @@ func readFields[F any](raw []byte, check documentCheck, domain func(F) error) (F
 	_ = json.Unmarshal(raw, &f) // best effort: what decodes can still be checked
 	var de *core.Error
 	if errors.As(domain(f), &de) {
+		// A set, not a search per field: a body can carry a hundred
+		// thousand faults, and refusing it must stay linear.
+		seen := make(map[string]bool, len(se.Fields))
+		for _, fe := range se.Fields {
+			seen[fe.Path] = true
+		}
 		for _, fe := range de.Fields {
-			if !slices.ContainsFunc(se.Fields, func(x core.FieldError) bool { return x.Path == fe.Path }) {
+			if !seen[fe.Path] {
 				se.Fields = append(se.Fields, fe)
 			}
 		}
@@ -227,17 +231,21 @@ func schemaCheck(fields any) documentCheck {
 	})
 	return func(doc []byte) error {
 		var v any
-		if err := json.Unmarshal(doc, &v); err != nil {
-			return fmt.Errorf("decode patched document: %w", err)
+		if err := decodeJSON(doc, &v); err != nil {
+			return err // a client's fault, said as decoding says it: never a 500
 		}
 		c := get()
 		res := &huma.ValidateResult{}
 		huma.Validate(c.registry, c.schema, huma.NewPathBuffer(make([]byte, 0, 64), 0), huma.ModeWriteToServer, v, res)
 		var p core.Problems
 		for _, e := range res.Errors {
-			fe := core.FieldError{Message: e.Error()}
+			// Never e.Error() of a detail: it prints the value, which for
+			// an unknown member is the whole object, once per member.
+			var fe core.FieldError
 			if d, ok := e.(*huma.ErrorDetail); ok {
-				fe = core.FieldError{Path: d.Location, Message: d.Message, Value: d.Value}
+				fe = core.FieldError{Path: d.Location, Message: d.Message, Value: ownValue(d.Location, d.Message, d.Value)}
+			} else {
+				fe = core.FieldError{Message: e.Error()}
 			}
 			p = append(p, fe)
 		}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fedele-crm/fedele/core"
 )
@@ -68,7 +69,7 @@ func decodeJSON(data []byte, v any) error {
 	)
 	switch {
 	case errors.As(err, &typeErr):
-		p.Add(typeErr.Field, "must be %s, not %s", typeErr.Type, typeErr.Value)
+		p.Add(typeErr.Field, "must be %s, not %s", jsonKind(typeErr.Type), jsonValueKind(typeErr.Value))
 	case errors.As(err, &syntaxErr):
 		p.Add("", "malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -84,6 +85,51 @@ func decodeJSON(data []byte, v any) error {
 		code = core.CodeMalformed
 	}
 	return &core.Error{Code: code, Message: "the body is not valid JSON for this resource", Fields: p}
+}
+
+// jsonKind says what JSON a Go type is decoded from, in the API's words:
+// a client never sees a Go type's name.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "a time (RFC 3339)"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		lo := int64(-1) << (t.Bits() - 1)
+		return fmt.Sprintf("an integer from %d to %d, in digits", lo, -(lo + 1))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return fmt.Sprintf("an integer from 0 to %d, in digits", uint64(1)<<t.Bits()-1)
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	}
+	return "another JSON value"
+}
+
+// jsonValueKind rewords encoding/json's name for what it met ("number 1e2",
+// "array", "bool").
+func jsonValueKind(v string) string {
+	switch {
+	case strings.HasPrefix(v, "number "):
+		return strings.TrimPrefix(v, "number ")
+	case v == "bool":
+		return "a boolean"
+	case v == "array" || v == "object":
+		return "an " + v
+	case v == "string" || v == "number":
+		return "a " + v
+	}
+	return v
 }
 
 // readOnly lists what a writer may not set: the store assigns these.
@@ -102,6 +148,12 @@ type documentCheck func(doc []byte) error
 func patchFields[F any](current *F, patch []byte, next *F, check documentCheck) error {
 	var top map[string]json.RawMessage
 	if err := decodeJSON(patch, &top); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(json.Unmarshal(patch, &top), &typeErr) && typeErr.Field == "" {
+			// An array or a scalar would replace the whole record (RFC 7396):
+			// that is never what a client of a record means.
+			return core.Invalid("", "a merge patch of a record must be a JSON object, not "+jsonValueKind(typeErr.Value), nil)
+		}
 		return err
 	}
 	var p core.Problems
@@ -155,7 +207,7 @@ func checkKeys(p *core.Problems, v any, t reflect.Type, path string) {
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			ft, ok := fields[k]
 			if !ok {
-				p.Add(joinPath(path, k), "is not a known field")
+				*p = append(*p, core.FieldError{Path: joinPath(path, k), Message: "is not a known field", Value: obj[k]})
 				continue
 			}
 			checkKeys(p, obj[k], ft, joinPath(path, k))

@@ -51,7 +51,7 @@ func init() {
 	// Huma's own errors (schema validation, unreadable bodies, 413) get the
 	// same stable types as ours.
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
-		m := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: msg, Type: problemType(status, "")}
+		m := newProblem(status, msg)
 		for _, e := range errs {
 			if e != nil {
 				m.Add(e)
@@ -60,7 +60,7 @@ func init() {
 		if status == http.StatusUnprocessableEntity && strings.HasPrefix(msg, "validation failed") {
 			m.Detail = "validation failed"
 		}
-		return m
+		return m.bounded()
 	}
 }
 
@@ -90,16 +90,20 @@ func (s *Server) problem(ctx context.Context, err error, in string) error {
 // problemModel is problem's answer before it is handed to huma. Anything that
 // is not a *core.Error is logged and answered as a bare 500, so internals
 // never leak.
-func (s *Server) problemModel(ctx context.Context, err error, in string) (*huma.ErrorModel, http.Header) {
+func (s *Server) problemModel(ctx context.Context, err error, in string) (*ErrorModel, http.Header) {
 	var ce *core.Error
 	if !errors.As(err, &ce) {
 		s.log.ErrorContext(ctx, "internal error", slog.String("error", err.Error()))
-		return &huma.ErrorModel{Status: 500, Title: http.StatusText(500), Type: problemType(500, ""),
-			Detail: "internal error; the request id in the logs says more"}, nil
+		return newProblem(500, "internal error; the request id in the logs says more"), nil
 	}
 	status := statusOf[ce.Code]
-	m := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: ce.Message, Type: problemType(status, ce.Code)}
-	for _, f := range ce.Fields {
+	m := newProblem(status, ce.Message)
+	m.Type = problemType(status, ce.Code)
+	fields := ce.Fields
+	if len(fields) > maxErrors {
+		m.ErrorsOmitted, fields = len(fields)-maxErrors, fields[:maxErrors]
+	}
+	for _, f := range fields {
 		loc := f.Path
 		switch {
 		case f.Path == "Idempotency-Key":
@@ -111,6 +115,7 @@ func (s *Server) problemModel(ctx context.Context, err error, in string) (*huma.
 		}
 		m.Errors = append(m.Errors, &huma.ErrorDetail{Location: loc, Message: f.Message, Value: f.Value})
 	}
+	m.bounded()
 	if ce.Code == core.CodeUnavailable {
 		return m, http.Header{"Retry-After": {"1"}}
 	}
@@ -127,7 +132,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, i
 }
 
 // writeProblem writes a problem from plain net/http middleware, outside huma.
-func writeProblem(w http.ResponseWriter, m *huma.ErrorModel) {
+func writeProblem(w http.ResponseWriter, m *ErrorModel) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	if m.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="fedele"`)
@@ -137,6 +142,6 @@ func writeProblem(w http.ResponseWriter, m *huma.ErrorModel) {
 }
 
 // newProblem is a problem with no field details, for middleware.
-func newProblem(status int, detail string) *huma.ErrorModel {
-	return &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: detail, Type: problemType(status, "")}
+func newProblem(status int, detail string) *ErrorModel {
+	return &ErrorModel{ErrorModel: huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: detail, Type: problemType(status, "")}}
 }

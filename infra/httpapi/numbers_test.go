@@ -1,0 +1,213 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/infra/httpapi"
+)
+
+// goTypeName matches what only Go would call a type, which a problem must
+// never show a client.
+var goTypeName = regexp.MustCompile(`\b(u?int(8|16|32|64)?|float(32|64))\b|map\[|json\.RawMessage|Go (value|struct)`)
+
+// TestNumbersBeyondTheirField sends, on every operation whose body has a
+// number, numbers its field cannot hold: each is a 422 naming the field, in
+// the API's words, and nothing is written. TestNumberCasesCoverTheDocument
+// holds this table to every numeric field of the OpenAPI document.
+func TestNumbersBeyondTheirField(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		var u core.User
+		e.a.do("POST", "/v1/users", map[string]any{"name": "U", "email": "u@example.com"}).want(t, 201, &u)
+		var c core.Contact
+		e.a.do("POST", "/v1/contacts", map[string]any{"first_name": "C"}).want(t, 201, &c)
+		var co core.Company
+		e.a.do("POST", "/v1/companies", map[string]any{"name": "Co"}).want(t, 201, &co)
+		var p core.Pipeline
+		e.a.do("POST", "/v1/pipelines", map[string]any{"name": "P", "stages": []map[string]any{
+			{"id": "a", "name": "A", "probability": 10},
+			{"id": "w", "name": "W", "probability": 100, "kind": "won"},
+			{"id": "l", "name": "L", "probability": 0, "kind": "lost"}}}).want(t, 201, &p)
+		var d core.Deal
+		e.a.do("POST", "/v1/deals", map[string]any{"name": "D", "pipeline_id": p.ID, "stage": "a", "currency": "EUR", "amount_minor": 5}).want(t, 201, &d)
+		var a core.Activity
+		e.a.do("POST", "/v1/activities", map[string]any{"type": "call", "contact_id": c.ID}).want(t, 201, &a)
+		for _, entity := range []string{"contact", "company"} {
+			e.a.do("PUT", "/v1/custom-fields/"+entity+"/size", map[string]any{"label": "Size", "type": "number"}).want(t, 200, nil)
+		}
+
+		deal := `{"name":"D","pipeline_id":"` + p.ID + `","stage":"a","currency":"EUR",`
+		line := func(field string) string {
+			l := map[string]string{"product": `"p"`, "quantity": "1", "unit_price_minor": "1", "currency": `"EUR"`}
+			l[field] = "N"
+			var parts []string
+			for _, k := range slices.Sorted(maps.Keys(l)) {
+				parts = append(parts, `"`+k+`":`+l[k])
+			}
+			return `"line_items":[{` + strings.Join(parts, ",") + `}]`
+		}
+		for _, tc := range numberCases(c.ID, co.ID, u.ID, d.ID, a.ID, deal, line) {
+			values := []string{"1e400", "1" + strings.Repeat("0", 400), "-1e400"}
+			if tc.integer {
+				values = append(values, "9223372036854775808", "-9223372036854775809", "1e19")
+			}
+			for _, n := range values {
+				t.Run(tc.op+" "+tc.location+"="+n[:min(len(n), 12)], func(t *testing.T) {
+					ct := "application/json"
+					if tc.method() == http.MethodPatch && tc.path != "/v1/tenant" {
+						ct = "application/merge-patch+json"
+					}
+					res := e.a.do(tc.method(), tc.path, strings.ReplaceAll(tc.body, "N", n), "Content-Type", ct)
+					if res.Status != http.StatusUnprocessableEntity {
+						t.Fatalf("status %d, want 422; body %.300s", res.Status, res.Body)
+					}
+					pr := res.problem(t)
+					if !slices.Contains(pr.locations(), tc.location) {
+						t.Errorf("problem names %v, want %s; body %.300s", pr.locations(), tc.location, res.Body)
+					}
+					if m := goTypeName.FindString(string(res.Body)); m != "" {
+						t.Errorf("problem speaks Go (%q): %.300s", m, res.Body)
+					}
+					if len(res.Body) > 2048 {
+						t.Errorf("a refusal of one field is %d bytes", len(res.Body))
+					}
+				})
+			}
+		}
+
+		// Nothing above was written.
+		var got core.Deal
+		e.a.do("GET", "/v1/deals/"+d.ID, nil).want(t, 200, &got)
+		if got.Version != 1 {
+			t.Errorf("deal at version %d after refused writes", got.Version)
+		}
+	})
+}
+
+// numberCase is one numeric field of one operation's body; N in body is
+// the number sent.
+type numberCase struct {
+	op       string // "METHOD /route/{param}", as the document names it
+	path     string // the route with its parameters
+	body     string
+	location string
+	integer  bool // an integer field; otherwise any number (a custom field's)
+}
+
+func (c numberCase) method() string { m, _, _ := strings.Cut(c.op, " "); return m }
+
+func numberCases(contact, company, user, dealID, activity, deal string, line func(string) string) []numberCase {
+	cases := []numberCase{
+		{"POST /v1/activities", "/v1/activities", `{"type":"call","contact_id":"` + contact + `","duration_minutes":N}`, "body.duration_minutes", true},
+		{"PATCH /v1/activities/{id}", "/v1/activities/" + activity, `{"duration_minutes":N}`, "body.duration_minutes", true},
+		{"POST /v1/deals", "/v1/deals", deal + `"amount_minor":N}`, "body.amount_minor", true},
+		{"POST /v1/deals", "/v1/deals", deal + `"probability":N}`, "body.probability", true},
+		{"PATCH /v1/deals/{id}", "/v1/deals/" + dealID, `{"amount_minor":N}`, "body.amount_minor", true},
+		{"PATCH /v1/deals/{id}", "/v1/deals/" + dealID, `{"probability":N}`, "body.probability", true},
+		{"POST /v1/pipelines", "/v1/pipelines", `{"name":"P","stages":[{"id":"a","name":"A","probability":N},{"id":"w","name":"W","probability":100,"kind":"won"}]}`,
+			"body.stages[0].probability", true},
+		{"POST /v1/users", "/v1/users", `{"name":"V","email":"v@example.com","capacity":N}`, "body.capacity", true},
+		{"PATCH /v1/users/{id}", "/v1/users/" + user, `{"capacity":N}`, "body.capacity", true},
+		{"PATCH /v1/tenant", "/v1/tenant", `{"plugin_failure_limit":N}`, "body.plugin_failure_limit", true},
+
+		// Custom fields hold any number a float64 can.
+		{"POST /v1/contacts", "/v1/contacts", `{"first_name":"x","custom":{"size":N}}`, "body.custom.size", false},
+		{"PATCH /v1/contacts/{id}", "/v1/contacts/" + contact, `{"custom":{"size":N}}`, "body.custom.size", false},
+		{"PUT /v1/contacts/by-email/{email}", "/v1/contacts/by-email/n@example.com", `{"custom":{"size":N}}`, "body.custom.size", false},
+		{"POST /v1/contacts/batch", "/v1/contacts/batch", `{"items":[{"first_name":"ok"},{"first_name":"x","custom":{"size":N}}]}`, "body.items[1].custom.size", false},
+		{"POST /v1/companies", "/v1/companies", `{"name":"x","custom":{"size":N}}`, "body.custom.size", false},
+		{"PATCH /v1/companies/{id}", "/v1/companies/" + company, `{"custom":{"size":N}}`, "body.custom.size", false},
+		// A member the schema does not know is still a number: it names
+		// the member, not the whole body.
+		{"POST /v1/contacts", "/v1/contacts", `{"first_name":"x","nickname":[N]}`, "body.nickname[0]", false},
+	}
+	for _, f := range []string{"quantity", "unit_price_minor", "discount_minor"} {
+		cases = append(cases,
+			numberCase{"POST /v1/deals", "/v1/deals", deal + line(f) + `}`, "body.line_items[0]." + f, true},
+			numberCase{"PATCH /v1/deals/{id}", "/v1/deals/" + dealID, `{` + line(f) + `}`, "body.line_items[0]." + f, true})
+	}
+	for _, w := range []string{"call", "customer", "email", "email_activity", "engagement_cap", "enterprise", "half_life_days",
+		"meeting", "mid_size", "mql", "other_activity", "phone", "sql"} {
+		cases = append(cases, numberCase{"PATCH /v1/tenant", "/v1/tenant", `{"scoring_weights":{"` + w + `":N}}`, "body.scoring_weights." + w, true})
+	}
+	return cases
+}
+
+// TestNumberCasesCoverTheDocument fails when an operation's body gains a
+// numeric field that TestNumbersBeyondTheirField does not try.
+func TestNumberCasesCoverTheDocument(t *testing.T) {
+	spec, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage
+		Components struct{ Schemas map[string]any }
+	}
+	if err := json.Unmarshal(spec, &doc); err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, c := range numberCases("c", "co", "u", "d", "a", "{", func(string) string { return "" }) {
+		covered[c.op+" "+c.location] = true
+	}
+	var walk func(s any, loc string, seen map[string]bool, found func(string))
+	walk = func(s any, loc string, seen map[string]bool, found func(string)) {
+		m, _ := s.(map[string]any)
+		if ref, ok := m["$ref"].(string); ok {
+			name := strings.TrimPrefix(ref, "#/components/schemas/")
+			if seen[name] {
+				return
+			}
+			seen = maps.Clone(seen)
+			seen[name] = true
+			m, _ = doc.Components.Schemas[name].(map[string]any)
+		}
+		types := fmt.Sprint(m["type"])
+		if strings.Contains(types, "integer") || strings.Contains(types, "number") {
+			found(loc)
+		}
+		props, _ := m["properties"].(map[string]any)
+		for k, v := range props {
+			walk(v, loc+"."+k, seen, found)
+		}
+		if items, ok := m["items"]; ok {
+			walk(items, loc+"[0]", seen, found)
+		}
+	}
+	n := 0
+	for route, ops := range doc.Paths {
+		for method, raw := range ops {
+			var op struct {
+				RequestBody struct {
+					Content map[string]struct{ Schema any }
+				}
+			}
+			if json.Unmarshal(raw, &op) != nil {
+				continue // not an operation (parameters shared by the path)
+			}
+			for ct, c := range op.RequestBody.Content {
+				if !strings.Contains(ct, "json") {
+					continue
+				}
+				walk(c.Schema, "body", map[string]bool{}, func(loc string) {
+					n++
+					key := strings.ToUpper(method) + " " + route + " " + loc
+					if !covered[key] {
+						t.Errorf("%s is a number that TestNumbersBeyondTheirField never tries", key)
+					}
+				})
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("found no numeric field in the document: the walk is broken")
+	}
+}
