@@ -37,6 +37,7 @@ func (l Limit) At(s State, now time.Time) State {
 		return State{Tokens: float64(l.Burst), At: now}
 	}
 	if !now.After(s.At) {
+		s.Tokens = math.Min(s.Tokens, float64(l.Burst)) // a burst made smaller
 		return s
 	}
 	tokens := s.Tokens + l.Rate*now.Sub(s.At).Seconds()

@@ -239,3 +239,31 @@ func TestGuard(t *testing.T) {
 		t.Errorf("after the change: %+v, want allowed by the key's bucket of 2", d)
 	}
 }
+
+// TestSmallerLimitAppliesAtOnce: a bucket shrunk by a settings change
+// holds no more than its new burst, leased tokens included.
+func TestSmallerLimitAppliesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range limiters(t) {
+		t.Run(name, func(t *testing.T) {
+			c := newClock()
+			lim := open(c)
+			b := TenantBucket("acme")
+			if d, _ := lim.Take(ctx, b, Limit{Rate: 100, Burst: 200}); !d.Allowed {
+				t.Fatalf("first request refused: %+v", d)
+			}
+			small := Limit{Rate: 1, Burst: 2}
+			var got []bool
+			for range 3 {
+				d, err := lim.Take(ctx, b, small)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, d.Allowed)
+			}
+			if diff := cmp.Diff([]bool{true, true, false}, got); diff != "" {
+				t.Errorf("allowed under the smaller limit (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

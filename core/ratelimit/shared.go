@@ -39,6 +39,7 @@ type lease struct {
 	until        time.Time // when they lapse
 	refusedUntil time.Time // after a refusal, when the next token is due
 	shared       State     // the stored bucket after the last lease
+	limit        Limit     // the limit it was taken under
 }
 
 const (
@@ -84,6 +85,11 @@ func (sh *Shared) Take(ctx context.Context, b Bucket, l Limit) (Decision, error)
 	le.mu.Lock()
 	defer le.mu.Unlock()
 	now := sh.now()
+	if le.limit != l {
+		// The tenant changed its limits: what was leased or refused under
+		// the old ones no longer says anything.
+		le.tokens, le.until, le.refusedUntil, le.shared, le.limit = 0, time.Time{}, time.Time{}, State{}, l
+	}
 	if now.Before(le.refusedUntil) {
 		return l.Decide(l.At(le.shared, now), false, 0), nil
 	}

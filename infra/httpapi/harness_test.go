@@ -16,6 +16,7 @@ import (
 
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/wasm"
 	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
@@ -62,7 +63,9 @@ func newEnv(t testing.TB, st store.Store) *env { return newEnvWith(t, st, nil) }
 func newEnvWith(t testing.TB, st store.Store, configure func(e *env, p *app.Ports)) *env {
 	t.Helper()
 	e := &env{store: st}
-	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: e.now}
+	// Tests and benchmarks measure the API, not its budgets: buckets as
+	// large as a tenant may set (ratelimit_test.go configures real ones).
+	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: e.now, Limiter: generous{ratelimit.NewMemory(e.now)}}
 	if configure != nil {
 		configure(e, &ports)
 	}
@@ -78,6 +81,13 @@ func newEnvWith(t testing.TB, st store.Store, configure func(e *env, p *app.Port
 	e.a = e.newTenant(t, "acme", "US", core.ScopeAdmin)
 	e.b = e.newTenant(t, "globex", "IT", core.ScopeAdmin)
 	return e
+}
+
+// generous is a limiter whose every bucket has the largest settable size.
+type generous struct{ ratelimit.Limiter }
+
+func (g generous) Take(ctx context.Context, b ratelimit.Bucket, _ ratelimit.Limit) (ratelimit.Decision, error) {
+	return g.Limiter.Take(ctx, b, ratelimit.FromSetting(core.MaxRateLimit))
 }
 
 func (e *env) newTenant(t testing.TB, id, region string, scopes ...core.Scope) *client {

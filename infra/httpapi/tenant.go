@@ -39,12 +39,17 @@ func (s *Server) registerTenant() {
 				PluginFailureLimit *int                 `json:"plugin_failure_limit,omitempty" doc:"Consecutive failed calls that disable a plugin version (default 5)." minimum:"1" maximum:"1000"`
 				ScoringWeights     *core.ScoringWeights `json:"scoring_weights,omitempty" doc:"The built-in scorer's weights, all of them."`
 				RoutingStrategy    *string              `json:"routing_strategy,omitempty" enum:"round_robin,least_loaded,territory" doc:"How the built-in router picks a lead's owner (territory when never set)."`
+				RateLimits         *core.RateLimits     `json:"rate_limits,omitempty" doc:"Request budgets: the parts named replace those set before. Every process applies a change within 30 s."`
 			}
 		}) (*tenantOutput, error) {
 			t, err := s.tenants.SetSettings(ctx, tenantOf(ctx), tenancy.Settings{DefaultRegion: in.Body.DefaultRegion,
-				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights, RoutingStrategy: in.Body.RoutingStrategy})
+				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights, RoutingStrategy: in.Body.RoutingStrategy,
+				RateLimits: in.Body.RateLimits})
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")
+			}
+			if s.limits != nil {
+				s.limits.Forget(t.ID)
 			}
 			return &tenantOutput{t}, nil
 		})
