@@ -27,8 +27,8 @@ type Tenant struct {
 	// RateLimits are the tenant's request budgets; nil, or a part nil,
 	// keeps DefaultRateLimits.
 	RateLimits *RateLimits `json:"rate_limits,omitempty"`
-	Version        int64           `json:"version"`
-	CreatedAt      time.Time       `json:"created_at"`
+	Version    int64       `json:"version"`
+	CreatedAt  time.Time   `json:"created_at"`
 }
 
 // ScoringWeights are the points the built-in scorer gives. Fit: a contact
