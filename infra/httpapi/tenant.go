@@ -14,13 +14,6 @@ type tenantOutput struct {
 	Body core.Tenant
 }
 
-type apiKeyOutput struct {
-	Body struct {
-		Secret string `json:"secret" doc:"Shown once; only its hash is stored."`
-		ID     string `json:"id"`
-	}
-}
-
 func (s *Server) registerTenant() {
 	const tag = "Tenant"
 	huma.Register(s.api, operation("get-tenant", http.MethodGet, "/v1/tenant", "Get the caller's tenant and its settings", core.ScopeRead, tag),
@@ -84,19 +77,5 @@ func (s *Server) registerTenant() {
 			return &tenantOutput{t}, nil
 		})
 
-	huma.Register(s.api, withStatus(operation("create-api-key", http.MethodPost, "/v1/api-keys", "Create an API key for the caller's tenant", core.ScopeAdmin, tag), http.StatusCreated),
-		func(ctx context.Context, in *struct {
-			Body struct {
-				Name   string       `json:"name" minLength:"1" maxLength:"200"`
-				Scopes []core.Scope `json:"scopes" minItems:"1"`
-			}
-		}) (*apiKeyOutput, error) {
-			secret, k, err := s.keys.Create(ctx, tenantOf(ctx), in.Body.Name, in.Body.Scopes)
-			if err != nil {
-				return nil, s.problem(ctx, err, "body")
-			}
-			out := &apiKeyOutput{}
-			out.Body.Secret, out.Body.ID = secret, k.ID
-			return out, nil
-		})
+	s.registerAPIKeys()
 }
