@@ -24,6 +24,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/routing"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
@@ -63,6 +64,11 @@ type Ports struct {
 	Publishers []events.Publisher
 	Clock      func() time.Time // time.Now when nil
 	Log        *slog.Logger     // slog.Default() when nil
+	// Limiter keeps the rate-limit buckets. nil is an in-process one,
+	// right for a process that is the only server (the embedded store);
+	// processes that scale out (Lambda) pass ratelimit.NewShared on the
+	// store, so that the limit holds across them.
+	Limiter ratelimit.Limiter
 }
 
 // App is the service graph, built once on one set of ports. Its fields are
@@ -130,6 +136,10 @@ func New(p Ports) (*App, error) {
 	}
 	a.Scorer = scoring.NewScorer(st, a.Contacts, a.Companies, a.Activities, a.Runner, now)
 	a.Router = routing.NewRouter(st, a.Contacts, a.Users, a.Runner, now)
+	if p.Limiter == nil {
+		p.Limiter = ratelimit.NewMemory(clock)
+	}
+	a.RateLimits = ratelimit.NewGuard(p.Limiter, a.Tenants.Get, clock)
 
 	// The one consumer set: the local relay of `fedele serve` delivers to
 	// it, and so does the worker function each event EventBridge routes.

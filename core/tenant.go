@@ -24,8 +24,11 @@ type Tenant struct {
 	RoutingStrategy string `json:"routing_strategy,omitempty"`
 	// ScoringWeights tune the built-in scorer; nil keeps the defaults.
 	ScoringWeights *ScoringWeights `json:"scoring_weights,omitempty"`
-	Version        int64           `json:"version"`
-	CreatedAt      time.Time       `json:"created_at"`
+	// RateLimits are the tenant's request budgets; nil, or a part nil,
+	// keeps DefaultRateLimits.
+	RateLimits *RateLimits `json:"rate_limits,omitempty"`
+	Version    int64       `json:"version"`
+	CreatedAt  time.Time   `json:"created_at"`
 }
 
 // ScoringWeights are the points the built-in scorer gives. Fit: a contact
@@ -86,6 +89,62 @@ func (w ScoringWeights) Check() error {
 	}
 	if w.HalfLifeDays < 1 || w.HalfLifeDays > 3650 {
 		p.Add("scoring_weights.half_life_days", "must be between 1 and 3650")
+	}
+	return p.Err()
+}
+
+// RateLimit is a token bucket: Rate requests a second on average, Burst
+// at once.
+type RateLimit struct {
+	Rate  int `json:"rate" minimum:"1" maximum:"10000" doc:"Requests a second, on average."`
+	Burst int `json:"burst" minimum:"1" maximum:"20000" doc:"Requests at once, after a pause: the bucket's size."`
+}
+
+// RateLimits are a tenant's budgets: for the whole tenant, and for each of
+// its API keys (or JWT subjects) on its own.
+type RateLimits struct {
+	Tenant *RateLimit `json:"tenant,omitempty" doc:"For every request of the tenant together (default 100/s, burst 200)."`
+	APIKey *RateLimit `json:"api_key,omitempty" doc:"For each API key on its own (default 50/s, burst 100)."`
+}
+
+// DefaultRateLimits are those of a tenant that set none: the tenant's
+// match API Gateway's default stage throttling in template.yaml, and one
+// key gets half, so that one runaway job cannot starve the others.
+var DefaultRateLimits = struct{ Tenant, APIKey RateLimit }{
+	Tenant: RateLimit{Rate: 100, Burst: 200},
+	APIKey: RateLimit{Rate: 50, Burst: 100},
+}
+
+// MaxRateLimit bounds what a tenant may set.
+var MaxRateLimit = RateLimit{Rate: 10_000, Burst: 20_000}
+
+// Limits are the tenant's RateLimits with the defaults.
+func (t Tenant) Limits() (tenant, apiKey RateLimit) {
+	tenant, apiKey = DefaultRateLimits.Tenant, DefaultRateLimits.APIKey
+	if r := t.RateLimits; r != nil {
+		if r.Tenant != nil {
+			tenant = *r.Tenant
+		}
+		if r.APIKey != nil {
+			apiKey = *r.APIKey
+		}
+	}
+	return tenant, apiKey
+}
+
+// Check validates limits, reporting every one at fault.
+func (r RateLimits) Check() error {
+	var p Problems
+	for name, l := range map[string]*RateLimit{"tenant": r.Tenant, "api_key": r.APIKey} {
+		if l == nil {
+			continue
+		}
+		if l.Rate < 1 || l.Rate > MaxRateLimit.Rate {
+			p.Add("rate_limits."+name+".rate", "must be between 1 and %d", MaxRateLimit.Rate)
+		}
+		if l.Burst < 1 || l.Burst > MaxRateLimit.Burst {
+			p.Add("rate_limits."+name+".burst", "must be between 1 and %d", MaxRateLimit.Burst)
+		}
 	}
 	return p.Err()
 }

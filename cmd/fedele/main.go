@@ -32,6 +32,7 @@ import (
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/embedded"
@@ -162,7 +163,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		buses = append(buses, eventbridge.New(client, *bus))
 	}
-	a, err := app.New(app.Ports{Store: st, Plugins: host, Blobs: blobs, Publishers: buses, Log: log})
+	// On DynamoDB other servers may share the table: their rate limits too.
+	var limiter ratelimit.Limiter
+	if _, ok := st.(*embedded.Store); !ok {
+		limiter = ratelimit.NewShared(st, time.Now)
+	}
+	a, err := app.New(app.Ports{Store: st, Plugins: host, Blobs: blobs, Publishers: buses, Log: log, Limiter: limiter})
 	if err != nil {
 		return err
 	}

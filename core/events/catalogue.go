@@ -44,6 +44,10 @@ const (
 	PluginRolledBack      Type = "plugin.rolled_back"
 	PluginDisabled        Type = "plugin.disabled"
 
+	APIKeyCreated Type = "api_key.created"
+	APIKeyRotated Type = "api_key.rotated"
+	APIKeyRevoked Type = "api_key.revoked"
+
 	// ScoringRescoreRequested asks for the next part of a re-scoring job.
 	ScoringRescoreRequested Type = "scoring.rescore_requested"
 )
@@ -56,6 +60,7 @@ var catalogue = []Type{
 	DealCreated, DealUpdated, DealDeleted, DealStageChanged, DealWon, DealLost,
 	UserCreated, UserUpdated, UserDeleted,
 	PluginVersionUploaded, PluginVersionDeleted, PluginActivated, PluginRolledBack, PluginDisabled,
+	APIKeyCreated, APIKeyRotated, APIKeyRevoked,
 	ScoringRescoreRequested,
 }
 

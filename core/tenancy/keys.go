@@ -14,3 +14,10 @@ func apiKeyKey(hash string) store.Key {
 }
 
 func idempotencyKey(tenant, key string) store.Key { return store.Tenant(tenant).Marker("idem", key) }
+
+// apiKeyRecord is a key's entry in its tenant's list, by id: what the API
+// shows of it, and the hashes of its secrets (never the secrets).
+func apiKeyRecord(tenant, id string) store.Key { return store.Tenant(tenant).Key(id, "apikey") }
+
+// apiKeyList is the partition of a tenant's key entries.
+func apiKeyList(tenant string) string { return store.Tenant(tenant).PK("apikey") }

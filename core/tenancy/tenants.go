@@ -101,6 +101,8 @@ type Settings struct {
 	PluginFailureLimit *int
 	ScoringWeights     *core.ScoringWeights
 	RoutingStrategy    *string
+	// RateLimits replaces the parts it names (tenant, api_key).
+	RateLimits *core.RateLimits
 }
 
 // SetSettings changes the settings s names, all or none.
@@ -128,10 +130,33 @@ func (ts *Tenants) SetSettings(ctx context.Context, id string, s Settings) (core
 			}
 		}
 	}
+	if r := s.RateLimits; r != nil {
+		if err := r.Check(); err != nil {
+			var ce *core.Error
+			if errors.As(err, &ce) {
+				p = append(p, ce.Fields...)
+			}
+		}
+	}
 	if err := p.Err(); err != nil {
 		return core.Tenant{}, err
 	}
 	return ts.Update(ctx, id, func(t *core.Tenant) error {
+		if r := s.RateLimits; r != nil {
+			merged := core.RateLimits{}
+			if t.RateLimits != nil {
+				merged = *t.RateLimits
+			}
+			if r.Tenant != nil {
+				l := *r.Tenant
+				merged.Tenant = &l
+			}
+			if r.APIKey != nil {
+				l := *r.APIKey
+				merged.APIKey = &l
+			}
+			t.RateLimits = &merged
+		}
 		if s.ScoringWeights != nil {
 			w := *s.ScoringWeights
 			t.ScoringWeights = &w

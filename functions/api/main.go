@@ -7,10 +7,12 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/fedele-crm/fedele/app"
+	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 	"github.com/fedele-crm/fedele/infra/lambdaapi"
@@ -41,7 +43,9 @@ func main() {
 		lambdaenv.Fatal(log, "api", err)
 	}
 	trace.Step("dynamo.connect")
-	ports := app.Ports{Store: dynamo.New(client, table), Log: log}
+	st := dynamo.New(client, table)
+	// Instances scale out: their rate limits share buckets in the table.
+	ports := app.Ports{Store: st, Log: log, Limiter: ratelimit.NewShared(st, time.Now)}
 	if bucket != "" { // without a bucket, plugin uploads and runs answer 503
 		s3c, err := s3blob.Connect(ctx, s3Endpoint)
 		if err != nil {

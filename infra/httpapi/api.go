@@ -20,6 +20,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/core/team"
@@ -50,6 +51,8 @@ type Services struct {
 	// lists what is stored and answers 503 to what would run a module.
 	Plugins *plugins.Service
 	Scorer  *scoring.Scorer
+	// RateLimits applies the tenants' request budgets; nil applies none.
+	RateLimits *ratelimit.Guard
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -85,6 +88,7 @@ type Server struct {
 	dailyStats  func(ctx context.Context, tenant, from, to string) ([]timeline.DayStats, error)
 	plugins     *plugins.Service
 	scorer      *scoring.Scorer
+	limits      *ratelimit.Guard
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -116,6 +120,7 @@ func New(cfg Config) *Server {
 		dailyStats:  sv.DailyStats,
 		plugins:     sv.Plugins,
 		scorer:      sv.Scorer,
+		limits:      sv.RateLimits,
 	}
 
 	// Each check makes its schema on the first document it checks.
@@ -144,7 +149,7 @@ func New(cfg Config) *Server {
 		// handlers are never served.
 		return s.withAPI(http.NewServeMux(), true, s.groups...)
 	})
-	s.handler = s.observe(limitBody(s.authenticate(s.idempotent(s.preconditions(http.HandlerFunc(s.route))))))
+	s.handler = s.observe(limitBody(s.authenticate(s.rateLimit(s.idempotent(s.preconditions(http.HandlerFunc(s.route)))))))
 	return s
 }
 

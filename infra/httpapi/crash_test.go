@@ -25,6 +25,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/infra/embedded"
@@ -63,7 +64,7 @@ func TestCrashChild(t *testing.T) {
 	wg.Go(func() { relay.Run(ctx) })
 
 	mux := http.NewServeMux()
-	a, err := app.New(app.Ports{Store: st, Log: log})
+	a, err := app.New(app.Ports{Store: st, Log: log, Limiter: generous{ratelimit.NewMemory(time.Now)}}) // 5 000 writes as fast as they go
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,8 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/ContactFields/properties/source":                  names(core.Sources),
 		"components/schemas/ContactScore/properties/decided_by":               names(core.Deciders),
 		"components/schemas/Create-api-keyRequest/properties/scopes/items":    names(core.Scopes),
+		"components/schemas/KeyInfo/properties/scopes/items":                  names(core.Scopes),
+		"components/schemas/SecretOutputBody/properties/scopes/items":         names(core.Scopes),
 		"components/schemas/Deal/properties/status":                           names(core.DealOutcomes),
 		"components/schemas/Email/properties/label":                           core.EmailLabels,
 		"components/schemas/FieldDef/properties/entity":                       names(core.Entities),

@@ -16,6 +16,8 @@ import (
 
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/wasm"
 	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
@@ -62,7 +64,9 @@ func newEnv(t testing.TB, st store.Store) *env { return newEnvWith(t, st, nil) }
 func newEnvWith(t testing.TB, st store.Store, configure func(e *env, p *app.Ports)) *env {
 	t.Helper()
 	e := &env{store: st}
-	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: e.now}
+	// Tests and benchmarks measure the API, not its budgets: buckets as
+	// large as a tenant may set (ratelimit_test.go configures real ones).
+	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: e.now, Limiter: generous{ratelimit.NewMemory(e.now)}}
 	if configure != nil {
 		configure(e, &ports)
 	}
@@ -77,7 +81,33 @@ func newEnvWith(t testing.TB, st store.Store, configure func(e *env, p *app.Port
 	e.url = srv.URL
 	e.a = e.newTenant(t, "acme", "US", core.ScopeAdmin)
 	e.b = e.newTenant(t, "globex", "IT", core.ScopeAdmin)
+	e.dropEvents(t, "acme", "globex")
 	return e
+}
+
+// dropEvents deletes the tenants' events so far: the fixture's keys are
+// set-up, and a test sees only the events (api_key.created) it causes.
+func (e *env) dropEvents(t testing.TB, tenants ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tenant := range tenants {
+		page, err := store.QueryMerged(ctx, e.store, store.Query{Consistent: true}, events.EventsPKs(tenant), store.MaxPageItems, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			if err := e.store.Delete(ctx, it.Key, store.Cond{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// generous is a limiter whose every bucket has the largest settable size.
+type generous struct{ ratelimit.Limiter }
+
+func (g generous) Take(ctx context.Context, b ratelimit.Bucket, _ ratelimit.Limit) (ratelimit.Decision, error) {
+	return g.Limiter.Take(ctx, b, ratelimit.FromSetting(core.MaxRateLimit))
 }
 
 func (e *env) newTenant(t testing.TB, id, region string, scopes ...core.Scope) *client {

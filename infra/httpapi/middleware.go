@@ -220,8 +220,8 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		p, authed := PrincipalFrom(r.Context())
-		// A new key's secret must never be stored, not even in a replay.
-		if r.Method != http.MethodPost || key == "" || !authed || r.URL.Path == "/v1/api-keys" {
+		// A new or rotated key's secret must never be stored, not even in a replay.
+		if r.Method != http.MethodPost || key == "" || !authed || strings.HasPrefix(r.URL.Path, "/v1/api-keys") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -83,6 +83,7 @@ var answers = map[int]string{
 	http.StatusUnprocessableEntity:   "A parameter or a field is invalid; each error names its location.",
 	http.StatusInternalServerError:   "A fault of ours; the request id (X-Request-Id) in the logs says more.",
 	http.StatusServiceUnavailable:    "The store or the plugin runtime is unavailable; retry after Retry-After.",
+	http.StatusTooManyRequests:       "Over the tenant's or the API key's request rate; retry after Retry-After (RateLimit-* headers on every answer say how much is left).",
 }
 
 // declareAnswers completes an operation's document from what it is, so that
@@ -106,7 +107,7 @@ func declareAnswers(oapi *huma.OpenAPI, op *huma.Operation) {
 	if scoped {
 		op.Description += "\n\nNeeds the `" + string(scope) + "` scope."
 		op.Security = []map[string][]string{{apiKeyScheme: {}}, {jwtScheme: {string(scope)}}}
-		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
+		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests, http.StatusServiceUnavailable)
 	}
 	if op.Method != http.MethodGet && op.Method != http.MethodHead {
 		statuses = append(statuses, http.StatusConflict)
@@ -129,7 +130,7 @@ func declareAnswers(oapi *huma.OpenAPI, op *huma.Operation) {
 	delete(op.Responses, "default") // every answer is declared by its status
 	for _, status := range statuses {
 		r := &huma.Response{Description: answers[status], Content: map[string]*huma.MediaType{"application/problem+json": problem}}
-		if status == http.StatusServiceUnavailable {
+		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 			r.Headers = map[string]*huma.Param{"Retry-After": {
 				Description: "Seconds to wait before retrying.", Schema: &huma.Schema{Type: huma.TypeInteger}}}
 		}

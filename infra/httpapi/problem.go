@@ -42,6 +42,7 @@ var typeOf = map[int]core.Code{
 	http.StatusForbidden:             core.CodeForbidden,
 	http.StatusRequestEntityTooLarge: core.CodeTooLarge,
 	http.StatusServiceUnavailable:    core.CodeUnavailable,
+	http.StatusTooManyRequests:       "rate_limited",
 	http.StatusMethodNotAllowed:      "method_not_allowed",
 	http.StatusUnsupportedMediaType:  "unsupported_media_type",
 	http.StatusNotAcceptable:         "not_acceptable",

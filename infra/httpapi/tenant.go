@@ -19,13 +19,6 @@ type tenantOutput struct {
 
 func tenantOut(t core.Tenant) *tenantOutput { return &tenantOutput{ETag: etag(t.Version), Body: t} }
 
-type apiKeyOutput struct {
-	Body struct {
-		Secret string `json:"secret" doc:"Shown once; only its hash is stored."`
-		ID     string `json:"id"`
-	}
-}
-
 func (s *Server) registerTenant() {
 	const tag = "Tenant"
 	huma.Register(s.api, operation("get-tenant", http.MethodGet, "/v1/tenant", "Get the caller's tenant and its settings", core.ScopeRead, tag),
@@ -45,6 +38,7 @@ func (s *Server) registerTenant() {
 				PluginFailureLimit *int                 `json:"plugin_failure_limit,omitempty" doc:"Consecutive failed calls that disable a plugin version (default 5)." minimum:"1" maximum:"1000"`
 				ScoringWeights     *core.ScoringWeights `json:"scoring_weights,omitempty" doc:"The built-in scorer's weights, all of them."`
 				RoutingStrategy    *string              `json:"routing_strategy,omitempty" enum:"round_robin,least_loaded,territory" doc:"How the built-in router picks a lead's owner (territory when never set)."`
+				RateLimits         *core.RateLimits     `json:"rate_limits,omitempty" doc:"Request budgets: the parts named replace those set before. Every process applies a change within 30 s."`
 			}
 		}) (*tenantOutput, error) {
 			v, err := ifMatch(in.IfMatch)
@@ -52,9 +46,13 @@ func (s *Server) registerTenant() {
 				return nil, s.problem(ctx, err, "header")
 			}
 			t, err := s.tenants.AtVersion(v).SetSettings(ctx, tenantOf(ctx), tenancy.Settings{DefaultRegion: in.Body.DefaultRegion,
-				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights, RoutingStrategy: in.Body.RoutingStrategy})
+				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights, RoutingStrategy: in.Body.RoutingStrategy,
+				RateLimits: in.Body.RateLimits})
 			if err != nil {
 				return nil, s.problem(ctx, err, "body")
+			}
+			if s.limits != nil {
+				s.limits.Forget(t.ID)
 			}
 			return tenantOut(t), nil
 		})
@@ -99,19 +97,5 @@ func (s *Server) registerTenant() {
 			return tenantOut(t), nil
 		})
 
-	huma.Register(s.api, withStatus(operation("create-api-key", http.MethodPost, "/v1/api-keys", "Create an API key for the caller's tenant", core.ScopeAdmin, tag), http.StatusCreated),
-		func(ctx context.Context, in *struct {
-			Body struct {
-				Name   string       `json:"name" minLength:"1" maxLength:"200"`
-				Scopes []core.Scope `json:"scopes" minItems:"1"`
-			}
-		}) (*apiKeyOutput, error) {
-			secret, k, err := s.keys.Create(ctx, tenantOf(ctx), in.Body.Name, in.Body.Scopes)
-			if err != nil {
-				return nil, s.problem(ctx, err, "body")
-			}
-			out := &apiKeyOutput{}
-			out.Body.Secret, out.Body.ID = secret, k.ID
-			return out, nil
-		})
+	s.registerAPIKeys()
 }
