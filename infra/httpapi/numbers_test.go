@@ -53,7 +53,7 @@ func TestNumbersBeyondTheirField(t *testing.T) {
 			}
 			return `"line_items":[{` + strings.Join(parts, ",") + `}]`
 		}
-		for _, tc := range numberCases(c.ID, co.ID, u.ID, d.ID, a.ID, deal, line) {
+		for _, tc := range numberCases(c.ID, co.ID, u.ID, d.ID, a.ID, p.ID, deal, line) {
 			values := []string{"1e400", "1" + strings.Repeat("0", 400), "-1e400"}
 			if tc.integer {
 				values = append(values, "9223372036854775808", "-9223372036854775809", "1e19")
@@ -103,7 +103,7 @@ type numberCase struct {
 
 func (c numberCase) method() string { m, _, _ := strings.Cut(c.op, " "); return m }
 
-func numberCases(contact, company, user, dealID, activity, deal string, line func(string) string) []numberCase {
+func numberCases(contact, company, user, dealID, activity, pipeline, deal string, line func(string) string) []numberCase {
 	cases := []numberCase{
 		{"POST /v1/activities", "/v1/activities", `{"type":"call","contact_id":"` + contact + `","duration_minutes":N}`, "body.duration_minutes", true},
 		{"PATCH /v1/activities/{id}", "/v1/activities/" + activity, `{"duration_minutes":N}`, "body.duration_minutes", true},
@@ -112,6 +112,8 @@ func numberCases(contact, company, user, dealID, activity, deal string, line fun
 		{"PATCH /v1/deals/{id}", "/v1/deals/" + dealID, `{"amount_minor":N}`, "body.amount_minor", true},
 		{"PATCH /v1/deals/{id}", "/v1/deals/" + dealID, `{"probability":N}`, "body.probability", true},
 		{"POST /v1/pipelines", "/v1/pipelines", `{"name":"P","stages":[{"id":"a","name":"A","probability":N},{"id":"w","name":"W","probability":100,"kind":"won"}]}`,
+			"body.stages[0].probability", true},
+		{"PATCH /v1/pipelines/{id}", "/v1/pipelines/" + pipeline, `{"stages":[{"id":"a","name":"A","probability":N},{"id":"w","name":"W","probability":100,"kind":"won"}]}`,
 			"body.stages[0].probability", true},
 		{"POST /v1/users", "/v1/users", `{"name":"V","email":"v@example.com","capacity":N}`, "body.capacity", true},
 		{"PATCH /v1/users/{id}", "/v1/users/" + user, `{"capacity":N}`, "body.capacity", true},
@@ -137,6 +139,12 @@ func numberCases(contact, company, user, dealID, activity, deal string, line fun
 		"meeting", "mid_size", "mql", "other_activity", "phone", "sql"} {
 		cases = append(cases, numberCase{"PATCH /v1/tenant", "/v1/tenant", `{"scoring_weights":{"` + w + `":N}}`, "body.scoring_weights." + w, true})
 	}
+	for _, bucket := range []string{"tenant", "api_key"} {
+		for _, f := range []string{"rate", "burst"} {
+			cases = append(cases, numberCase{"PATCH /v1/tenant", "/v1/tenant", `{"rate_limits":{"` + bucket + `":{"` + f + `":N}}}`,
+				"body.rate_limits." + bucket + "." + f, true})
+		}
+	}
 	return cases
 }
 
@@ -155,7 +163,7 @@ func TestNumberCasesCoverTheDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	covered := map[string]bool{}
-	for _, c := range numberCases("c", "co", "u", "d", "a", "{", func(string) string { return "" }) {
+	for _, c := range numberCases("c", "co", "u", "d", "a", "p", "{", func(string) string { return "" }) {
 		covered[c.op+" "+c.location] = true
 	}
 	var walk func(s any, loc string, seen map[string]bool, found func(string))
