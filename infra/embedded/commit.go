@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -27,6 +28,14 @@ import (
 // write half done) aborts the batch; its requests then run again one per
 // commit, each getting its own outcome.
 
+// Background writes (store.Background: the local relay and its consumers)
+// do not lead a commit of their own while requests are writing: they wait
+// in the queue for the next request's commit, one of them per commit for a
+// sequential relay, so a request never waits out a commit made only of
+// automation's follow-up writes. When no request has written for idleGap,
+// they lead as any write does, and the relay drains at full speed.
+const defaultIdleGap = 5 * time.Millisecond
+
 // maxBatch bounds the requests one commit carries, so that one commit's
 // work, and the latency of its first request, stay bounded.
 const maxBatch = 256
@@ -36,9 +45,10 @@ type request struct {
 	// run checks the request's conditions and applies it in tx. An error
 	// it returns as is means it applied nothing (a failed condition); an
 	// *applyError means tx is half written and must be rolled back.
-	run  func(tx *bolt.Tx) error
-	err  error
-	done chan bool // true: committed (err is its outcome); false: lead the next commit
+	run   func(tx *bolt.Tx) error
+	err   error
+	taken bool      // in a batch (under committer.mu)
+	done  chan bool // true: committed (err is its outcome); false: lead the next commit
 }
 
 type applyError struct{ err error }
@@ -48,31 +58,60 @@ func (e *applyError) Unwrap() error { return e.err }
 
 // committer coalesces concurrent writes into shared commits.
 type committer struct {
-	db *bolt.DB
+	db      *bolt.DB
+	idleGap time.Duration
 	// afterBatch, for tests, runs after a batch is taken from the queue and
 	// before its commit.
 	afterBatch func(n int)
 
-	mu      sync.Mutex
-	queue   []*request
-	leading bool // a commit is being run; queued requests wait for it
-	commits int  // bbolt write transactions run, for tests and figures
+	mu         sync.Mutex
+	queue      []*request
+	leading    bool      // a commit is being run; queued requests wait for it
+	commits    int       // bbolt write transactions run, for tests and figures
+	foreground time.Time // when a request last wrote
 }
 
 // write runs fn in a commit shared with the writes that wait beside it and
 // returns its own outcome once that commit is durable.
-func (c *committer) write(fn func(tx *bolt.Tx) error) error {
+func (c *committer) write(background bool, fn func(tx *bolt.Tx) error) error {
 	r := &request{run: fn, done: make(chan bool, 1)}
+	now := time.Now()
 	c.mu.Lock()
 	c.queue = append(c.queue, r)
-	lead := !c.leading
-	c.leading = true
+	if !background {
+		c.foreground = now
+	}
+	wait := c.leading || background && now.Sub(c.foreground) < c.idleGap
+	c.leading = c.leading || !wait
 	c.mu.Unlock()
-	for !lead {
+	if wait && background {
+		// Ride along with the next request's commit, unless none comes.
+		timer := time.NewTimer(c.idleGap)
+		select {
+		case committed := <-r.done:
+			timer.Stop()
+			if committed {
+				return r.err
+			}
+			wait = false // handed the lead
+		case <-timer.C:
+			c.mu.Lock()
+			// Lead, unless a commit has taken r (its outcome is on the
+			// way) or one is running (it will take r or hand over to it).
+			// Only a write that leads may set leading: r taken by a commit
+			// that has finished must not leave the committer marked busy.
+			wait = r.taken || c.leading
+			if !wait {
+				c.leading = true
+			}
+			c.mu.Unlock()
+		}
+	}
+	for wait {
 		if <-r.done {
 			return r.err
 		}
-		lead = true // the previous leader handed over with r still queued
+		wait = false // the previous leader handed over with r still queued
 	}
 	c.lead()
 	return r.err
@@ -85,6 +124,9 @@ func (c *committer) lead() {
 	c.mu.Lock()
 	n := min(len(c.queue), maxBatch)
 	batch := c.queue[:n:n]
+	for _, r := range batch {
+		r.taken = true
+	}
 	c.queue = c.queue[n:]
 	if len(c.queue) == 0 {
 		c.queue = nil // let the backing array go

@@ -165,7 +165,7 @@ func TestAHalfAppliedWriteFailsAlone(t *testing.T) {
 	boom := errors.New("refused after writing")
 	ws := []func() error{
 		func() error {
-			return s.commit.write(func(tx *bolt.Tx) error {
+			return s.commit.write(false, func(tx *bolt.Tx) error {
 				if err := tx.Bucket(tableBucket).Put([]byte("half"), []byte("x")); err != nil {
 					return err
 				}
@@ -198,4 +198,105 @@ func TestAHalfAppliedWriteFailsAlone(t *testing.T) {
 			t.Errorf("write %d of the rolled-back batch: %v", i, err)
 		}
 	}
+}
+
+// Automation's writes (store.Background) do not take a commit of their own
+// while requests write: they ride along with the next request's commit, and
+// commit alone only when no request has written for the idle gap.
+func TestBackgroundWritesRideAlongWithRequests(t *testing.T) {
+	ctx := context.Background()
+	bg := store.Background(ctx)
+	item := func(sk string) store.Item { return store.Item{Key: store.Key{PK: "T#a", SK: sk}, Version: 1} }
+	queued := func(s *Store, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			s.commit.mu.Lock()
+			got := len(s.commit.queue)
+			s.commit.mu.Unlock()
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d writes queued, want %d", got, n)
+			}
+			time.Sleep(100 * time.Microsecond) // polling: the writer is starting
+		}
+	}
+
+	t.Run("a request's commit takes it", func(t *testing.T) {
+		s := openInternal(t)
+		s.commit.idleGap = time.Hour // it would wait that long for a request
+		if err := s.Put(ctx, item("request-1"), store.Cond{}); err != nil {
+			t.Fatal(err)
+		}
+		before := s.Commits()
+		done := make(chan error, 1)
+		go func() { done <- s.Put(bg, item("automation"), store.Cond{MustNotExist: true}) }()
+		queued(s, 1) // waiting, not committing
+		if got := s.Commits() - before; got != 0 {
+			t.Fatalf("the background write took %d commits of its own", got)
+		}
+		if err := s.Put(ctx, item("request-2"), store.Cond{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("background write: %v", err)
+		}
+		if got := s.Commits() - before; got != 1 {
+			t.Errorf("a request and a background write took %d commits, want 1", got)
+		}
+	})
+	t.Run("alone when no request writes", func(t *testing.T) {
+		s := openInternal(t)
+		s.commit.idleGap = time.Millisecond
+		for _, sk := range []string{"first", "after-a-request"} {
+			if err := s.Put(bg, item(sk), store.Cond{MustNotExist: true}); err != nil {
+				t.Fatalf("%s: %v", sk, err)
+			}
+			if err := s.Put(ctx, item("request-"+sk), store.Cond{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, sk := range []string{"first", "after-a-request"} {
+			if _, err := s.Get(ctx, store.Key{PK: "T#a", SK: sk}); err != nil {
+				t.Errorf("%s: %v", sk, err)
+			}
+		}
+	})
+}
+
+// Requests and background writes racing for the lead, with an idle gap
+// about as long as a commit, so that a background write's wait often ends
+// just as a request's commit takes it: every write must still return, and
+// later writes must still find a leader.
+func TestBackgroundAndRequestsNeverStall(t *testing.T) {
+	s := openInternal(t)
+	s.commit.idleGap = 500 * time.Microsecond
+	bg := store.Background(context.Background())
+	done := make(chan error, 4)
+	for i := range 300 {
+		for j, ctx := range []context.Context{context.Background(), bg, context.Background(), bg} {
+			go func() {
+				done <- s.Put(ctx, store.Item{Key: store.Key{PK: "T#a", SK: fmt.Sprint(i, "-", j)}, Version: 1}, store.Cond{MustNotExist: true})
+			}()
+		}
+		timeout := time.After(10 * time.Second)
+		for range 4 {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-timeout:
+				t.Fatalf("round %d: writes stalled with the committer %+v", i, committerState(s))
+			}
+		}
+	}
+}
+
+func committerState(s *Store) map[string]any {
+	s.commit.mu.Lock()
+	defer s.commit.mu.Unlock()
+	return map[string]any{"queued": len(s.commit.queue), "leading": s.commit.leading}
 }

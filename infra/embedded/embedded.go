@@ -59,7 +59,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("create buckets in %s: %w", path, err)
 	}
 	st := &Store{db: db}
-	st.commit.db = db
+	st.commit.db, st.commit.idleGap = db, defaultIdleGap
 	return st, nil
 }
 
@@ -211,7 +211,7 @@ func (s *Store) Put(ctx context.Context, item store.Item, cond store.Cond) error
 	if err := store.CheckItem(item); err != nil {
 		return err
 	}
-	return s.single(store.Write{Op: store.OpPut, Item: item, Cond: cond})
+	return s.single(ctx, store.Write{Op: store.OpPut, Item: item, Cond: cond})
 }
 
 // Delete removes the item at key when cond holds.
@@ -219,11 +219,11 @@ func (s *Store) Delete(ctx context.Context, key store.Key, cond store.Cond) erro
 	if err := store.CheckKey(key); err != nil {
 		return err
 	}
-	return s.single(store.Write{Op: store.OpDelete, Key: key, Cond: cond})
+	return s.single(ctx, store.Write{Op: store.OpDelete, Key: key, Cond: cond})
 }
 
-func (s *Store) single(w store.Write) error {
-	err := s.commit.write(func(tx *bolt.Tx) error {
+func (s *Store) single(ctx context.Context, w store.Write) error {
+	err := s.commit.write(store.IsBackground(ctx), func(tx *bolt.Tx) error {
 		if err := check(tx, w); err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Store) Transact(ctx context.Context, writes []store.Write) error {
 	if err := store.CheckWrites(writes); err != nil {
 		return err
 	}
-	return s.commit.write(func(tx *bolt.Tx) error {
+	return s.commit.write(store.IsBackground(ctx), func(tx *bolt.Tx) error {
 		for i, w := range writes {
 			if err := check(tx, w); err != nil {
 				return &store.TxCancelledError{Index: i, Key: w.Target(), Reason: err}
