@@ -57,7 +57,7 @@ var contactKind = record.Type[core.Contact]{
 	Entries: func(tenant string, c *core.Contact) []store.Key {
 		var ks []store.Key
 		for _, t := range c.Tags {
-			ks = append(ks, store.Key{PK: contactTagShards.PK(tenant, c.ID, t), SK: c.ID})
+			ks = append(ks, store.Key{PK: contactTagPK(tenant, t), SK: c.ID})
 		}
 		return ks
 	},

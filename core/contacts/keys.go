@@ -9,17 +9,22 @@ import (
 // Keys of contacts and companies; docs/architecture.md maps them.
 
 // ContactShards spreads a tenant's contacts, with their update-order index
-// entries, their stage index entries and their tag entries, over this
-// many partitions each: 8 lifts a tenant's contact creates from the ~500/s
-// of one partition to what its events allow (docs/keys.md, "Sharded
-// collections"), for 8 queries per list page instead of 1.
+// entries and their stage index entries, over this many partitions each: 8
+// lifts a tenant's contact creates from the ~500/s of one partition to what
+// its events allow (docs/keys.md, "Sharded collections"), for 8 queries per
+// list page instead of 1.
 const ContactShards = 8
 
 var (
 	contactShards      = store.Collection{Name: "contact", Shards: ContactShards}
-	contactTagShards   = store.Collection{Name: "contact-tag", Shards: ContactShards}
 	contactStageShards = store.Collection{Name: "contact-stage", Shards: ContactShards}
 )
+
+// contactTagPK is the one partition of a tag's entries. Tags are not
+// sharded: a page by tag is then one query (not one per shard), at the
+// price of a ceiling of 500 writes/s on a tag that every contact of an
+// import shares (docs/keys.md, "Write ceilings per tenant").
+func contactTagPK(tenant, tag string) string { return store.Tenant(tenant).PK("contact-tag", tag) }
 
 func companiesPK(tenant string) string { return store.Tenant(tenant).PK("company") }
 

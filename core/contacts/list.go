@@ -141,7 +141,7 @@ func (cs *Contacts) List(ctx context.Context, tenant string, f ContactFilter, li
 	case f.OwnerID != "":
 		plan.Query.Index, plan.Query.PK, plan.Shards = store.GSI2, contactOwnerPK(tenant, f.OwnerID), nil
 	case f.Tag != "":
-		plan.Shards, plan.Deref = contactTagShards.PKs(tenant, f.Tag), true
+		plan.Query.PK, plan.Shards, plan.Deref = contactTagPK(tenant, f.Tag), nil, true
 	case f.Stage != "":
 		plan.Query.Index, plan.Shards = store.GSI4, contactStageShards.PKs(tenant, string(f.Stage))
 	}

@@ -31,8 +31,10 @@ type Relay struct {
 	Now func() time.Time
 }
 
-// Run relays until ctx ends.
+// Run relays until ctx ends. Its writes (the marks, the consumers'
+// effects) are background work: they must not hold up requests' writes.
 func (r *Relay) Run(ctx context.Context) {
+	ctx = store.Background(ctx)
 	for {
 		n, err := r.Drain(ctx)
 		if err != nil && ctx.Err() == nil {

@@ -29,6 +29,7 @@ var tableBucket = []byte("table")
 // Store is the bbolt engine. It is safe for concurrent use.
 type Store struct {
 	db        *bolt.DB
+	commit    committer
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -57,7 +58,9 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("create buckets in %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db}
+	st.commit.db, st.commit.idleGap = db, defaultIdleGap
+	return st, nil
 }
 
 func indexNames() []string {
@@ -208,7 +211,7 @@ func (s *Store) Put(ctx context.Context, item store.Item, cond store.Cond) error
 	if err := store.CheckItem(item); err != nil {
 		return err
 	}
-	return s.single(store.Write{Op: store.OpPut, Item: item, Cond: cond})
+	return s.single(ctx, store.Write{Op: store.OpPut, Item: item, Cond: cond})
 }
 
 // Delete removes the item at key when cond holds.
@@ -216,15 +219,18 @@ func (s *Store) Delete(ctx context.Context, key store.Key, cond store.Cond) erro
 	if err := store.CheckKey(key); err != nil {
 		return err
 	}
-	return s.single(store.Write{Op: store.OpDelete, Key: key, Cond: cond})
+	return s.single(ctx, store.Write{Op: store.OpDelete, Key: key, Cond: cond})
 }
 
-func (s *Store) single(w store.Write) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Store) single(ctx context.Context, w store.Write) error {
+	err := s.commit.write(store.IsBackground(ctx), func(tx *bolt.Tx) error {
 		if err := check(tx, w); err != nil {
 			return err
 		}
-		return apply(tx, w)
+		if err := apply(tx, w); err != nil {
+			return &applyError{err}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("write %s: %w", w.Target(), err)
@@ -232,13 +238,13 @@ func (s *Store) single(w store.Write) error {
 	return nil
 }
 
-// Transact checks every condition, then applies every write, in one bbolt
-// transaction: all or nothing.
+// Transact checks every condition, then applies every write, in one commit
+// (shared with concurrent writes, see commit.go): all or nothing.
 func (s *Store) Transact(ctx context.Context, writes []store.Write) error {
 	if err := store.CheckWrites(writes); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.commit.write(store.IsBackground(ctx), func(tx *bolt.Tx) error {
 		for i, w := range writes {
 			if err := check(tx, w); err != nil {
 				return &store.TxCancelledError{Index: i, Key: w.Target(), Reason: err}
@@ -246,7 +252,7 @@ func (s *Store) Transact(ctx context.Context, writes []store.Write) error {
 		}
 		for _, w := range writes {
 			if err := apply(tx, w); err != nil {
-				return fmt.Errorf("apply %s: %w", w.Target(), err)
+				return &applyError{fmt.Errorf("apply %s: %w", w.Target(), err)}
 			}
 		}
 		return nil

@@ -2,8 +2,11 @@ package embedded_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,7 +15,7 @@ import (
 	"github.com/fedele-crm/fedele/infra/embedded"
 )
 
-func open(t *testing.T, path string) *embedded.Store {
+func open(t testing.TB, path string) *embedded.Store {
 	t.Helper()
 	s, err := embedded.Open(path)
 	if err != nil {
@@ -82,5 +85,53 @@ func TestSweepExpired(t *testing.T) {
 	}
 	if strings.Join(left, ",") != "future,never" {
 		t.Errorf("left after sweep: %v", left)
+	}
+}
+
+// BenchmarkTransact runs transactions shaped like a contact create (the
+// contact with three index entries, an e-mail marker, a tag entry, the
+// event with two) from 1, 8 and 64 writers: the store alone, without the
+// HTTP stack, and how many creates share a commit (commits/op).
+//
+//	go test ./infra/embedded -run '^$' -bench Transact
+func BenchmarkTransact(b *testing.B) {
+	for _, writers := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			s := open(b, filepath.Join(b.TempDir(), "fedele.db"))
+			ctx := context.Background()
+			doc := []byte(strings.Repeat("x", 600))
+			var seq atomic.Int64
+			var wg sync.WaitGroup
+			before := s.Commits()
+			b.ResetTimer()
+			for range writers {
+				wg.Go(func() {
+					for {
+						i := seq.Add(1)
+						if i > int64(b.N) {
+							return
+						}
+						id := fmt.Sprintf("%016d", i)
+						sh := fmt.Sprint(i % 8)
+						ws := []store.Write{
+							{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: store.Key{PK: "T#a#contact#" + sh, SK: id}, Version: 1, Data: doc,
+								IndexKeys: map[store.Index]store.Key{store.GSI1: {PK: "T#a#contact#" + sh, SK: "t#" + id}, store.GSI4: {PK: "T#a#contact-stage#lead#" + sh, SK: id}}}},
+							{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: store.Key{PK: "T#a#contact-email#" + id, SK: "#"}, Version: 1}},
+							{Op: store.OpPut, Item: store.Item{Key: store.Key{PK: "T#a#contact-tag#bench", SK: id}, Version: 1}},
+							{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: store.Key{PK: "T#a#event#" + fmt.Sprint((i/3)%8), SK: id}, Version: 1, Data: doc,
+								IndexKeys: map[store.Index]store.Key{store.GSI1: {PK: "OUTBOX#pending#" + fmt.Sprint((i/5)%8), SK: id}, store.GSI2: {PK: "T#a#timeline#contact#" + id, SK: id}}}},
+						}
+						if err := s.Transact(ctx, ws); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+			b.ReportMetric(float64(s.Commits()-before)/float64(b.N), "commits/op")
+		})
 	}
 }
