@@ -45,6 +45,10 @@ const (
 
 	// ScoringRescoreRequested asks for the next part of a re-scoring job.
 	ScoringRescoreRequested Type = "scoring.rescore_requested"
+
+	// TimerDue hands a due timer to the worker (AWS): the scheduler function
+	// sends it, the timers consumer acts on the timer it names.
+	TimerDue Type = "timer.due"
 )
 
 var catalogue = []Type{
@@ -56,6 +60,7 @@ var catalogue = []Type{
 	UserCreated, UserUpdated, UserDeleted,
 	PluginVersionUploaded, PluginActivated, PluginRolledBack, PluginDisabled,
 	ScoringRescoreRequested,
+	TimerDue,
 }
 
 // Catalogue lists every detail type Fedele emits.
