@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
@@ -31,6 +32,7 @@ import (
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
+	"github.com/fedele-crm/fedele/core/timers"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
@@ -61,8 +63,13 @@ type Ports struct {
 	// Publishers are the buses events go to beside the local consumers
 	// (EventBridge); none for a process that only consumes locally.
 	Publishers []events.Publisher
-	Clock      func() time.Time // time.Now when nil
-	Log        *slog.Logger     // slog.Default() when nil
+	// Clock is the process's one clock — the domain's, the timers' and the
+	// plugins' time; clock.System when nil. `fedele serve --fast-forward`
+	// gives a faster one, tests a clock.Fake.
+	Clock clock.Clock
+	Log   *slog.Logger // slog.Default() when nil
+	// TimerHandlers are timer handlers beside app's own (a test's).
+	TimerHandlers []timers.Handler
 }
 
 // App is the service graph, built once on one set of ports. Its fields are
@@ -79,10 +86,13 @@ type App struct {
 	// Ports.Plugins is nil, which leaves them to the built-ins.
 	Runner *plugins.Runner
 	Router *routing.Router
+	// Timers schedules timers and acts on them with the handlers
+	// registered here, by kind.
+	Timers *timers.Service
 
 	store      store.Store
 	log        *slog.Logger
-	clock      func() time.Time
+	clock      clock.Clock
 	publishers []events.Publisher
 	consumers  []events.Handler
 	delivery   *events.Consumers
@@ -98,13 +108,13 @@ func New(p Ports) (*App, error) {
 		return nil, errors.New("app: a plugin host needs a blob store for its modules")
 	}
 	if p.Clock == nil {
-		p.Clock = time.Now
+		p.Clock = clock.System
 	}
 	if p.Log == nil {
 		p.Log = slog.Default()
 	}
 	st, clock := p.Store, p.Clock
-	now := func() time.Time { return clock().UTC() }
+	now := func() time.Time { return clock.Now().UTC() }
 	a := &App{store: st, log: p.Log, clock: clock, publishers: slices.Clone(p.Publishers)}
 	a.Tenants = tenancy.NewTenants(st, now)
 	a.Contacts = contacts.NewContacts(st, a.Tenants, now)
@@ -131,6 +141,15 @@ func New(p Ports) (*App, error) {
 	a.Scorer = scoring.NewScorer(st, a.Contacts, a.Companies, a.Activities, a.Runner, now)
 	a.Router = routing.NewRouter(st, a.Contacts, a.Users, a.Runner, now)
 
+	// The one set of timer handlers, by kind: what the local loop of
+	// `fedele serve` and the worker function act on (the commerce issue's
+	// lifecycle states will be next).
+	a.Timers = timers.New(st, clock, p.Log)
+	a.Timers.Register(timers.EmitHandler())
+	for _, h := range p.TimerHandlers {
+		a.Timers.Register(h)
+	}
+
 	// The one consumer set: the local relay of `fedele serve` delivers to
 	// it, and so does the worker function each event EventBridge routes.
 	a.consumers = []events.Handler{
@@ -138,14 +157,15 @@ func New(p Ports) (*App, error) {
 		a.Scorer.Consumer(),
 		a.Scorer.RescoreConsumer(),
 		a.Router.Consumer(),
+		a.Timers.Consumer(),
 	}
-	a.delivery = events.NewConsumers(st, p.Log, clock)
+	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {
 		a.delivery.Register(h)
 	}
 	// Built on first use: the worker, relay and scheduler serve no HTTP.
 	a.handler = sync.OnceValue(func() *httpapi.Server {
-		return httpapi.New(httpapi.Config{Services: a.Services, Logger: a.log, Now: a.clock})
+		return httpapi.New(httpapi.Config{Services: a.Services, Logger: a.log, Now: a.clock.Now})
 	})
 	return a, nil
 }
@@ -185,13 +205,13 @@ func (a *App) Publisher() events.Publisher { return events.Fanout(slices.Clone(a
 // Ports.Publishers, polling every interval when it is empty: the relay of
 // `fedele serve`, where no stream and no EventBridge rule do it.
 func (a *App) LocalRelay(interval time.Duration) *events.Relay {
-	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery}, a.publishers...), Log: a.log, Interval: interval}
+	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery}, a.publishers...), Log: a.log, Interval: interval, Now: a.clock.Now}
 }
 
 // Reconciler publishes to Ports.Publishers the events still pending after
 // minAge: those the stream relay missed (the scheduler function's tick).
 func (a *App) Reconciler(minAge time.Duration) *events.Relay {
-	return &events.Relay{Store: a.store, Publisher: a.Publisher(), Log: a.log, MinAge: minAge, Now: a.clock}
+	return &events.Relay{Store: a.store, Publisher: a.Publisher(), Log: a.log, MinAge: minAge, Now: a.clock.Now}
 }
 
 // noHost stands in for the plugin host on a process that has none: the

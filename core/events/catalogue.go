@@ -49,6 +49,8 @@ const (
 	// TimerDue hands a due timer to the worker (AWS): the scheduler function
 	// sends it, the timers consumer acts on the timer it names.
 	TimerDue Type = "timer.due"
+	// TimerFired is what a timer of the built-in kind "emit" writes when due.
+	TimerFired Type = "timer.fired"
 )
 
 var catalogue = []Type{
@@ -60,7 +62,7 @@ var catalogue = []Type{
 	UserCreated, UserUpdated, UserDeleted,
 	PluginVersionUploaded, PluginActivated, PluginRolledBack, PluginDisabled,
 	ScoringRescoreRequested,
-	TimerDue,
+	TimerDue, TimerFired,
 }
 
 // Catalogue lists every detail type Fedele emits.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/wasm"
 	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
@@ -62,7 +63,7 @@ func newEnv(t testing.TB, st store.Store) *env { return newEnvWith(t, st, nil) }
 func newEnvWith(t testing.TB, st store.Store, configure func(e *env, p *app.Ports)) *env {
 	t.Helper()
 	e := &env{store: st}
-	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: e.now}
+	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: clock.Func(e.now)}
 	if configure != nil {
 		configure(e, &ports)
 	}
