@@ -196,11 +196,14 @@ func (s *Service) Drain(ctx context.Context, reserve time.Duration, act func(ctx
 			if out(ctx, reserve) {
 				return st, errors.Join(errs...)
 			}
-			if err := s.drainMinute(ctx, m.SK, now, reserve, act, &st); err != nil {
+			complete, err := s.drainMinute(ctx, m.SK, now, reserve, act, &st)
+			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			if m.SK < minuteOf(now.Add(-s.Grace)) {
+			if complete && m.SK < minuteOf(now.Add(-s.Grace)) {
+				// Past its grace, a minute gets no new entries, and every
+				// entry of it was due: acted on, it is empty.
 				if err := s.dropMinute(ctx, m.SK); err != nil {
 					errs = append(errs, err)
 				}
@@ -221,16 +224,16 @@ func out(ctx context.Context, reserve time.Duration) bool {
 }
 
 func (s *Service) drainMinute(ctx context.Context, minute string, now time.Time, reserve time.Duration,
-	act func(ctx context.Context, ds []Due) ([]Outcome, error), st *DrainStats) error {
+	act func(ctx context.Context, ds []Due) ([]Outcome, error), st *DrainStats) (complete bool, err error) {
 	q := store.Query{Index: DueIndex, To: dueSK(now) + "$"} // '$' sorts after the '#' that follows the time
 	cursor := ""
 	for {
 		if out(ctx, reserve) {
-			return nil
+			return false, nil
 		}
 		page, err := store.QueryMerged(ctx, s.store, q, duePKs(minute), drainPage, cursor)
 		if err != nil {
-			return fmt.Errorf("read due minute %s: %w", minute, err)
+			return false, fmt.Errorf("read due minute %s: %w", minute, err)
 		}
 		ds := make([]Due, 0, len(page.Items))
 		for _, it := range page.Items {
@@ -248,21 +251,17 @@ func (s *Service) drainMinute(ctx context.Context, minute string, now time.Time,
 				st.add(o, now.Sub(ds[i].Timer.Due))
 			}
 			if err != nil {
-				return err
+				return false, err
 			}
 		}
 		if cursor = page.Next; cursor == "" {
-			return nil
+			return true, nil
 		}
 	}
 }
 
-// dropMinute removes a minute from the directory when it holds nothing.
+// dropMinute removes a drained minute from the directory.
 func (s *Service) dropMinute(ctx context.Context, minute string) error {
-	page, err := store.QueryMerged(ctx, s.store, store.Query{Index: DueIndex}, duePKs(minute), 1, "")
-	if err != nil || len(page.Items) > 0 {
-		return err
-	}
 	if err := s.store.Delete(ctx, store.Key{PK: MinutesPK(), SK: minute}, store.Cond{}); err != nil {
 		return fmt.Errorf("drop due minute %s: %w", minute, err)
 	}
@@ -288,8 +287,60 @@ func parallel(ctx context.Context, n int, ds []Due, f func(ctx context.Context, 
 }
 
 // FireAll is Drain's action for the local loop: each timer fired here.
+// The handlers run at most Concurrency at once; their results commit
+// several timers to a transaction (group commit: on a file store each
+// transaction is a sync to disk), each timer's effects still all-or-nothing
+// with its own change. A group that fails — one of its timers raced —
+// commits its timers one by one, so that only the raced one is left out.
 func (s *Service) FireAll(ctx context.Context, ds []Due) ([]Outcome, error) {
-	return parallel(ctx, s.Concurrency, ds, func(ctx context.Context, _ int, d Due) (Outcome, error) { return s.FireNow(ctx, d) })
+	preps := make([][]store.Write, len(ds))
+	outcomes, err := parallel(ctx, s.Concurrency, ds, func(ctx context.Context, i int, d Due) (Outcome, error) {
+		writes, o, err := s.fire(ctx, d.Timer, d.Version, s.now())
+		preps[i] = writes
+		return o, err
+	})
+	var groups [][]int
+	var cur []int
+	n, size := 0, 0
+	for i, w := range preps {
+		if outcomes[i] == 0 {
+			continue // its handler's writes could not be made: left due
+		}
+		b := 0
+		for _, x := range w {
+			b += x.Item.Size()
+		}
+		if len(cur) > 0 && (n+len(w) > store.MaxTxItems || size+b > store.MaxTxBytes/2) {
+			groups, cur, n, size = append(groups, cur), nil, 0, 0
+		}
+		cur, n, size = append(cur, i), n+len(w), size+b
+	}
+	if len(cur) > 0 {
+		groups = append(groups, cur)
+	}
+	gds := make([]Due, len(groups)) // parallel's items: only their index matters
+	_, cerr := parallel(ctx, s.Concurrency, gds, func(ctx context.Context, g int, _ Due) (Outcome, error) {
+		var all []store.Write
+		for _, i := range groups[g] {
+			all = append(all, preps[i]...)
+		}
+		if len(groups[g]) > 1 && s.store.Transact(ctx, all) == nil {
+			return 0, nil
+		}
+		var errs []error
+		for _, i := range groups[g] {
+			err := s.store.Transact(ctx, preps[i])
+			var tc *store.TxCancelledError
+			if errors.As(err, &tc) && tc.Index == 0 && errors.Is(err, store.ErrConditionFailed) {
+				outcomes[i] = Raced
+			} else if err != nil {
+				outcomes[i] = 0
+				errs = append(errs, fmt.Errorf("commit timer %s: %w", ds[i].Timer.ID, record.StoreError(err)))
+			}
+		}
+		return 0, errors.Join(errs...)
+	})
+	return outcomes, errors.Join(err, cerr)
 }
 
 // Dispatcher is Drain's action for the scheduler function: each due timer
