@@ -86,9 +86,6 @@ type App struct {
 	// Ports.Plugins is nil, which leaves them to the built-ins.
 	Runner *plugins.Runner
 	Router *routing.Router
-	// Timers schedules timers and acts on them with the handlers
-	// registered here, by kind.
-	Timers *timers.Service
 
 	store      store.Store
 	log        *slog.Logger
@@ -142,8 +139,8 @@ func New(p Ports) (*App, error) {
 	a.Router = routing.NewRouter(st, a.Contacts, a.Users, a.Runner, now)
 
 	// The one set of timer handlers, by kind: what the local loop of
-	// `fedele serve` and the worker function act on (the commerce issue's
-	// lifecycle states will be next).
+	// `fedele serve` and the worker function act on, and the API schedules
+	// (the commerce issue's lifecycle states will be next).
 	a.Timers = timers.New(st, clock, p.Log)
 	a.Timers.Register(timers.EmitHandler())
 	for _, h := range p.TimerHandlers {

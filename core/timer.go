@@ -27,7 +27,7 @@ const MaxTimerPayload = 16 * 1024
 // is about, when, and what the handler needs then.
 type TimerRequest struct {
 	Kind    string          `json:"kind" minLength:"1" maxLength:"64"`
-	Subject string          `json:"subject" maxLength:"200" doc:"The id of the record the timer is about."`
+	Subject string          `json:"subject,omitempty" maxLength:"200" doc:"The id of the record the timer is about."`
 	Due     time.Time       `json:"due"`
 	Payload json.RawMessage `json:"payload,omitempty"`
 	// Key makes scheduling idempotent: the same kind and key within a

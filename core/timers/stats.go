@@ -16,8 +16,8 @@ const (
 	LatenessOver = 1000 // the latest fired timers lateness is measured on
 )
 
-// KindStats is a kind's pending timers.
-type KindStats struct {
+// KindOverview is a kind's pending timers.
+type KindOverview struct {
 	Kind    string `json:"kind"`
 	Pending int    `json:"pending" doc:"Pending timers; at least this many when capped."`
 	Capped  bool   `json:"capped,omitempty" doc:"More than 10 000 are pending: the count stopped there."`
@@ -27,9 +27,9 @@ type KindStats struct {
 	OverdueSeconds float64   `json:"overdue_seconds"`
 }
 
-// Stats is how a tenant's timers stand.
-type Stats struct {
-	Kinds []KindStats `json:"kinds"`
+// Overview is how a tenant's timers stand.
+type Overview struct {
+	Kinds []KindOverview `json:"kinds"`
 	// Fired is how many of the latest fired timers (up to 1 000) the
 	// lateness percentiles are measured on.
 	Fired         int   `json:"fired"`
@@ -45,11 +45,11 @@ type Stats struct {
 // Stats reads a tenant's timer figures: per registered kind, pending timers
 // and the oldest overdue; lateness percentiles of the latest fired; dead
 // letters.
-func (s *Service) Stats(ctx context.Context, tenant string) (Stats, error) {
+func (s *Service) Stats(ctx context.Context, tenant string) (Overview, error) {
 	now := s.now()
-	out := Stats{Kinds: []KindStats{}, LatestDead: []core.Timer{}}
+	out := Overview{Kinds: []KindOverview{}, LatestDead: []core.Timer{}}
 	for _, kind := range s.Kinds() {
-		ks := KindStats{Kind: kind}
+		ks := KindOverview{Kind: kind}
 		pks := pendingIndex.PKs(tenant, kind)
 		cursor := ""
 		for {

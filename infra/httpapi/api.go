@@ -25,6 +25,7 @@ import (
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
+	"github.com/fedele-crm/fedele/core/timers"
 )
 
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
@@ -50,6 +51,8 @@ type Services struct {
 	// lists what is stored and answers 503 to what would run a module.
 	Plugins *plugins.Service
 	Scorer  *scoring.Scorer
+	// Timers schedules timers and acts on them (core/timers).
+	Timers *timers.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -85,6 +88,7 @@ type Server struct {
 	dailyStats  func(ctx context.Context, tenant, from, to string) ([]timeline.DayStats, error)
 	plugins     *plugins.Service
 	scorer      *scoring.Scorer
+	timers      *timers.Service
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -116,6 +120,7 @@ func New(cfg Config) *Server {
 		dailyStats:  sv.DailyStats,
 		plugins:     sv.Plugins,
 		scorer:      sv.Scorer,
+		timers:      sv.Timers,
 	}
 
 	// Each check makes its schema on the first document it checks.
@@ -137,6 +142,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/contacts", "/v1/events", "/v1/stats"}, register: (*Server).registerEvents},
 		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs"}, register: (*Server).registerScoring},
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerPlugins},
+		{prefixes: []string{"/v1/timers"}, register: (*Server).registerTimers},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,
