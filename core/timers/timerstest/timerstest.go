@@ -11,12 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/clock"
@@ -252,8 +251,8 @@ func CatchUp(t *testing.T, st store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("catch-up order (-want +got):\n%s", diff)
+	if !slices.EqualFunc(want, got, time.Time.Equal) {
+		t.Fatalf("catch-up order: got %v, want %v", got, want)
 	}
 	if stats.Fired != 120 || r.Effects(t, "acme") != 120 {
 		t.Fatalf("fired %d, %d effects, want 120", stats.Fired, r.Effects(t, "acme"))
