@@ -232,29 +232,37 @@ func (s *Service) Reschedule(ctx context.Context, tenant, id string, due time.Ti
 }
 
 func (s *Service) change(ctx context.Context, tenant, id string, ifVersion int64, mutate func(t *core.Timer, now time.Time) error) (core.Timer, error) {
-	t, v, err := s.get(ctx, tenant, id)
-	if err != nil {
-		return t, err
+	for attempt := 0; ; attempt++ {
+		t, v, err := s.get(ctx, tenant, id)
+		if err != nil {
+			return t, err
+		}
+		if ifVersion > 0 && v != ifVersion {
+			return t, record.Stale("timer", id, ifVersion, v)
+		}
+		if t.State != core.TimerPending {
+			return t, core.Errorf(core.CodeConflict, "timer %s is %s", id, t.State)
+		}
+		if err := mutate(&t, s.now()); err != nil {
+			return t, err
+		}
+		w, err := timerDoc.Put(timerKey(tenant, id), v, &t)
+		if err != nil {
+			return t, err
+		}
+		err = s.store.Put(ctx, w.Item, w.Cond)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, store.ErrConditionFailed) {
+			return t, fmt.Errorf("write timer %s: %w", id, record.StoreError(err))
+		}
+		// Moved since it was read: fired (the next read says so), or only
+		// leased or retried, which a cancel or reschedule still overrides.
+		if ifVersion > 0 || attempt == record.MaxRetries {
+			return t, core.Errorf(core.CodeConflict, "timer %s changed or fired concurrently", id)
+		}
 	}
-	if ifVersion > 0 && v != ifVersion {
-		return t, record.Stale("timer", id, ifVersion, v)
-	}
-	if t.State != core.TimerPending {
-		return t, core.Errorf(core.CodeConflict, "timer %s is %s", id, t.State)
-	}
-	if err := mutate(&t, s.now()); err != nil {
-		return t, err
-	}
-	w, err := timerDoc.Put(timerKey(tenant, id), v, &t)
-	if err != nil {
-		return t, err
-	}
-	if err := s.store.Put(ctx, w.Item, w.Cond); errors.Is(err, store.ErrConditionFailed) {
-		return t, core.Errorf(core.CodeConflict, "timer %s changed or fired concurrently", id)
-	} else if err != nil {
-		return t, fmt.Errorf("write timer %s: %w", id, record.StoreError(err))
-	}
-	return t, nil
 }
 
 // notify wakes the local loop when a timer is due before the time it

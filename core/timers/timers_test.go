@@ -169,3 +169,22 @@ func (c *capture) Publish(_ context.Context, evs []events.Envelope) []error {
 	c.evs = append(c.evs, evs...)
 	return make([]error, len(evs))
 }
+
+// TestCancelALeasedTimer: a timer handed to the worker can still be
+// cancelled, and the worker's event then acts on nothing.
+func TestCancelALeasedTimer(t *testing.T) {
+	r := timerstest.NewRig(t, memstore.New())
+	ctx := context.Background()
+	tm := r.Schedule(t, "acme", timerstest.T0, "")
+	bus := &capture{}
+	if _, err := r.Svc.Drain(ctx, 0, r.Svc.Dispatcher(bus)); err != nil || len(bus.evs) != 1 {
+		t.Fatalf("dispatch: %d events, %v", len(bus.evs), err)
+	}
+	if _, err := r.Svc.Cancel(ctx, "acme", tm.ID, 0); err != nil {
+		t.Fatalf("cancel a leased timer: %v", err)
+	}
+	writes, err := r.Svc.Act(ctx, "acme", tm.ID)
+	if err != nil || len(writes) != 0 || r.Calls.Load() != 0 {
+		t.Fatalf("the worker acted on a cancelled timer: %d writes, %d calls, %v", len(writes), r.Calls.Load(), err)
+	}
+}
