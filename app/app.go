@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
@@ -32,6 +33,7 @@ import (
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
+	"github.com/fedele-crm/fedele/core/timers"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
@@ -62,8 +64,13 @@ type Ports struct {
 	// Publishers are the buses events go to beside the local consumers
 	// (EventBridge); none for a process that only consumes locally.
 	Publishers []events.Publisher
-	Clock      func() time.Time // time.Now when nil
-	Log        *slog.Logger     // slog.Default() when nil
+	// Clock is the process's one clock — the domain's, the timers' and the
+	// plugins' time; clock.System when nil. `fedele serve --fast-forward`
+	// gives a faster one, tests a clock.Fake.
+	Clock clock.Clock
+	Log   *slog.Logger // slog.Default() when nil
+	// TimerHandlers are timer handlers beside app's own (a test's).
+	TimerHandlers []timers.Handler
 	// Limiter keeps the rate-limit buckets. nil is an in-process one,
 	// right for a process that is the only server (the embedded store);
 	// processes that scale out (Lambda) pass ratelimit.NewShared on the
@@ -88,7 +95,7 @@ type App struct {
 
 	store      store.Store
 	log        *slog.Logger
-	clock      func() time.Time
+	clock      clock.Clock
 	publishers []events.Publisher
 	consumers  []events.Handler
 	delivery   *events.Consumers
@@ -104,13 +111,13 @@ func New(p Ports) (*App, error) {
 		return nil, errors.New("app: a plugin host needs a blob store for its modules")
 	}
 	if p.Clock == nil {
-		p.Clock = time.Now
+		p.Clock = clock.System
 	}
 	if p.Log == nil {
 		p.Log = slog.Default()
 	}
 	st, clock := p.Store, p.Clock
-	now := func() time.Time { return clock().UTC() }
+	now := func() time.Time { return clock.Now().UTC() }
 	a := &App{store: st, log: p.Log, clock: clock, publishers: slices.Clone(p.Publishers)}
 	a.Tenants = tenancy.NewTenants(st, now)
 	a.Contacts = contacts.NewContacts(st, a.Tenants, now)
@@ -137,9 +144,18 @@ func New(p Ports) (*App, error) {
 	a.Scorer = scoring.NewScorer(st, a.Contacts, a.Companies, a.Activities, a.Runner, now)
 	a.Router = routing.NewRouter(st, a.Contacts, a.Users, a.Runner, now)
 	if p.Limiter == nil {
-		p.Limiter = ratelimit.NewMemory(clock)
+		p.Limiter = ratelimit.NewMemory(clock.Now)
 	}
-	a.RateLimits = ratelimit.NewGuard(p.Limiter, a.Tenants.Get, clock)
+	a.RateLimits = ratelimit.NewGuard(p.Limiter, a.Tenants.Get, clock.Now)
+
+	// The one set of timer handlers, by kind: what the local loop of
+	// `fedele serve` and the worker function act on, and the API schedules
+	// (the commerce issue's lifecycle states will be next).
+	a.Timers = timers.New(st, clock, p.Log)
+	a.Timers.Register(timers.EmitHandler())
+	for _, h := range p.TimerHandlers {
+		a.Timers.Register(h)
+	}
 
 	// The one consumer set: the local relay of `fedele serve` delivers to
 	// it, and so does the worker function each event EventBridge routes.
@@ -148,14 +164,15 @@ func New(p Ports) (*App, error) {
 		a.Scorer.Consumer(),
 		a.Scorer.RescoreConsumer(),
 		a.Router.Consumer(),
+		a.Timers.Consumer(),
 	}
-	a.delivery = events.NewConsumers(st, p.Log, clock)
+	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {
 		a.delivery.Register(h)
 	}
 	// Built on first use: the worker, relay and scheduler serve no HTTP.
 	a.handler = sync.OnceValue(func() *httpapi.Server {
-		return httpapi.New(httpapi.Config{Services: a.Services, Logger: a.log, Now: a.clock})
+		return httpapi.New(httpapi.Config{Services: a.Services, Logger: a.log, Now: a.clock.Now})
 	})
 	return a, nil
 }
@@ -195,13 +212,13 @@ func (a *App) Publisher() events.Publisher { return events.Fanout(slices.Clone(a
 // Ports.Publishers, polling every interval when it is empty: the relay of
 // `fedele serve`, where no stream and no EventBridge rule do it.
 func (a *App) LocalRelay(interval time.Duration) *events.Relay {
-	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery}, a.publishers...), Log: a.log, Interval: interval}
+	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery}, a.publishers...), Log: a.log, Interval: interval, Now: a.clock.Now}
 }
 
 // Reconciler publishes to Ports.Publishers the events still pending after
 // minAge: those the stream relay missed (the scheduler function's tick).
 func (a *App) Reconciler(minAge time.Duration) *events.Relay {
-	return &events.Relay{Store: a.store, Publisher: a.Publisher(), Log: a.log, MinAge: minAge, Now: a.clock}
+	return &events.Relay{Store: a.store, Publisher: a.Publisher(), Log: a.log, MinAge: minAge, Now: a.clock.Now}
 }
 
 // noHost stands in for the plugin host on a process that has none: the

@@ -184,7 +184,7 @@ var needs = map[string][]string{
 	"RelayFunction": {"dynamodb:PutItem", "events:PutEvents", "sqs:SendMessage"},
 	"WorkerFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",
 		"s3:GetObject", "s3:ListBucket"},
-	"SchedulerFunction": {"dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"},
+	"SchedulerFunction": {"dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"},
 }
 
 func TestTemplatePoliciesAreLeastPrivilege(t *testing.T) {

@@ -3,6 +3,7 @@
 //	fedele serve [--addr 127.0.0.1:8080] [--data DIR] [--warm-plugins dev,acme]
 //	fedele serve --store dynamodb [--dynamodb-endpoint URL] [--table fedele] [--create-table]
 //	fedele serve [--event-bus NAME [--eventbridge-endpoint URL]]
+//	fedele serve --fast-forward 129600   (development: three months a minute)
 //	fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--data DIR]
 //	fedele plugin init <kind> <dir> | build <dir> | test <module.wasm> --kind K | push <module.wasm> --name N --kind K
 //	fedele plugin activate <name> <version> | rollback <name>
@@ -31,6 +32,7 @@ import (
 
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/store"
@@ -45,6 +47,7 @@ const usage = `usage:
   fedele serve [--addr 127.0.0.1:8080] [--data DIR]
   fedele serve --store dynamodb [--dynamodb-endpoint http://127.0.0.1:8000] [--table fedele] [--create-table]
   fedele serve [--event-bus fedele [--eventbridge-endpoint URL]]
+  fedele serve --fast-forward FACTOR   (development only: time runs FACTOR times faster)
   fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR | --store dynamodb …]
   fedele plugin init|build|test|push|activate|rollback …   (fedele plugin for details)
   fedele openapi`
@@ -131,10 +134,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bus := fs.String("event-bus", "", "also publish events to this EventBridge bus")
 	busEndpoint := fs.String("eventbridge-endpoint", "", "EventBridge endpoint (a local PutEvents endpoint); empty for AWS")
 	warm := fs.String("warm-plugins", devTenant, "comma-separated tenants whose active plugins compile at start, before their first call")
+	fast := fs.Float64("fast-forward", 1, "development only: run the process's clock this many times faster, from now (129600: three months a minute); embedded store or DynamoDB Local")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(stderr, nil)))
+	clk := clock.System
+	if *fast != 1 {
+		if *fast < 1 {
+			return errors.New("--fast-forward must be at least 1")
+		}
+		// Shared stores hold other processes' timers on the real clock:
+		// fast-forwarding would fire them months early.
+		if sf.engine != "embedded" && sf.endpoint == "" {
+			return errors.New("--fast-forward is for development: the embedded store or DynamoDB Local (--dynamodb-endpoint) only")
+		}
+		clk = clock.FastForward(*fast)
+		log.Warn("fast-forward: the clock runs faster than real time (development only)", slog.Float64("factor", *fast))
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -166,9 +183,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// On DynamoDB other servers may share the table: their rate limits too.
 	var limiter ratelimit.Limiter
 	if _, ok := st.(*embedded.Store); !ok {
-		limiter = ratelimit.NewShared(st, time.Now)
+		limiter = ratelimit.NewShared(st, clk.Now)
 	}
-	a, err := app.New(app.Ports{Store: st, Plugins: host, Blobs: blobs, Publishers: buses, Log: log, Limiter: limiter})
+	a, err := app.New(app.Ports{Store: st, Plugins: host, Blobs: blobs, Publishers: buses, Log: log, Clock: clk, Limiter: limiter})
 	if err != nil {
 		return err
 	}
@@ -182,6 +199,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	var background sync.WaitGroup
 	background.Go(func() { relay.Run(relayCtx) })
+	// Timers: wakes at the next due time on the process's clock. In AWS the
+	// scheduler and worker functions do this.
+	background.Go(func() { a.Timers.Run(relayCtx) })
 	// Compiling a module takes about a second on a cold cache: do it now,
 	// beside the listener, rather than on a tenant's first call.
 	background.Go(func() {

@@ -44,12 +44,13 @@ var (
 
 // startServe runs `fedele serve` on a free port and returns its URL, what it
 // printed, and a stop function that returns serve's error.
-func startServe(t *testing.T, data string) (string, *lockedBuffer, func() error) {
+func startServe(t *testing.T, data string, extra ...string) (string, *lockedBuffer, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", data}, out, io.Discard) }()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, extra...)
+	go func() { done <- run(ctx, args, out, io.Discard) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := addrPattern.FindStringSubmatch(out.String()); m != nil {
@@ -118,7 +119,8 @@ func TestServeBootstrapsOnceAndShutsDownCleanly(t *testing.T) {
 }
 
 func TestCommandErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"nope"}, {"keys"}, {"keys", "create"}, {"keys", "create", "--tenant", "x", "--scopes", "root", "--data", t.TempDir()}} {
+	for _, args := range [][]string{nil, {"nope"}, {"keys"}, {"keys", "create"}, {"keys", "create", "--tenant", "x", "--scopes", "root", "--data", t.TempDir()},
+		{"serve", "--fast-forward", "0.5", "--data", t.TempDir()}, {"serve", "--fast-forward", "100", "--store", "dynamodb"}} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run %q: no error", args)
 		}

@@ -50,6 +50,12 @@ const (
 
 	// ScoringRescoreRequested asks for the next part of a re-scoring job.
 	ScoringRescoreRequested Type = "scoring.rescore_requested"
+
+	// TimerDue hands a due timer to the worker (AWS): the scheduler function
+	// sends it, the timers consumer acts on the timer it names.
+	TimerDue Type = "timer.due"
+	// TimerFired is what a timer of the built-in kind "emit" writes when due.
+	TimerFired Type = "timer.fired"
 )
 
 var catalogue = []Type{
@@ -62,6 +68,7 @@ var catalogue = []Type{
 	PluginVersionUploaded, PluginVersionDeleted, PluginActivated, PluginRolledBack, PluginDisabled,
 	APIKeyCreated, APIKeyRotated, APIKeyRevoked,
 	ScoringRescoreRequested,
+	TimerDue, TimerFired,
 }
 
 // Catalogue lists every detail type Fedele emits.

@@ -23,6 +23,9 @@ type Doc[T any] struct {
 	// Version, when set, is the document's own copy of its version (the
 	// ETag a client sees), kept equal to the item's.
 	Version func(v *T) *int64
+	// Index, when set, places the document in secondary indexes (a timer
+	// in the due index while it is pending, and out of it once fired).
+	Index func(v *T) map[store.Index]store.Key
 }
 
 // Get returns the document at k and its version, or a not-found *core.Error.
@@ -39,6 +42,15 @@ func (d Doc[T]) Get(ctx context.Context, s store.Store, k store.Key) (T, int64, 
 		return v, 0, fmt.Errorf("decode %s %s: %w", d.Name, k, err)
 	}
 	return v, it.Version, nil
+}
+
+// Decode reads the document an item holds (one a query returned).
+func (d Doc[T]) Decode(it store.Item) (T, error) {
+	var v T
+	if err := json.Unmarshal(it.Data, &v); err != nil {
+		return v, fmt.Errorf("decode %s %s: %w", d.Name, it.Key, err)
+	}
+	return v, nil
 }
 
 // Put is the write that stores v at k over version prev (0: must not exist
@@ -58,6 +70,9 @@ func (d Doc[T]) Put(k store.Key, prev int64, v *T) (store.Write, error) {
 	it := store.Item{Key: k, Version: prev + 1, Data: data}
 	if d.TTL != nil {
 		it.ExpiresAt = d.TTL(v)
+	}
+	if d.Index != nil {
+		it.IndexKeys = d.Index(v)
 	}
 	return store.Write{Op: store.OpPut, Item: it, Cond: cond}, nil
 }

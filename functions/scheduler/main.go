@@ -1,7 +1,9 @@
 // Command scheduler is the Lambda function on a schedule for time-based
-// work. Today: the outbox reconciler, which publishes events the stream
-// relay has not delivered within 15 minutes (its batch went to the
-// dead-letter queue, say). Later issues add due campaign steps and SLAs.
+// work, every minute: it hands each due timer to the worker through a
+// timer.due event (core/timers: the due minutes read in parallel shards,
+// each timer leased so that it is not handed out twice while the worker
+// has it), then runs the outbox reconciler, which publishes events the
+// stream relay has not delivered within 15 minutes.
 package main
 
 import (
@@ -43,9 +45,10 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(log, "scheduler", err)
 	}
-	a, err := app.New(app.Ports{Store: dynamo.New(dbClient, table), Publishers: []events.Publisher{eventbridge.New(ebClient, bus)}, Log: log})
+	pub := eventbridge.New(ebClient, bus)
+	a, err := app.New(app.Ports{Store: dynamo.New(dbClient, table), Publishers: []events.Publisher{pub}, Log: log})
 	if err != nil {
 		lambdaenv.Fatal(log, "scheduler", err)
 	}
-	lambda.Start(worker.Tick(a.Reconciler(maxAge), log))
+	lambda.Start(worker.SchedulerTick(a.Timers, pub, a.Reconciler(maxAge), log))
 }

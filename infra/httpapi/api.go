@@ -26,6 +26,7 @@ import (
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
+	"github.com/fedele-crm/fedele/core/timers"
 )
 
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
@@ -53,6 +54,8 @@ type Services struct {
 	Scorer  *scoring.Scorer
 	// RateLimits applies the tenants' request budgets; nil applies none.
 	RateLimits *ratelimit.Guard
+	// Timers schedules timers and acts on them (core/timers).
+	Timers *timers.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -89,6 +92,7 @@ type Server struct {
 	plugins     *plugins.Service
 	scorer      *scoring.Scorer
 	limits      *ratelimit.Guard
+	timers      *timers.Service
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -121,6 +125,7 @@ func New(cfg Config) *Server {
 		plugins:     sv.Plugins,
 		scorer:      sv.Scorer,
 		limits:      sv.RateLimits,
+		timers:      sv.Timers,
 	}
 
 	// Each check makes its schema on the first document it checks.
@@ -142,6 +147,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/contacts", "/v1/events", "/v1/stats"}, register: (*Server).registerEvents},
 		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs"}, register: (*Server).registerScoring},
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerPlugins},
+		{prefixes: []string{"/v1/timers"}, register: (*Server).registerTimers},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/tenancy"
 )
 
@@ -97,7 +98,7 @@ func TestAPIKeys(t *testing.T) {
 
 		// Revoke: a second server that has just served the key keeps it
 		// for at most the cache's lifetime; this one refuses it at once.
-		other, err := app.New(app.Ports{Store: e.store, Clock: e.now, Log: slog.New(slog.DiscardHandler)})
+		other, err := app.New(app.Ports{Store: e.store, Clock: clock.Func(e.now), Log: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}

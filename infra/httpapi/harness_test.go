@@ -16,6 +16,7 @@ import (
 
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/store"
@@ -66,7 +67,7 @@ func newEnvWith(t testing.TB, st store.Store, configure func(e *env, p *app.Port
 	e := &env{store: st}
 	// Tests and benchmarks measure the API, not its budgets: buckets as
 	// large as a tenant may set (ratelimit_test.go configures real ones).
-	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: e.now, Limiter: generous{ratelimit.NewMemory(e.now)}}
+	ports := app.Ports{Store: st, Log: slog.New(slog.DiscardHandler), Clock: clock.Func(e.now), Limiter: generous{ratelimit.NewMemory(e.now)}}
 	if configure != nil {
 		configure(e, &ports)
 	}

@@ -37,6 +37,7 @@ var docTags = []*huma.Tag{
 	{Name: "Tenant", Description: "The caller's tenant: its settings, custom fields and API keys."},
 	{Name: "Events", Description: "The tenant's domain events, to poll, and daily counts of them."},
 	{Name: "Plugins", Description: "The tenant's WebAssembly plugins: versions, dry runs, activation, shadow runs, rollback, statistics."},
+	{Name: "Timers", Description: "Durable timers: what must happen later, scheduled, cancelled, and how late they fire."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can

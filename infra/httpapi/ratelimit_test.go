@@ -9,6 +9,7 @@ import (
 
 	"github.com/fedele-crm/fedele/app"
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 )
 
@@ -48,7 +49,7 @@ func TestRateLimits(t *testing.T) {
 			// A fresh key, on its own bucket of 3; a second instance on the
 			// same store serves its second request.
 			k := e.key(t, "acme", core.ScopeRead)
-			other, err := app.New(app.Ports{Store: e.store, Clock: e.now, Log: slog.New(slog.DiscardHandler), Limiter: ratelimit.NewShared(e.store, e.now)})
+			other, err := app.New(app.Ports{Store: e.store, Clock: clock.Func(e.now), Log: slog.New(slog.DiscardHandler), Limiter: ratelimit.NewShared(e.store, e.now)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,12 +6,15 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/timers"
 )
 
 // Handler delivers one EventBridge event to the consumers. An error makes
@@ -34,6 +37,25 @@ func Handler(consumers events.Publisher) func(context.Context, lambdaevents.Even
 			return fmt.Errorf("event %s: %w", d.EventID, err)
 		}
 		return nil
+	}
+}
+
+// Reserve is the time a scheduled invocation keeps in hand: draining due
+// timers stops between pages when less than this is left before Lambda's
+// deadline, and the next minute's tick goes on where it stopped.
+const Reserve = 10 * time.Second
+
+// SchedulerTick is the scheduler function's minute: it hands every due
+// timer to the worker through timer.due events on pub (leasing each, so
+// that a slow handler never delays the drain), then reconciles the outbox.
+// It logs how many timers it handed out and how late they were.
+func SchedulerTick(svc *timers.Service, pub events.Publisher, reconciler *events.Relay, log *slog.Logger) func(context.Context, lambdaevents.EventBridgeEvent) error {
+	tick := Tick(reconciler, log)
+	return func(ctx context.Context, in lambdaevents.EventBridgeEvent) error {
+		st, terr := svc.Drain(ctx, Reserve, svc.Dispatcher(pub))
+		log.Info("due timers handed to the worker", slog.Int("due", st.Read), slog.Int("raced", st.Raced),
+			slog.Duration("lateness_p50", timers.Percentile(st.Lateness, 50)), slog.Duration("lateness_p99", timers.Percentile(st.Lateness, 99)))
+		return errors.Join(terr, tick(ctx, in))
 	}
 }
 
