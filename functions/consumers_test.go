@@ -173,7 +173,7 @@ func TestServeAndWorkerRunAppsConsumers(t *testing.T) {
 			if src.relays > 0 {
 				t.Errorf("%s builds an events.Relay of its own: the relay comes from app with its consumers", tc.dir)
 			}
-			for _, pkg := range []string{"core/scoring", "core/routing", "core/crm"} {
+			for _, pkg := range []string{"core/scoring", "core/routing", "core/contacts", "core/tenancy", "core/timeline"} {
 				if src.imports["github.com/fedele-crm/fedele/"+pkg] {
 					t.Errorf("%s imports %s: what it needs from it comes through app", tc.dir, pkg)
 				}

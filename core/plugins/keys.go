@@ -11,7 +11,7 @@ import (
 
 // Where the registry keeps its items, and how it reads and writes them.
 
-// Keys. Every key begins with the tenant, as in core/crm (KEYS.md).
+// Keys, spelled through store.Tenant like every other (docs/keys.md).
 func pluginPK(tenant, name string) string { return store.Tenant(tenant).PK("plugin", name) }
 
 func headKey(tenant, name string) store.Key { return store.Key{PK: pluginPK(tenant, name), SK: "#"} }

@@ -33,7 +33,7 @@ const (
 
 // Index names a secondary index. The set is fixed because DynamoDB needs its
 // global secondary indexes declared with the table; what each one means is the
-// repositories' business (see core/crm/KEYS.md).
+// repositories' business (see docs/keys.md).
 type Index string
 
 const (
