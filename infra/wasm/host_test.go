@@ -278,3 +278,44 @@ func TestForgetWhileRunning(t *testing.T) {
 		t.Fatalf("after Forget: %v", err)
 	}
 }
+
+// A call that held compiled code before Forget dropped it must not leave a
+// pool on that code for later calls: the code closes when its last call
+// ends, and every call after would instantiate on a closed runtime. (The
+// hostile corpus met it: the upload of a module whose fixture run fails
+// forgets the bytes a flooding tenant was running.)
+func TestForgetBetweenHoldAndPool(t *testing.T) {
+	ctx := context.Background()
+	h := newHost(t, Config{CompileInProcess: true})
+	m := metered(t, "score", readFile(t, "testdata", "plugins", "leadscore.wasm"))
+	in := scoreInput(2)
+	if _, err := h.Run(ctx, Call{Tenant: "t", Module: m, Input: in, Records: 2, Now: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	// The interleaving, step by step: a call holds the code, Forget drops
+	// it, the call then asks for its pool, runs and ends.
+	e, err := h.hold(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Forget(ctx, m.ID)
+	p, err := h.pool(poolKey{tenant: "t", module: m.ID}, e.cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.forgotten.Load() {
+		t.Error("a pool on forgotten code keeps its instances")
+	}
+	h.mu.Lock()
+	registered := h.pools[poolKey{tenant: "t", module: m.ID}] == p
+	h.mu.Unlock()
+	if registered {
+		t.Error("a pool on forgotten code was registered for later calls")
+	}
+	h.done(ctx, e) // the last hold: the old code closes now
+	for i := range 3 {
+		if _, err := h.Run(ctx, Call{Tenant: "t", Module: m, Input: in, Records: 2, Now: testNow}); err != nil {
+			t.Fatalf("call %d after the old code closed: %v", i, err)
+		}
+	}
+}

@@ -35,14 +35,35 @@ type instance struct {
 
 func (h *Host) pool(k poolKey, cp *extism.CompiledPlugin) (*pool, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return nil, fail(ClassUnavailable, nil, "the plugin host is closed")
 	}
+	// A call holds the compiled code it found; Forget may have dropped that
+	// code since (a failed upload of the same bytes forgets them, say). Such
+	// a call runs on a pool of its own that nothing else finds, closing its
+	// instances on release — it must not register a pool on code that closes
+	// when its last call ends, or every later call would instantiate on a
+	// closed runtime.
+	if cur := h.compiled[k.module]; cur == nil || cur.cp != cp {
+		h.mu.Unlock()
+		p := &pool{h: h, cp: cp, slots: make(chan struct{}, h.cfg.PoolSize)}
+		p.forgotten.Store(true)
+		return p, nil
+	}
 	p, ok := h.pools[k]
+	var stale *pool
+	if ok && p.cp != cp {
+		stale, ok = p, false // made on code since forgotten
+		stale.forgotten.Store(true)
+	}
 	if !ok {
 		p = &pool{h: h, cp: cp, slots: make(chan struct{}, h.cfg.PoolSize)}
 		h.pools[k] = p
+	}
+	h.mu.Unlock()
+	if stale != nil {
+		stale.drain(context.Background())
 	}
 	return p, nil
 }
