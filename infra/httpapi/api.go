@@ -226,9 +226,10 @@ func (s *Server) withAPI(mux *http.ServeMux, docs bool, groups ...*routeGroup) h
 	return c.api
 }
 
-// isDocsPath says whether path is for the document, the docs or a schema.
+// isDocsPath says whether path is for the document or a schema (the docs
+// page is isDocsUI's).
 func isDocsPath(path string) bool {
-	return strings.HasPrefix(path, "/openapi") || path == "/docs" || strings.HasPrefix(path, "/schemas/")
+	return strings.HasPrefix(path, "/openapi") || strings.HasPrefix(path, "/schemas/")
 }
 
 // route registers the groups a request may reach, then routes it. A path
