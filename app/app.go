@@ -24,6 +24,7 @@ import (
 	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/routing"
@@ -153,6 +154,8 @@ func New(p Ports) (*App, error) {
 	// (the commerce issue's lifecycle states will be next).
 	a.Timers = timers.New(st, clock, p.Log)
 	a.Timers.Register(timers.EmitHandler())
+	// Background jobs in steps; each area registers its kinds.
+	a.Jobs = jobs.New(st, now)
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}
@@ -165,6 +168,7 @@ func New(p Ports) (*App, error) {
 		a.Scorer.RescoreConsumer(),
 		a.Router.Consumer(),
 		a.Timers.Consumer(),
+		a.Jobs.Consumer(),
 	}
 	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {

@@ -56,6 +56,20 @@ const (
 	TimerDue Type = "timer.due"
 	// TimerFired is what a timer of the built-in kind "emit" writes when due.
 	TimerFired Type = "timer.fired"
+
+	// JobStepRequested asks for the next step of a background job (core/jobs).
+	JobStepRequested Type = "job.step_requested"
+
+	// Commerce (core/commerce) and what it means about customers
+	// (core/customers).
+	ProductCreated          Type = "product.created"
+	ProductUpdated          Type = "product.updated"
+	ProductDeleted          Type = "product.deleted"
+	OrderPlaced             Type = "order.placed"
+	OrderUpdated            Type = "order.updated"
+	OrderCancelled          Type = "order.cancelled"
+	OrderRefunded           Type = "order.refunded"
+	ContactLifecycleChanged Type = "contact.lifecycle_changed"
 )
 
 var catalogue = []Type{
@@ -69,6 +83,10 @@ var catalogue = []Type{
 	APIKeyCreated, APIKeyRotated, APIKeyRevoked,
 	ScoringRescoreRequested,
 	TimerDue, TimerFired,
+	JobStepRequested,
+	ProductCreated, ProductUpdated, ProductDeleted,
+	OrderPlaced, OrderUpdated, OrderCancelled, OrderRefunded,
+	ContactLifecycleChanged,
 }
 
 // Catalogue lists every detail type Fedele emits.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/sales"
@@ -56,6 +57,8 @@ type Services struct {
 	RateLimits *ratelimit.Guard
 	// Timers schedules timers and acts on them (core/timers).
 	Timers *timers.Service
+	// Jobs runs background jobs in steps (core/jobs).
+	Jobs *jobs.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to

@@ -1,0 +1,105 @@
+package commerce
+
+import (
+	"time"
+
+	"github.com/fedele-crm/fedele/core"
+)
+
+// Price is a product's price in one currency.
+type Price struct {
+	Currency string `json:"currency" doc:"ISO 4217 code." pattern:"^[A-Z]{3}$"`
+	Amount   int64  `json:"amount" doc:"Minor units (cents for EUR, yen for JPY)." minimum:"0"`
+	// Cost, when known, is what the unit costs the tenant, for margins.
+	Cost *int64 `json:"cost,omitempty" doc:"Minor units; unknown when absent." minimum:"0"`
+}
+
+// RelationKind says how a product relates to another.
+type RelationKind string
+
+const (
+	RelationUpgradeOf   RelationKind = "upgrade_of"
+	RelationAccessoryOf RelationKind = "accessory_of"
+)
+
+// RelationKinds lists every relation kind.
+var RelationKinds = []RelationKind{RelationUpgradeOf, RelationAccessoryOf}
+
+// Relation links a product to another of the same tenant, by SKU.
+type Relation struct {
+	Kind RelationKind `json:"kind" enum:"upgrade_of,accessory_of"` // RelationKinds
+	SKU  string       `json:"sku" minLength:"1" maxLength:"64"`
+}
+
+// ProductFields is what a product's writers set.
+type ProductFields struct {
+	SKU       string     `json:"sku" doc:"Unique within the tenant; stored trimmed." minLength:"1" maxLength:"64"`
+	Name      string     `json:"name" minLength:"1" maxLength:"300"`
+	Category  string     `json:"category,omitempty" doc:"A path of lower-case segments, such as eyewear/sunglasses." maxLength:"200"`
+	Brand     string     `json:"brand,omitempty" maxLength:"200"`
+	Prices    []Price    `json:"prices,omitempty" doc:"At most one per currency." maxItems:"50"`
+	Active    *bool      `json:"active,omitempty" doc:"true when absent."`
+	Relations []Relation `json:"relations,omitempty" maxItems:"50"`
+	Tags      []string   `json:"tags,omitempty" maxItems:"30"`
+}
+
+// Product is one item of a tenant's catalogue.
+type Product struct {
+	core.Meta
+	ProductFields
+}
+
+// OrderStatus is where an order stands.
+type OrderStatus string
+
+const (
+	OrderPlaced    OrderStatus = "placed"
+	OrderPaid      OrderStatus = "paid"
+	OrderFulfilled OrderStatus = "fulfilled"
+	OrderCancelled OrderStatus = "cancelled"
+	OrderRefunded  OrderStatus = "refunded" // every line refunded in full
+)
+
+// OrderStatuses lists every status.
+var OrderStatuses = []OrderStatus{OrderPlaced, OrderPaid, OrderFulfilled, OrderCancelled, OrderRefunded}
+
+// Channel is where an order was placed.
+type Channel string
+
+// Channels lists every sales channel.
+var Channels = []Channel{"web", "store", "phone", "app", "marketplace"}
+
+// Line is one line of an order. Its net is Quantity × UnitPrice − Discount
+// + Tax, checked in int64; Refunded is what was given back of it.
+type Line struct {
+	SKU         string `json:"sku,omitempty" doc:"A product of the tenant's catalogue; or absent for a free-text line." maxLength:"64"`
+	Description string `json:"description,omitempty" doc:"Required on a free-text line." maxLength:"500"`
+	Category    string `json:"category,omitempty" doc:"Copied from the product when absent." maxLength:"200"`
+	Quantity    int64  `json:"quantity" minimum:"1"`
+	UnitPrice   int64  `json:"unit_price" doc:"Minor units of the order's currency." minimum:"0"`
+	Discount    int64  `json:"discount,omitempty" doc:"Minor units off the line." minimum:"0"`
+	Tax         int64  `json:"tax,omitempty" doc:"Minor units of tax on the line." minimum:"0"`
+	UnitCost    *int64 `json:"unit_cost,omitempty" doc:"Copied from the product's cost when absent; unknown when neither." minimum:"0"`
+	Refunded    int64  `json:"refunded,omitempty" doc:"Minor units refunded of this line so far." minimum:"0"`
+}
+
+// OrderFields is what an order's writers set.
+type OrderFields struct {
+	ExternalID string      `json:"external_id" doc:"The order's id in the shop; unique within the tenant: ingesting it again updates the order." minLength:"1" maxLength:"200"`
+	ContactID  string      `json:"contact_id,omitempty" doc:"The buyer; or give email or contact_external_id to find or create one."`
+	Email      string      `json:"email,omitempty" maxLength:"254"`
+	Status     OrderStatus `json:"status,omitempty" doc:"placed when absent."`
+	Channel    Channel     `json:"channel,omitempty"`
+	Location   string      `json:"location,omitempty" doc:"The store or location." maxLength:"200"`
+	Currency   string      `json:"currency" pattern:"^[A-Z]{3}$"`
+	PlacedAt   time.Time   `json:"placed_at" doc:"When it was placed; historical orders keep their own time."`
+	Lines      []Line      `json:"lines" minItems:"1" maxItems:"200"`
+}
+
+// Order is a customer's order. Total and Net are derived from its lines.
+type Order struct {
+	core.Meta
+	OrderFields
+	Total    int64 `json:"total" readOnly:"true" doc:"Sum of the lines' nets, minor units."`
+	Refunded int64 `json:"refunded" readOnly:"true" doc:"Sum of the lines' refunds, minor units."`
+}
