@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"time"
@@ -13,6 +14,10 @@ type Tenant struct {
 	// DefaultRegion is the ISO 3166-1 region used to read phone numbers
 	// written without an international prefix.
 	DefaultRegion string `json:"default_region"`
+	// TimeZone is the tenant's IANA time zone: where its days, months and
+	// business hours begin (reports, cohorts, and a recipient's quiet hours
+	// when the contact has no zone of its own). UTC when empty.
+	TimeZone string `json:"time_zone,omitempty"`
 	// CustomFields are the tenant's custom field definitions, kept in the
 	// tenant's item so that validating a write costs one read.
 	CustomFields []FieldDef `json:"custom_fields,omitempty"`
@@ -29,6 +34,30 @@ type Tenant struct {
 	RateLimits *RateLimits `json:"rate_limits,omitempty"`
 	Version    int64       `json:"version"`
 	CreatedAt  time.Time   `json:"created_at"`
+}
+
+// Location is the tenant's time zone, UTC when unset or unknown (a zone
+// is checked when it is set, so unknown means the zone database changed).
+func (t Tenant) Location() *time.Location {
+	if t.TimeZone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// CheckTimeZone reports whether name is an IANA time zone this process knows.
+func CheckTimeZone(name string) error {
+	if name == "" || name == "Local" {
+		return fmt.Errorf("must be an IANA time zone such as Europe/Rome")
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return fmt.Errorf("unknown time zone %q: must be an IANA time zone such as Europe/Rome", name)
+	}
+	return nil
 }
 
 // ScoringWeights are the points the built-in scorer gives. Fit: a contact

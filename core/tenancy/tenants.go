@@ -98,6 +98,7 @@ func (ts *Tenants) SetRegion(ctx context.Context, id, region string) (core.Tenan
 // it is.
 type Settings struct {
 	DefaultRegion      *string
+	TimeZone           *string
 	PluginFailureLimit *int
 	ScoringWeights     *core.ScoringWeights
 	RoutingStrategy    *string
@@ -115,6 +116,11 @@ func (ts *Tenants) SetSettings(ctx context.Context, id string, s Settings) (core
 			p.Add("default_region", "%v", err)
 		}
 		region = r
+	}
+	if z := s.TimeZone; z != nil {
+		if err := core.CheckTimeZone(*z); err != nil {
+			p = append(p, core.FieldError{Path: "time_zone", Message: err.Error(), Value: *z})
+		}
 	}
 	if l := s.PluginFailureLimit; l != nil && (*l < 1 || *l > core.MaxPluginFailureLimit) {
 		p.Add("plugin_failure_limit", "must be between 1 and %d", core.MaxPluginFailureLimit)
@@ -169,6 +175,9 @@ func (ts *Tenants) SetSettings(ctx context.Context, id string, s Settings) (core
 		}
 		if s.PluginFailureLimit != nil {
 			t.PluginFailureLimit = *s.PluginFailureLimit
+		}
+		if s.TimeZone != nil {
+			t.TimeZone = *s.TimeZone
 		}
 		return nil
 	})

@@ -35,6 +35,7 @@ func (s *Server) registerTenant() {
 			IfMatchHeader
 			Body struct {
 				DefaultRegion      *string              `json:"default_region,omitempty" doc:"ISO 3166-1 alpha-2 region for phone numbers without an international prefix." minLength:"2" maxLength:"2"`
+				TimeZone           *string              `json:"time_zone,omitempty" doc:"IANA time zone (Europe/Rome): where the tenant's days and months begin in reports and cohorts, and quiet hours for contacts without a zone of their own. UTC when never set." minLength:"1" maxLength:"64"`
 				PluginFailureLimit *int                 `json:"plugin_failure_limit,omitempty" doc:"Consecutive failed calls that disable a plugin version (default 5)." minimum:"1" maximum:"1000"`
 				ScoringWeights     *core.ScoringWeights `json:"scoring_weights,omitempty" doc:"The built-in scorer's weights, all of them."`
 				RoutingStrategy    *string              `json:"routing_strategy,omitempty" enum:"round_robin,least_loaded,territory" doc:"How the built-in router picks a lead's owner (territory when never set)."`
@@ -45,7 +46,7 @@ func (s *Server) registerTenant() {
 			if err != nil {
 				return nil, s.problem(ctx, err, "header")
 			}
-			t, err := s.tenants.AtVersion(v).SetSettings(ctx, tenantOf(ctx), tenancy.Settings{DefaultRegion: in.Body.DefaultRegion,
+			t, err := s.tenants.AtVersion(v).SetSettings(ctx, tenantOf(ctx), tenancy.Settings{DefaultRegion: in.Body.DefaultRegion, TimeZone: in.Body.TimeZone,
 				PluginFailureLimit: in.Body.PluginFailureLimit, ScoringWeights: in.Body.ScoringWeights, RoutingStrategy: in.Body.RoutingStrategy,
 				RateLimits: in.Body.RateLimits})
 			if err != nil {
