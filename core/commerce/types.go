@@ -103,3 +103,31 @@ type Order struct {
 	Total    int64 `json:"total" readOnly:"true" doc:"Sum of the lines' nets, minor units."`
 	Refunded int64 `json:"refunded" readOnly:"true" doc:"Sum of the lines' refunds, minor units."`
 }
+
+// Counts reports whether the order counts as a purchase: a cancelled
+// order, or one refunded in full, does not.
+func (o Order) Counts() bool {
+	return o.Status != OrderCancelled && o.Status != OrderRefunded && o.Net() > 0
+}
+
+// Net is what the order brought in: its total less its refunds, minor
+// units (tax included, as the total is).
+func (o Order) Net() int64 { return o.Total - o.Refunded }
+
+// Gross is a line's amount: quantity × unit price − discount + tax. It is
+// computed checked at ingest (Normalize); here the line is already valid.
+func (l Line) Gross() int64 { return l.Quantity*l.UnitPrice - l.Discount + l.Tax }
+
+// Margin is the part of the order's net whose lines have a known unit
+// cost, and what those units cost: the gross margin is costed − cost. A
+// line's refund comes off its own net.
+func (o Order) Margin() (costed, cost int64) {
+	for _, l := range o.Lines {
+		if l.UnitCost == nil {
+			continue
+		}
+		costed += l.Gross() - l.Refunded
+		cost += *l.UnitCost * l.Quantity
+	}
+	return costed, cost
+}

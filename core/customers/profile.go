@@ -17,6 +17,26 @@ type Revenue struct {
 	Average  int64  `json:"average_order_value" doc:"Amount / orders, rounded half away from zero; minor units."`
 }
 
+// Amount is what a contact's counted orders of one day brought in, in
+// one currency, net of refunds; Costed and Cost are the part of Net whose
+// lines had a known unit cost and that cost (margin = Costed - Cost).
+type Amount struct {
+	Currency string `json:"currency"`
+	Net      int64  `json:"net"`
+	Costed   int64  `json:"costed,omitempty"`
+	Cost     int64  `json:"cost,omitempty"`
+}
+
+// Day is one transaction day of a contact, in the tenant's time zone:
+// orders on the same day are one transaction, as the BTYD models count.
+// The days are what the jobs (RFM, CLV, cohorts) compute from, at any
+// calibration date, without reading a single order.
+type Day struct {
+	Date    string   `json:"date"` // 2006-01-02
+	Orders  int      `json:"orders"`
+	Amounts []Amount `json:"amounts,omitempty"`
+}
+
 // Purchases is a contact's purchase summary, kept incrementally by the
 // consumer of order events. Cancelled and fully refunded orders do not
 // count.
@@ -29,6 +49,8 @@ type Purchases struct {
 	TransactionDays int       `json:"transaction_days"`
 	Revenue         []Revenue `json:"revenue,omitempty"`
 	Categories      []string  `json:"categories,omitempty" doc:"Categories bought, sorted."`
+	// Days are the contact's transaction days, oldest first.
+	Days []Day `json:"days,omitempty"`
 }
 
 // RFM is a contact's recency, frequency and monetary scores, 1-5 by
