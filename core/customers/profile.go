@@ -35,6 +35,9 @@ type Day struct {
 	Date    string   `json:"date"` // 2006-01-02
 	Orders  int      `json:"orders"`
 	Amounts []Amount `json:"amounts,omitempty"`
+	// Categories bought that day, sorted: what segments' ordered(category,
+	// within) reads without a query per contact.
+	Categories []string `json:"categories,omitempty"`
 }
 
 // Purchases is a contact's purchase summary, kept incrementally by the
