@@ -15,6 +15,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -228,7 +229,7 @@ func (s *Service) Consumer() events.Handler {
 			next, done, writes, err := k.Step(ctx, tenant, &j.Job, j.State)
 			if err != nil {
 				var ce *core.Error
-				if !asCoreError(err, &ce) {
+				if !errors.As(err, &ce) {
 					return nil, fmt.Errorf("job %s step %d: %w", j.ID, st.N, err)
 				}
 				j.Status, j.Error, j.FinishedAt = Failed, ce, s.now().UTC()
