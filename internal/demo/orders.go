@@ -1,0 +1,133 @@
+// Package demo generates a believable year of an optician's shop — a
+// catalogue and the orders of customers who buy, come back and drift away
+// — for the README's walk-through and for benchmarks. Customers follow the
+// BG/NBD story (each buys at its own Poisson rate while alive, and may
+// drop out after any purchase) and spend by Gamma-Gamma, so that the CLV
+// fit on what it generates has something true to find.
+//
+// It must never be imported by code that serves requests: it is a tool,
+// wired by cmd/fedele, and its numbers are made up.
+package demo
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/fedele-crm/fedele/core/commerce"
+)
+
+// Product is a catalogue item the generated orders buy.
+type Product struct {
+	SKU, Name, Category, Brand string
+	Price, Cost                int64 // EUR cents
+}
+
+// Catalogue is the shop's products.
+var Catalogue = []Product{
+	{"LENS-DAILY-30", "Daily contact lenses, 30 pack", "eyewear/contact-lenses", "Clarity", 2990, 1200},
+	{"LENS-MONTH-6", "Monthly contact lenses, 6 pack", "eyewear/contact-lenses", "Clarity", 4490, 1800},
+	{"SOL-300ML", "Lens solution 300 ml", "eyewear/care", "Clarity", 990, 300},
+	{"SUN-AVIATOR", "Aviator sunglasses", "eyewear/sunglasses", "Sole", 12900, 4100},
+	{"SUN-WAYFARER", "Wayfarer sunglasses", "eyewear/sunglasses", "Sole", 11900, 3900},
+	{"FRAME-ROUND", "Round acetate frame", "eyewear/frames", "Vista", 15900, 5200},
+	{"CASE-HARD", "Hard glasses case", "eyewear/accessories", "Vista", 1490, 350},
+	{"CLOTH-3", "Microfibre cloths, 3 pack", "eyewear/care", "Vista", 590, 90},
+}
+
+// Params shape the generated customers.
+type Params struct {
+	Customers int
+	From, To  time.Time // customers are acquired in the first half, then buy until To
+	Seed      uint64
+	// BG/NBD: purchase rate λ ~ Gamma(R, 1/Alpha) per day, drop-out after
+	// each purchase with p ~ Beta(A, B).
+	R, Alpha, A, B float64
+	// Gamma-Gamma: mean spend ν ~ Gamma(Q, 1/V) per customer, each order's
+	// spend ~ Gamma(P, 1/ν) ... scaled to cents through the catalogue.
+	P, Q, V float64
+}
+
+// Defaults are a shop whose customers buy every two to three months while
+// they stay, and about a third of whom stop after each purchase.
+func Defaults(customers int, from, to time.Time) Params {
+	return Params{Customers: customers, From: from, To: to, Seed: 7,
+		R: 0.9, Alpha: 60, A: 1.2, B: 3.5, P: 6, Q: 4, V: 12}
+}
+
+// Orders generates the orders of p.Customers customers, oldest customer
+// first. Every order names its buyer by e-mail (the ingest finds or creates
+// the contact) and has a stable external id, so loading it twice counts once.
+func Orders(p Params) []commerce.OrderFields {
+	rng := rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15))
+	span := p.To.Sub(p.From)
+	var out []commerce.OrderFields
+	for c := range p.Customers {
+		lambda := gamma(rng, p.R) / p.Alpha // per day
+		drop := beta(rng, p.A, p.B)
+		nu := gamma(rng, p.Q) / p.V // mean spend scale, in "baskets"
+		email := fmt.Sprintf("customer%05d@example.com", c+1)
+		at := p.From.Add(time.Duration(rng.Float64() * float64(span) / 2))
+		for n := 1; at.Before(p.To); n++ {
+			out = append(out, order(rng, email, fmt.Sprintf("demo-%05d-%03d", c+1, n), at, p.P, nu))
+			if rng.Float64() < drop {
+				break
+			}
+			days := rng.ExpFloat64() / max(lambda, 1e-6)
+			at = at.Add(time.Duration(days * float64(24*time.Hour)))
+		}
+	}
+	return out
+}
+
+var channels = []commerce.Channel{"web", "web", "web", "store", "store", "app", "phone"}
+
+func order(rng *rand.Rand, email, id string, at time.Time, shape, nu float64) commerce.OrderFields {
+	// Spend of this order in baskets ~ Gamma(shape, 1/nu) with mean shape×nu... kept
+	// between one and eight lines of the catalogue.
+	baskets := max(1, min(8, int(math.Round(gamma(rng, shape)*nu/shape))))
+	o := commerce.OrderFields{ExternalID: id, Email: email, Currency: "EUR", PlacedAt: at.UTC().Truncate(time.Second),
+		Channel: channels[rng.IntN(len(channels))], Status: commerce.OrderPaid}
+	if o.Channel == "store" {
+		o.Location = []string{"Milano Centro", "Roma Prati", "Torino Lingotto"}[rng.IntN(3)]
+	}
+	seen := map[string]int{}
+	for range baskets {
+		pr := Catalogue[rng.IntN(len(Catalogue))]
+		if i, ok := seen[pr.SKU]; ok {
+			o.Lines[i].Quantity++
+			continue
+		}
+		seen[pr.SKU] = len(o.Lines)
+		o.Lines = append(o.Lines, commerce.Line{SKU: pr.SKU, Quantity: 1, UnitPrice: pr.Price, Tax: pr.Price * 22 / 122})
+	}
+	return o
+}
+
+// gamma draws from Gamma(shape, 1) (Marsaglia and Tsang, with the boost
+// for shape < 1).
+func gamma(rng *rand.Rand, shape float64) float64 {
+	if shape < 1 {
+		return gamma(rng, shape+1) * math.Pow(rng.Float64(), 1/shape)
+	}
+	d := shape - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := rng.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		u := rng.Float64()
+		if math.Log(u) < 0.5*x*x+d-d*v+d*math.Log(v) {
+			return d * v
+		}
+	}
+}
+
+func beta(rng *rand.Rand, a, b float64) float64 {
+	x, y := gamma(rng, a), gamma(rng, b)
+	return x / (x + y)
+}
