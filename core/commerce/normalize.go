@@ -204,6 +204,9 @@ func (f *OrderFields) Normalize(now time.Time) error {
 	if f.ContactID != "" && !core.ValidID(f.ContactID) {
 		p = append(p, core.FieldError{Path: "contact_id", Message: "must be the id (ULID) of a contact", Value: f.ContactID})
 	}
+	if f.ContactID == "" && f.Email == "" && strings.TrimSpace(f.ContactExternalID) == "" {
+		p.Add("contact_id", "an order needs its buyer: contact_id, email or contact_external_id")
+	}
 	if f.Email != "" {
 		e, err := core.NormalizeEmail(f.Email)
 		if err != nil {
@@ -213,9 +216,6 @@ func (f *OrderFields) Normalize(now time.Time) error {
 	}
 	f.ContactExternalID = strings.TrimSpace(f.ContactExternalID)
 	checkText(&p, "contact_external_id", f.ContactExternalID, 200)
-	if f.ContactID == "" && f.Email == "" && f.ContactExternalID == "" {
-		p.Add("contact_id", "an order needs its buyer: contact_id, email or contact_external_id")
-	}
 	if f.Status == "" {
 		f.Status = OrderPlaced
 	} else if !slices.Contains(OrderStatuses, f.Status) {
