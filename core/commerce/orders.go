@@ -467,6 +467,10 @@ func (svc *Orders) Refund(ctx context.Context, tenant, id string, ifVersion int6
 	})
 }
 
+// OrderSorts are the orders of a list: by placed_at, newest first
+// ("-placed_at", the default) or oldest first.
+var OrderSorts = []string{"-placed_at", "placed_at"}
+
 // OrderFilter selects orders; its fields are named after the query
 // parameters so that problems name the parameter at fault.
 type OrderFilter struct {

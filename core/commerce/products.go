@@ -238,6 +238,9 @@ func (ps *Products) UpsertMany(ctx context.Context, tenant string, fs []ProductF
 	return out
 }
 
+// ActiveFilters are the values of a list's active filter.
+var ActiveFilters = []string{"true", "false"}
+
 // ProductFilter selects products; its fields are named after the query
 // parameters so that problems name the parameter at fault.
 type ProductFilter struct {

@@ -27,7 +27,7 @@ var RelationKinds = []RelationKind{RelationUpgradeOf, RelationAccessoryOf}
 
 // Relation links a product to another of the same tenant, by SKU.
 type Relation struct {
-	Kind RelationKind `json:"kind" enum:"upgrade_of,accessory_of"` // RelationKinds
+	Kind RelationKind `json:"kind"`
 	SKU  string       `json:"sku" minLength:"1" maxLength:"64"`
 }
 
