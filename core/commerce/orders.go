@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -141,15 +142,50 @@ func (svc *Orders) UpsertMany(ctx context.Context, tenant string, fs []OrderFiel
 		}
 		return out
 	}
+	// Orders go in parallel, each its own transaction: on DynamoDB a
+	// batch then waits for ~13 round trips instead of 100, and on the
+	// embedded engine the orders share commits (group commit). Orders of
+	// one external id go in their order, in one worker, so that a batch
+	// naming one twice answers as if it were sequential.
+	var groups [][]int
+	byExt := map[string]int{}
 	for i, x := range in {
 		if x.err != nil {
 			out[i].Err = x.err
 			continue
 		}
-		out[i].Record, out[i].Created, out[i].Err = svc.ingest(ctx, tenant, x, modeUpsert)
+		g, ok := byExt[x.f.ExternalID]
+		if !ok {
+			g = len(groups)
+			byExt[x.f.ExternalID] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
 	}
+	work := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(BatchWorkers, len(groups)) {
+		wg.Go(func() {
+			for g := range work {
+				for _, i := range g {
+					if i != g[0] {
+						in[i].known = false // the first of the group may have stored it
+					}
+					out[i].Record, out[i].Created, out[i].Err = svc.ingest(ctx, tenant, in[i], modeUpsert)
+				}
+			}
+		})
+	}
+	for _, g := range groups {
+		work <- g
+	}
+	close(work)
+	wg.Wait()
 	return out
 }
+
+// BatchWorkers is how many orders of a batch are stored at once.
+const BatchWorkers = 8
 
 // incoming is an order being ingested: normalised, its lines completed
 // from the catalogue, the id of the order of its external id read ahead.
