@@ -69,16 +69,7 @@ const categoryRule = "must be a path of up to 200 characters such as eyewear/sun
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
-func checkText(p *core.Problems, path, s string, max int) {
-	switch {
-	case !utf8.ValidString(s):
-		p.Add(path, "must be valid UTF-8")
-	case utf8.RuneCountInString(s) > max:
-		p.Add(path, "must be at most %d characters", max)
-	case strings.ContainsFunc(s, isControl):
-		p.Add(path, "must not contain control characters")
-	}
-}
+var checkText = core.CheckText
 
 func checkCurrency(p *core.Problems, path, c string) {
 	if !currencyPattern.MatchString(c) {
@@ -182,6 +173,22 @@ func (f *ProductFields) PriceIn(currency string) (Price, bool) {
 	return f.Prices[i], true
 }
 
+// checkWhere checks an order's status (unset is unset), channel and
+// location, answering the status and the trimmed location.
+func checkWhere(p *core.Problems, status, unset OrderStatus, channel Channel, location string) (OrderStatus, string) {
+	if status == "" {
+		status = unset
+	} else if !slices.Contains(OrderStatuses, status) {
+		*p = append(*p, core.FieldError{Path: "status", Message: fmt.Sprintf("must be one of %v", OrderStatuses), Value: status})
+	}
+	if channel != "" && !slices.Contains(Channels, channel) {
+		*p = append(*p, core.FieldError{Path: "channel", Message: fmt.Sprintf("must be one of %v", Channels), Value: channel})
+	}
+	location = strings.TrimSpace(location)
+	checkText(p, "location", location, 200)
+	return status, location
+}
+
 // beyondMax is the message of an amount an int64 of minor units cannot hold.
 var beyondMax = fmt.Sprintf("the largest amount is %d minor units", money.MaxMinor)
 
@@ -216,16 +223,7 @@ func (f *OrderFields) Normalize(now time.Time) error {
 	}
 	f.ContactExternalID = strings.TrimSpace(f.ContactExternalID)
 	checkText(&p, "contact_external_id", f.ContactExternalID, 200)
-	if f.Status == "" {
-		f.Status = OrderPlaced
-	} else if !slices.Contains(OrderStatuses, f.Status) {
-		p = append(p, core.FieldError{Path: "status", Message: fmt.Sprintf("must be one of %v", OrderStatuses), Value: f.Status})
-	}
-	if f.Channel != "" && !slices.Contains(Channels, f.Channel) {
-		p = append(p, core.FieldError{Path: "channel", Message: fmt.Sprintf("must be one of %v", Channels), Value: f.Channel})
-	}
-	f.Location = strings.TrimSpace(f.Location)
-	checkText(&p, "location", f.Location, 200)
+	f.Status, f.Location = checkWhere(&p, f.Status, OrderPlaced, f.Channel, f.Location)
 	checkCurrency(&p, "currency", f.Currency)
 	switch {
 	case f.PlacedAt.IsZero():

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -430,16 +429,7 @@ func (svc *Orders) Change(ctx context.Context, tenant, id string, ifVersion int6
 			return cur, err
 		}
 		var p core.Problems
-		if c.Status == "" {
-			c.Status = cur.Status
-		} else if !slices.Contains(OrderStatuses, c.Status) {
-			p = append(p, core.FieldError{Path: "status", Message: fmt.Sprintf("must be one of %v", OrderStatuses), Value: c.Status})
-		}
-		if c.Channel != "" && !slices.Contains(Channels, c.Channel) {
-			p = append(p, core.FieldError{Path: "channel", Message: fmt.Sprintf("must be one of %v", Channels), Value: c.Channel})
-		}
-		c.Location = strings.TrimSpace(c.Location)
-		checkText(&p, "location", c.Location, 200)
+		c.Status, c.Location = checkWhere(&p, c.Status, cur.Status, c.Channel, c.Location)
 		if err := p.Err(); err != nil {
 			return cur, err
 		}
