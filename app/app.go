@@ -22,6 +22,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/clock"
+	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/jobs"
@@ -127,6 +128,8 @@ func New(p Ports) (*App, error) {
 	a.Activities = timeline.NewActivities(st, now)
 	a.Pipelines = sales.NewPipelines(st, now)
 	a.Deals = sales.NewDeals(st, a.Pipelines, now)
+	a.Products = commerce.NewProducts(st, now)
+	a.Orders = commerce.NewOrders(st, a.Contacts, a.Products, now)
 	a.APIKeys = tenancy.NewAPIKeys(st, now)
 	a.Events = timeline.NewEvents(st, now)
 	a.Idempotency = tenancy.NewIdempotency(st, now)

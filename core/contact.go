@@ -123,6 +123,9 @@ type ContactFields struct {
 	Source         Source         `json:"source,omitempty"`
 	Consent        *Consent       `json:"consent,omitempty"`
 	Custom         map[string]any `json:"custom,omitempty" doc:"Values of the tenant's custom fields, by key."`
+	// ExternalID is the contact's id in another system (a shop's customer
+	// id): unique within the tenant, it finds the buyer of an order.
+	ExternalID string `json:"external_id,omitempty" maxLength:"200" doc:"The contact's id in another system (a shop's customer id); unique within the tenant; stored trimmed."`
 }
 
 // Meta is what the store assigns to every record.
@@ -177,7 +180,7 @@ func (c *ContactFields) PrimaryEmail() string {
 // them cannot be told apart from any other, nor reached.
 func (f *ContactFields) Identified() bool {
 	return strings.TrimSpace(f.FirstName) != "" || strings.TrimSpace(f.LastName) != "" ||
-		len(f.Emails) > 0 || len(f.Phones) > 0
+		len(f.Emails) > 0 || len(f.Phones) > 0 || strings.TrimSpace(f.ExternalID) != ""
 }
 
 // Rules is what validation needs to know of the tenant.
@@ -305,6 +308,8 @@ func (f *ContactFields) Normalize(r Rules) error {
 	}
 	f.Custom = dropNulls(f.Custom)
 	checkCustom(&p, f.Custom, r.Fields)
+	f.ExternalID = strings.TrimSpace(f.ExternalID)
+	checkText(&p, "external_id", f.ExternalID, 200)
 	return p.Err()
 }
 

@@ -111,3 +111,8 @@ func NormalizeDomain(raw string) (string, bool) {
 	}
 	return s, true
 }
+
+// CheckText records a problem at path when s is not valid UTF-8, is longer
+// than max characters or holds a control character: the rule of every
+// free-text field, in every area.
+func CheckText(p *Problems, path, s string, max int) { checkText(p, path, s, max) }

@@ -27,7 +27,7 @@ var RelationKinds = []RelationKind{RelationUpgradeOf, RelationAccessoryOf}
 
 // Relation links a product to another of the same tenant, by SKU.
 type Relation struct {
-	Kind RelationKind `json:"kind" enum:"upgrade_of,accessory_of"` // RelationKinds
+	Kind RelationKind `json:"kind"`
 	SKU  string       `json:"sku" minLength:"1" maxLength:"64"`
 }
 
@@ -74,7 +74,7 @@ var Channels = []Channel{"web", "store", "phone", "app", "marketplace"}
 type Line struct {
 	SKU         string `json:"sku,omitempty" doc:"A product of the tenant's catalogue; or absent for a free-text line." maxLength:"64"`
 	Description string `json:"description,omitempty" doc:"Required on a free-text line." maxLength:"500"`
-	Category    string `json:"category,omitempty" doc:"Copied from the product when absent." maxLength:"200"`
+	Category    string `json:"category,omitempty" doc:"A lower-case path such as eyewear/sunglasses; copied from the product when absent, else uncategorized." maxLength:"200"`
 	Quantity    int64  `json:"quantity" minimum:"1"`
 	UnitPrice   int64  `json:"unit_price" doc:"Minor units of the order's currency." minimum:"0"`
 	Discount    int64  `json:"discount,omitempty" doc:"Minor units off the line." minimum:"0"`
@@ -85,15 +85,18 @@ type Line struct {
 
 // OrderFields is what an order's writers set.
 type OrderFields struct {
-	ExternalID string      `json:"external_id" doc:"The order's id in the shop; unique within the tenant: ingesting it again updates the order." minLength:"1" maxLength:"200"`
-	ContactID  string      `json:"contact_id,omitempty" doc:"The buyer; or give email or contact_external_id to find or create one."`
-	Email      string      `json:"email,omitempty" maxLength:"254"`
-	Status     OrderStatus `json:"status,omitempty" doc:"placed when absent."`
-	Channel    Channel     `json:"channel,omitempty"`
-	Location   string      `json:"location,omitempty" doc:"The store or location." maxLength:"200"`
-	Currency   string      `json:"currency" pattern:"^[A-Z]{3}$"`
-	PlacedAt   time.Time   `json:"placed_at" doc:"When it was placed; historical orders keep their own time."`
-	Lines      []Line      `json:"lines" minItems:"1" maxItems:"200"`
+	ExternalID string `json:"external_id" doc:"The order's id in the shop; unique within the tenant: ingesting it again updates the order." minLength:"1" maxLength:"200"`
+	ContactID  string `json:"contact_id,omitempty" doc:"The buyer; or give email or contact_external_id to find or create one."`
+	Email      string `json:"email,omitempty" maxLength:"254" doc:"Finds the buyer by e-mail, or creates a contact with it, when contact_id is absent."`
+	// ContactExternalID finds the buyer by core.ContactFields.ExternalID
+	// (or creates one with it) when neither contact_id nor email is given.
+	ContactExternalID string      `json:"contact_external_id,omitempty" maxLength:"200" doc:"Finds the buyer by the contact's external_id, or creates a contact with it, when contact_id and email are absent."`
+	Status            OrderStatus `json:"status,omitempty" doc:"placed when absent."`
+	Channel           Channel     `json:"channel,omitempty"`
+	Location          string      `json:"location,omitempty" doc:"The store or location." maxLength:"200"`
+	Currency          string      `json:"currency" pattern:"^[A-Z]{3}$"`
+	PlacedAt          time.Time   `json:"placed_at" doc:"When it was placed; historical orders keep their own time."`
+	Lines             []Line      `json:"lines" minItems:"1" maxItems:"200"`
 }
 
 // Order is a customer's order. Total and Net are derived from its lines.

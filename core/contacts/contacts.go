@@ -52,6 +52,9 @@ var contactKind = record.Type[core.Contact]{
 			ms = append(ms, record.Unique{Key: contactEmailKey(tenant, e.Address), Path: fmt.Sprintf("emails[%d].address", i), Value: e.Address,
 				Index: map[store.Index]store.Key{store.GSI1: search}})
 		}
+		if c.ExternalID != "" {
+			ms = append(ms, record.Unique{Key: contactExternalKey(tenant, c.ExternalID), Path: "external_id", Value: c.ExternalID})
+		}
 		return ms
 	},
 	Entries: func(tenant string, c *core.Contact) []store.Key {
@@ -207,6 +210,22 @@ func (cs *Contacts) ByEmail(ctx context.Context, tenant, address string) (core.C
 		return core.Contact{}, err
 	}
 	return cs.Get(ctx, tenant, id)
+}
+
+// ByExternalID returns the contact whose external_id is id.
+func (cs *Contacts) ByExternalID(ctx context.Context, tenant, id string) (core.Contact, error) {
+	it, err := cs.store.Get(ctx, contactExternalKey(tenant, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return core.Contact{}, core.Errorf(core.CodeNotFound, "no contact has external id %q", id)
+	}
+	if err != nil {
+		return core.Contact{}, fmt.Errorf("load external id marker %q: %w", id, record.StoreError(err))
+	}
+	cid, err := record.PointerID(it)
+	if err != nil {
+		return core.Contact{}, err
+	}
+	return cs.Get(ctx, tenant, cid)
 }
 
 // UpsertByEmail replaces the fields of the contact that has address, or

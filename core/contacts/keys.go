@@ -44,6 +44,11 @@ func contactEmailKey(tenant, email string) store.Key {
 	return store.Tenant(tenant).Marker("contact-email", email)
 }
 
+// contactExternalKey is the marker of a contact's external id (unique).
+func contactExternalKey(tenant, externalID string) store.Key {
+	return store.Tenant(tenant).Marker("contact-ext", externalID)
+}
+
 func contactOwnerPK(tenant, owner string) string {
 	return store.Tenant(tenant).PK("contact-owner", owner)
 }

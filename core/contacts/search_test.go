@@ -230,7 +230,8 @@ func TestSearchAndSortCompanies(t *testing.T) {
 func TestSearchEntriesFitOneTransaction(t *testing.T) {
 	fx := newFixture(t)
 	full := func(v string, company string) core.ContactFields {
-		f := core.ContactFields{FirstName: "Ann" + v + " Bea" + v + " Cleo" + v, LastName: "Dee" + v + " Eve" + v + " Fay" + v + " Gil" + v, CompanyID: company}
+		f := core.ContactFields{FirstName: "Ann" + v + " Bea" + v + " Cleo" + v, LastName: "Dee" + v + " Eve" + v + " Fay" + v + " Gil" + v, CompanyID: company,
+			ExternalID: "ext-" + v}
 		for i := range core.MaxEmails {
 			f.Emails = append(f.Emails, core.Email{Address: fmt.Sprintf("p%d-%s@example.com", i, v)})
 		}

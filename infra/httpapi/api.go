@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
@@ -59,6 +60,10 @@ type Services struct {
 	Timers *timers.Service
 	// Jobs runs background jobs in steps (core/jobs).
 	Jobs *jobs.Service
+	// Products and Orders are the catalogue and customers' orders
+	// (core/commerce).
+	Products *commerce.Products
+	Orders   *commerce.Orders
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -100,6 +105,10 @@ type Server struct {
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
 	checkContact, checkCompany, checkUser, checkActivity, checkPipeline, checkDeal documentCheck
+
+	products                                   *commerce.Products
+	orders                                     *commerce.Orders
+	checkProduct, checkOrder, checkOrderChange documentCheck
 }
 
 // New builds the API on cfg.Services.
@@ -130,11 +139,14 @@ func New(cfg Config) *Server {
 		limits:      sv.RateLimits,
 		timers:      sv.Timers,
 	}
+	s.products, s.orders = sv.Products, sv.Orders
 
 	// Each check makes its schema on the first document it checks.
 	s.checkContact, s.checkCompany = schemaCheck(core.ContactFields{}), schemaCheck(core.CompanyFields{})
 	s.checkUser, s.checkActivity = schemaCheck(core.UserFields{}), schemaCheck(core.ActivityFields{})
 	s.checkPipeline, s.checkDeal = schemaCheck(core.PipelineFields{}), schemaCheck(core.DealFields{})
+	s.checkProduct, s.checkOrder = schemaCheck(commerce.ProductFields{}), schemaCheck(commerce.OrderFields{})
+	s.checkOrderChange = schemaCheck(commerce.OrderChange{})
 
 	s.mux = http.NewServeMux()
 	s.groups = []*routeGroup{
@@ -151,6 +163,8 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs"}, register: (*Server).registerScoring},
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerPlugins},
 		{prefixes: []string{"/v1/timers"}, register: (*Server).registerTimers},
+		{prefixes: []string{"/v1/products", "/v1/products-by-sku"}, register: (*Server).registerProducts},
+		{prefixes: []string{"/v1/orders", "/v1/orders-by-external-id"}, register: (*Server).registerOrders},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

@@ -42,6 +42,9 @@ func newCostEnv(tb testing.TB) *costEnv {
 	if err := st.Transact(ctx, writes); err != nil {
 		tb.Fatalf("store the score of %s: %v", ce.scored.ID, err)
 	}
+	ce.c.do("PUT", "/v1/products-by-sku/COST-1", map[string]any{"name": "Cost", "category": "cost",
+		"prices": []map[string]any{{"currency": "EUR", "amount": 1000, "cost": 400}}}).want(tb, 201, nil)
+	ce.c.do("PUT", "/v1/orders-by-external-id/cost-same", costOrder(ce.seed.ID, "")).want(tb, 201, nil)
 	// Warm the API-key cache, as any running server is.
 	ce.c.do("GET", "/v1/contacts/"+ce.seed.ID, nil).want(tb, 200, nil)
 	return ce
@@ -100,6 +103,29 @@ func (ce *costEnv) ops() []costOp {
 			}
 			c.do("POST", "/v1/contacts/batch", map[string]any{"items": batch}).want(tb, http.StatusOK, nil)
 		}, nil},
+		// Commerce: an order ingested by external id for a known contact,
+		// its lines naming a SKU of the catalogue. One batch read of the
+		// external-id marker, two of the SKU's marker and product, one
+		// transaction (order, marker, contact check, event).
+		{"order-upsert", func(tb testing.TB) {
+			seq++
+			c.do("PUT", fmt.Sprintf("/v1/orders-by-external-id/cost-%d", seq), costOrder(ce.seed.ID, "")).want(tb, http.StatusCreated, nil)
+		}, map[string][2]int{"batchget": {3, 3}, "transact": {1, 1}}},
+		// The same order again: the marker, the product and the order are
+		// read, nothing is written.
+		{"order-reingest", func(tb testing.TB) {
+			c.do("PUT", "/v1/orders-by-external-id/cost-same", costOrder(ce.seed.ID, "")).want(tb, http.StatusOK, nil)
+		}, map[string][2]int{"batchget": {3, 3}, "get": {1, 1}}},
+		// A batch of 100 new orders: the batch's markers and products in
+		// three batch reads, then one transaction per order.
+		{"order-batch-100", func(tb testing.TB) {
+			items := make([]map[string]any, 100)
+			for i := range items {
+				seq++
+				items[i] = costOrder(ce.seed.ID, fmt.Sprintf("cost-b-%d", seq))
+			}
+			c.do("POST", "/v1/orders/batch", map[string]any{"items": items}).want(tb, http.StatusOK, nil)
+		}, map[string][2]int{"batchget": {3, 3}, "transact": {100, 100}}},
 	}
 }
 
@@ -175,4 +201,14 @@ func BenchmarkDynamoCost(b *testing.B) {
 			}
 		})
 	}
+}
+
+// costOrder is an order of contact with one line of the catalogue's COST-1.
+func costOrder(contact, externalID string) map[string]any {
+	o := map[string]any{"contact_id": contact, "currency": "EUR", "placed_at": "2026-11-01T10:00:00Z",
+		"lines": []map[string]any{{"sku": "COST-1", "quantity": 2, "unit_price": 1000, "tax": 200}}}
+	if externalID != "" {
+		o["external_id"] = externalID
+	}
+	return o
 }

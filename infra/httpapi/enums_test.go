@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
@@ -73,6 +74,17 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"paths//v1/plugins/{name}/versions/post/query:kind":                   names(plugins.Kinds),
 		"paths//v1/users/get/query:role":                                      core.UserRoles,
 		"paths//v1/users/get/query:status":                                    core.UserStatuses,
+		// Commerce.
+		"components/schemas/Order/properties/channel":       names(commerce.Channels),
+		"components/schemas/Order/properties/status":        names(commerce.OrderStatuses),
+		"components/schemas/OrderChange/properties/channel": names(commerce.Channels),
+		"components/schemas/OrderChange/properties/status":  names(commerce.OrderStatuses),
+		"components/schemas/OrderFields/properties/channel": names(commerce.Channels),
+		"components/schemas/OrderFields/properties/status":  names(commerce.OrderStatuses),
+		"components/schemas/Relation/properties/kind":       names(commerce.RelationKinds),
+		"paths//v1/orders/get/query:sort":                   commerce.OrderSorts,
+		"paths//v1/orders/get/query:status":                 names(commerce.OrderStatuses),
+		"paths//v1/products/get/query:active":               commerce.ActiveFilters,
 	}
 	raw, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
 	if err != nil {

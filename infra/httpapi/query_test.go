@@ -25,6 +25,7 @@ type documentedOperation struct {
 var pathValues = map[string]string{
 	"id": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "email": "nobody@example.com", "entity": "contact",
 	"key": "tier", "name": "myscore", "version": "1",
+	"sku": "RB-3025", "external_id": "shop-1001",
 }
 
 // documentedOperations lists every operation the API documents, so that a
