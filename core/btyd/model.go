@@ -134,24 +134,41 @@ func (m BGNBD) ExpectedTransactions(c Customer, t float64) (float64, error) {
 	if math.Abs(m.A-1) < eps {
 		lo, hi := m, m
 		lo.A, hi.A = 1-eps, 1+eps
-		l, err := lo.ExpectedTransactions(c, t)
+		l, err := lo.expectedTransactions(c, t)
 		if err != nil {
 			return 0, err
 		}
-		h, err := hi.ExpectedTransactions(c, t)
+		h, err := hi.expectedTransactions(c, t)
 		if err != nil {
 			return 0, err
 		}
 		return (l + h) / 2, nil
 	}
+	return m.expectedTransactions(c, t)
+}
+
+// expectedTransactions is ExpectedTransactions for valid input and A ≠ 1.
+func (m BGNBD) expectedTransactions(c Customer, t float64) (float64, error) {
 	x := c.X
 	z := t / (m.Alpha + c.T + t)
 	cc := m.A + m.B + x - 1
-	rest, ok := hyp2f1Rest(m.A+m.B-1-m.R, m.A-1, cc, z)
-	if !ok || !(1+rest > 0) {
+	// Euler's form first: fast for any x and exact when its terms do not
+	// cancel; where they would (a+b−1−r far below 0), the original form,
+	// whose terms are all positive, in log space.
+	rest, largest, ok := hyp2f1Rest(m.A+m.B-1-m.R, m.A-1, cc, z)
+	var logG float64
+	switch {
+	case ok && 1+rest > 0 && largest < 1e6*(1+rest):
+		logG = (m.A-1)*math.Log1p(-z) + math.Log1p(rest)
+	case cc > 0:
+		logF, ok := logHyp2f1Positive(m.R+x, m.B+x, cc, z)
+		if !ok {
+			return 0, ErrSeries
+		}
+		logG = (m.R+x)*math.Log1p(-z) + logF
+	default:
 		return 0, ErrSeries
 	}
-	logG := (m.A-1)*math.Log1p(-z) + math.Log1p(rest)
 	e := cc / (m.A - 1) * -math.Expm1(logG)
 	return e * m.PAlive(c), nil
 }

@@ -37,27 +37,63 @@ func logAddExp(a, b float64) float64 {
 // parameters).
 const maxSeriesTerms = 1_000_000
 
-// hyp2f1Rest is 2F1(a, b; c; z) − 1 for 0 ≤ z < 1 and c > 0, by its series:
+// tailSmall says whether the series may stop after a term: past the
+// parameters the ratio of the terms moves monotonically toward z, so the
+// tail is below |term|·ρ/(1−ρ) with ρ the larger of the ratio and z.
+func tailSmall(n, a, b, c, ratio, z, term, sum float64) bool {
+	if n <= math.Abs(a)+math.Abs(b)+math.Abs(c) {
+		return false
+	}
+	rho := math.Max(math.Abs(ratio), z)
+	return rho < 1 && math.Abs(term)*rho/(1-rho) <= 1e-16*math.Abs(sum)
+}
+
+// hyp2f1Rest is 2F1(a, b; c; z) − 1 for 0 ≤ z < 1, by its series:
 // returned apart from the leading 1 so that callers can take log1p without
-// losing the small part. ok is false when the series did not settle within
-// maxSeriesTerms terms.
-func hyp2f1Rest(a, b, c, z float64) (rest float64, ok bool) {
+// losing the small part. largest is the largest |term| met: against the
+// result it says how many digits cancellation cost. ok is false when the
+// series did not settle within maxSeriesTerms terms.
+func hyp2f1Rest(a, b, c, z float64) (rest, largest float64, ok bool) {
+	if z == 0 {
+		return 0, 1, true
+	}
+	term := 1.0
+	largest = 1
+	for n := 0; n < maxSeriesTerms; n++ {
+		fn := float64(n)
+		ratio := (a + fn) * (b + fn) / ((c + fn) * (fn + 1)) * z
+		term *= ratio
+		rest += term
+		largest = math.Max(largest, math.Abs(term))
+		if term == 0 || math.IsInf(rest, 0) || math.IsNaN(rest) {
+			return rest, largest, term == 0 && !math.IsInf(rest, 0) && !math.IsNaN(rest)
+		}
+		if tailSmall(fn, a, b, c, ratio, z, term, 1+rest) {
+			return rest, largest, true
+		}
+	}
+	return rest, largest, false
+}
+
+// logHyp2f1Positive is log 2F1(a, b; c; z) for a, b, c > 0 and 0 ≤ z < 1,
+// whose terms are all positive: summed in log space, so that terms far
+// beyond float64's range (large a and b) neither overflow nor cancel.
+func logHyp2f1Positive(a, b, c, z float64) (float64, bool) {
 	if z == 0 {
 		return 0, true
 	}
-	term := 1.0
+	logTerm, logSum, logZ := 0.0, 0.0, math.Log(z)
 	for n := 0; n < maxSeriesTerms; n++ {
 		fn := float64(n)
-		term *= (a + fn) * (b + fn) / ((c + fn) * (fn + 1)) * z
-		rest += term
-		if term == 0 {
-			return rest, true
-		}
-		// Past the turning point of the terms, the tail is below
-		// |term|·z/(1−z); stop when it cannot move the sum.
-		if fn > math.Abs(a)+math.Abs(b) && math.Abs(term)*z/(1-z) <= 1e-16*math.Abs(1+rest) {
-			return rest, true
+		logRatio := math.Log(a+fn) + math.Log(b+fn) - math.Log(c+fn) - math.Log(fn+1) + logZ
+		logTerm += logRatio
+		logSum = logAddExp(logSum, logTerm)
+		if fn > a+b+c {
+			rho := math.Max(math.Exp(logRatio), z)
+			if rho < 1 && logTerm+math.Log(rho/(1-rho)) < logSum-37 {
+				return logSum, true
+			}
 		}
 	}
-	return rest, false
+	return logSum, false
 }
