@@ -34,4 +34,5 @@ func (e *TooLittleDataError) Is(target error) bool { return target == ErrTooLitt
 var (
 	errNegativeCount = errors.New("btyd: summary row with a negative count")
 	errBadSpendRow   = errors.New("btyd: spend row needs x > 0 and a spend > 0")
+	errNotFinite     = errors.New("btyd: the likelihood is not finite where the fit stopped")
 )

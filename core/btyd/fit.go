@@ -197,6 +197,9 @@ func FitBGNBD(s Summary, opt Options) (BGNBDFit, error) {
 	theta, f, iters, ok := minimize(d.negMeanLL, []float64{0, math.Log(alpha0), 0, 0}, opt.withDefaults())
 	fit.Model = BGNBD{R: math.Exp(theta[0]), Alpha: math.Exp(theta[1]), A: math.Exp(theta[2]), B: math.Exp(theta[3])}
 	fit.LogLik, fit.Iterations, fit.Converged = -f*d.n, iters, ok
+	if math.IsInf(f, 0) || !fit.Model.valid() {
+		return fit, errNotFinite
+	}
 	return fit, nil
 }
 
@@ -307,6 +310,9 @@ func FitGammaGamma(s Summary, opt Options) (GammaGammaFit, error) {
 	theta, f, iters, ok := minimize(d.negMeanLL, []float64{0, math.Log(2), math.Log(2 * mean)}, opt.withDefaults())
 	fit.Model = GammaGamma{P: math.Exp(theta[0]), Q: 1 + math.Exp(theta[1]), V: math.Exp(theta[2])}
 	fit.LogLik, fit.Iterations, fit.Converged = -f*d.n, iters, ok
+	if math.IsInf(f, 0) || !fit.Model.valid() {
+		return fit, errNotFinite
+	}
 	return fit, nil
 }
 

@@ -211,20 +211,30 @@ func (g GammaGamma) LogLikelihood(c Customer) float64 {
 }
 
 // CLV is the customer's discounted expected value over horizon (in the
-// unit of time), in the unit of spend: the horizon is cut into steps of
-// step (the last one shorter), the transactions expected in step i are
-// valued at g's expected spend and discounted by (1+discount)^tᵢ from the
-// step's end tᵢ, discount being the rate per unit of time (0 for none).
+// unit of time), in the unit of spend: ExpectedSpend times
+// DiscountedTransactions.
 func CLV(m BGNBD, g GammaGamma, c Customer, horizon, step, discount float64) (float64, error) {
+	spend := g.ExpectedSpend(c)
+	if math.IsNaN(spend) {
+		return 0, fmt.Errorf("btyd: no expected spend for %+v under %+v", c, g)
+	}
+	d, err := DiscountedTransactions(m, c, horizon, step, discount)
+	return spend * d, err
+}
+
+// DiscountedTransactions is the customer's expected transactions over
+// horizon (in the unit of time), discounted: the horizon is cut into steps
+// of step (the last one shorter), and the transactions expected in step i
+// are discounted by (1+discount)^tᵢ from the step's end tᵢ, discount being
+// the rate per unit of time (0 for none):
+// Σ (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) / (1+discount)^tᵢ. Valuing them at the end of
+// their step undervalues by at most a step's discount.
+func DiscountedTransactions(m BGNBD, c Customer, horizon, step, discount float64) (float64, error) {
 	if !(horizon >= 0) || math.IsInf(horizon, 0) || !(step > 0) || !(discount > -1) || math.IsInf(discount, 0) {
 		return 0, fmt.Errorf("btyd: CLV needs horizon ≥ 0, step > 0 and discount > −1 (have %v, %v, %v)", horizon, step, discount)
 	}
 	if horizon/step > 100_000 {
 		return 0, fmt.Errorf("btyd: CLV horizon %v is over 100 000 steps of %v", horizon, step)
-	}
-	spend := g.ExpectedSpend(c)
-	if math.IsNaN(spend) {
-		return 0, fmt.Errorf("btyd: no expected spend for %+v under %+v", c, g)
 	}
 	value, prev := 0.0, 0.0
 	logDisc := math.Log1p(discount)
@@ -234,7 +244,7 @@ func CLV(m BGNBD, g GammaGamma, c Customer, horizon, step, discount float64) (fl
 		if err != nil {
 			return 0, err
 		}
-		value += spend * (e - prev) * math.Exp(-t*logDisc)
+		value += (e - prev) * math.Exp(-t*logDisc)
 		prev = e
 	}
 	return value, nil
