@@ -54,11 +54,22 @@ const (
 // so that a job's params say what it did.
 type CLVParams struct {
 	AsOf         time.Time `json:"as_of,omitzero" doc:"Calibration end: purchases after it are ignored. Now when absent; never in the future."`
-	Unit         CLVUnit   `json:"unit,omitempty" enum:"day,week" doc:"The unit of time the model counts in (day by default). Weeks smooth out weekly buying rhythms."`
+	Unit         CLVUnit   `json:"unit,omitempty" doc:"The unit of time the model counts in (day by default). Weeks smooth out weekly buying rhythms."`
 	HorizonDays  int       `json:"horizon_days,omitempty" doc:"Days ahead the expected transactions and value are over; 365 by default, at most 3650." minimum:"1" maximum:"3650"`
 	DiscountRate *float64  `json:"discount_rate,omitempty" doc:"Annual discount rate of future value, 0 to 1; 0.10 by default." minimum:"0" maximum:"1"`
 	Currency     string    `json:"currency,omitempty" doc:"ISO 4217 currency of spend and value; by default the one most customers bought in." pattern:"^[A-Z]{3}$"`
 }
+
+// CLVFitStatus is where a fit stands.
+type CLVFitStatus string
+
+const (
+	CLVFitWriting CLVFitStatus = "writing"
+	CLVFitDone    CLVFitStatus = "done"
+)
+
+// CLVFitStatuses lists every status of a fit.
+var CLVFitStatuses = []CLVFitStatus{CLVFitWriting, CLVFitDone}
 
 // CLVQuantile is one quantile of the contacts' values.
 type CLVQuantile struct {
@@ -68,14 +79,14 @@ type CLVQuantile struct {
 
 // CLVFit is one fit of a tenant's customer base and what it predicted.
 type CLVFit struct {
-	ID           string    `json:"id" doc:"The id of the job that made it."`
-	Status       string    `json:"status" enum:"writing,done" doc:"writing while contacts' values are being stored; done once every contact has this fit's."`
-	AsOf         time.Time `json:"as_of"`
-	AsOfDate     string    `json:"as_of_date" doc:"as_of's day in the tenant's time zone: the last day of purchases counted."`
-	Unit         CLVUnit   `json:"unit" enum:"day,week"`
-	HorizonDays  int       `json:"horizon_days"`
-	DiscountRate float64   `json:"discount_rate"`
-	Currency     string    `json:"currency"`
+	ID           string       `json:"id" doc:"The id of the job that made it."`
+	Status       CLVFitStatus `json:"status" doc:"writing while contacts' values are being stored; done once every contact has this fit's."`
+	AsOf         time.Time    `json:"as_of"`
+	AsOfDate     string       `json:"as_of_date" doc:"as_of's day in the tenant's time zone: the last day of purchases counted."`
+	Unit         CLVUnit      `json:"unit"`
+	HorizonDays  int          `json:"horizon_days"`
+	DiscountRate float64      `json:"discount_rate"`
+	Currency     string       `json:"currency"`
 	// Customers and Repeaters are those of the BG/NBD fit.
 	Customers  int                `json:"customers" doc:"Customers with a first purchase by as_of."`
 	Repeaters  int                `json:"repeaters" doc:"Of them, those who bought on more than one day."`
@@ -122,7 +133,9 @@ type clvChunk struct {
 }
 
 func clvFitKey(tenant, id string) store.Key { return store.Tenant(tenant).Key(id, "clv-fit") }
-func clvLatestKey(tenant string) store.Key  { return store.Tenant(tenant).Key("latest", "clv-fit-latest") }
+func clvLatestKey(tenant string) store.Key {
+	return store.Tenant(tenant).Key("latest", "clv-fit-latest")
+}
 func clvChunkPK(tenant, jobID string) string {
 	return store.Tenant(tenant).PK("clv-chunk", jobID)
 }
@@ -381,7 +394,7 @@ func (f *CLVFits) fit(ctx context.Context, tenant string, j *jobs.Job, p CLVPara
 	st.Phase, st.Cursor = "write", ""
 	j.Total, j.Done = bg.Customers, 0
 	fit := CLVFit{
-		ID: j.ID, Status: "writing", AsOf: p.AsOf, AsOfDate: st.AsOfDate, Unit: p.Unit,
+		ID: j.ID, Status: CLVFitWriting, AsOf: p.AsOf, AsOfDate: st.AsOfDate, Unit: p.Unit,
 		HorizonDays: p.HorizonDays, DiscountRate: *p.DiscountRate, Currency: cur,
 		Customers: bg.Customers, Repeaters: bg.Repeaters, BGNBD: bg, GammaGamma: gg, StartedAt: j.StartedAt,
 	}
@@ -497,7 +510,7 @@ func (f *CLVFits) write(ctx context.Context, tenant string, j *jobs.Job, p CLVPa
 	if err != nil {
 		return nil, false, err
 	}
-	fit.Status, fit.FinishedAt = "done", f.now().UTC()
+	fit.Status, fit.FinishedAt = CLVFitDone, f.now().UTC()
 	fit.Contacts, fit.TotalValue, fit.Quantiles = st.Written, st.Total, clvQuantiles(st.Bins, st.Written)
 	fw, err := clvFitDoc.Put(clvFitKey(tenant, j.ID), ver, &fit)
 	if err != nil {
