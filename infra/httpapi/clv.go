@@ -11,6 +11,11 @@ import (
 	"github.com/fedele-crm/fedele/core/jobs"
 )
 
+// CLVJob is the job a fit runs in, as it started (core/jobs' Job; its
+// own name because scoring's jobs already hold the name Job in the
+// document).
+type CLVJob struct{ jobs.Job }
+
 // registerCLV adds customer lifetime value fits: start one (a core/jobs
 // job), read the latest or one by id. Each contact's value shows on its
 // profile.
@@ -21,7 +26,7 @@ func (s *Server) registerCLV() {
 			Body *customers.CLVParams // optional: no body is every default
 		}) (*struct {
 			Location string `header:"Location"`
-			Body     jobs.Job
+			Body     CLVJob
 		}, error) {
 			var p customers.CLVParams
 			if in.Body != nil {
@@ -33,8 +38,8 @@ func (s *Server) registerCLV() {
 			}
 			return &struct {
 				Location string `header:"Location"`
-				Body     jobs.Job
-			}{"/v1/jobs/" + j.ID, j}, nil
+				Body     CLVJob
+			}{"/v1/jobs/" + j.ID, CLVJob{j}}, nil
 		})
 
 	huma.Register(s.api, operation("get-latest-clv-fit", http.MethodGet, "/v1/clv/fits/latest",
