@@ -24,6 +24,7 @@ import (
 	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
@@ -159,6 +160,11 @@ func New(p Ports) (*App, error) {
 	a.Timers.Register(timers.EmitHandler())
 	// Background jobs in steps; each area registers its kinds.
 	a.Jobs = jobs.New(st, now)
+	// Customer lifetime value refits (clv_fit), in the tenant's days.
+	a.CLV = customers.NewCLVFits(st, a.Jobs, func(ctx context.Context, tenant string) (*time.Location, error) {
+		t, err := a.Tenants.Get(ctx, tenant)
+		return t.Location(), err
+	}, now)
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
@@ -64,6 +65,8 @@ type Services struct {
 	// (core/commerce).
 	Products *commerce.Products
 	Orders   *commerce.Orders
+	// CLV refits customer lifetime values and keeps the fits.
+	CLV *customers.CLVFits
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -101,6 +104,7 @@ type Server struct {
 	scorer      *scoring.Scorer
 	limits      *ratelimit.Guard
 	timers      *timers.Service
+	clv         *customers.CLVFits
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -138,6 +142,7 @@ func New(cfg Config) *Server {
 		scorer:      sv.Scorer,
 		limits:      sv.RateLimits,
 		timers:      sv.Timers,
+		clv:         sv.CLV,
 	}
 	s.products, s.orders = sv.Products, sv.Orders
 
@@ -165,6 +170,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/timers"}, register: (*Server).registerTimers},
 		{prefixes: []string{"/v1/products", "/v1/products-by-sku"}, register: (*Server).registerProducts},
 		{prefixes: []string{"/v1/orders", "/v1/orders-by-external-id"}, register: (*Server).registerOrders},
+		{prefixes: []string{"/v1/clv"}, register: (*Server).registerCLV},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/commerce"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 )
@@ -32,6 +33,8 @@ var closedSets = []closedSet{
 	setOf(commerce.OrderStatuses),
 	setOf(commerce.Channels),
 	setOf(commerce.RelationKinds),
+	setOf(customers.CLVUnits),
+	setOf(customers.CLVFitStatuses),
 }
 
 // closedSet is one Go type and its values, in their order.

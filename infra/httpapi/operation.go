@@ -39,6 +39,7 @@ var docTags = []*huma.Tag{
 	{Name: "Plugins", Description: "The tenant's WebAssembly plugins: versions, dry runs, activation, shadow runs, rollback, statistics."},
 	{Name: "Timers", Description: "Durable timers: what must happen later, scheduled, cancelled, and how late they fire."},
 	{Name: "Commerce", Description: "The product catalogue (unique SKUs, prices per currency) and customers' orders, ingested idempotently by external id, with refunds by line."},
+	{Name: "Analytics", Description: "What the tenant's customers are worth: lifetime value fits."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
