@@ -23,6 +23,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
@@ -156,6 +157,15 @@ func New(p Ports) (*App, error) {
 	a.Timers.Register(timers.EmitHandler())
 	// Background jobs in steps; each area registers its kinds.
 	a.Jobs = jobs.New(st, now)
+	// RFM: its job kinds, and the timers that debounce order changes into
+	// jobs and keep recency current every day.
+	a.RFM = customers.NewRFMScoring(st, a.Jobs, a.Timers, a.tenantLocation, now)
+	for _, k := range a.RFM.Kinds() {
+		a.Jobs.Register(k)
+	}
+	for _, h := range a.RFM.TimerHandlers() {
+		a.Timers.Register(h)
+	}
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}
@@ -169,6 +179,7 @@ func New(p Ports) (*App, error) {
 		a.Router.Consumer(),
 		a.Timers.Consumer(),
 		a.Jobs.Consumer(),
+		a.RFM.Consumer(),
 	}
 	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {
@@ -251,4 +262,17 @@ func (noHost) Delete(context.Context, string) error { return errNoHost }
 func (a *App) failureLimit(ctx context.Context, tenant string) (int, error) {
 	t, err := a.Tenants.Get(ctx, tenant)
 	return t.FailureLimit(), err
+}
+
+// tenantLocation is a tenant's time zone, UTC for a tenant not found (its
+// data is going, and nothing a person reads is left to count days for).
+func (a *App) tenantLocation(ctx context.Context, tenant string) (*time.Location, error) {
+	t, err := a.Tenants.Get(ctx, tenant)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return time.UTC, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t.Location(), nil
 }

@@ -38,6 +38,8 @@ var docTags = []*huma.Tag{
 	{Name: "Events", Description: "The tenant's domain events, to poll, and daily counts of them."},
 	{Name: "Plugins", Description: "The tenant's WebAssembly plugins: versions, dry runs, activation, shadow runs, rollback, statistics."},
 	{Name: "Timers", Description: "Durable timers: what must happen later, scheduled, cancelled, and how late they fire."},
+	{Name: "Analytics", Description: "What orders say about customers: RFM scores, segments and their distribution."},
+	{Name: "Jobs", Description: "Background jobs (re-scoring, RFM, the analytics jobs): progress and results."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
