@@ -165,6 +165,15 @@ func New(p Ports) (*App, error) {
 		t, err := a.Tenants.Get(ctx, tenant)
 		return t.Location(), err
 	}, now)
+	// RFM: its job kinds, and the timers that debounce order changes into
+	// jobs and keep recency current every day.
+	a.RFM = customers.NewRFMScoring(st, a.Jobs, a.Timers, a.tenantLocation, now)
+	for _, k := range a.RFM.Kinds() {
+		a.Jobs.Register(k)
+	}
+	for _, h := range a.RFM.TimerHandlers() {
+		a.Timers.Register(h)
+	}
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}
@@ -178,6 +187,7 @@ func New(p Ports) (*App, error) {
 		a.Router.Consumer(),
 		a.Timers.Consumer(),
 		a.Jobs.Consumer(),
+		a.RFM.Consumer(),
 	}
 	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {
@@ -260,4 +270,17 @@ func (noHost) Delete(context.Context, string) error { return errNoHost }
 func (a *App) failureLimit(ctx context.Context, tenant string) (int, error) {
 	t, err := a.Tenants.Get(ctx, tenant)
 	return t.FailureLimit(), err
+}
+
+// tenantLocation is a tenant's time zone, UTC for a tenant not found (its
+// data is going, and nothing a person reads is left to count days for).
+func (a *App) tenantLocation(ctx context.Context, tenant string) (*time.Location, error) {
+	t, err := a.Tenants.Get(ctx, tenant)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return time.UTC, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t.Location(), nil
 }

@@ -67,6 +67,8 @@ type Services struct {
 	Orders   *commerce.Orders
 	// CLV refits customer lifetime values and keeps the fits.
 	CLV *customers.CLVFits
+	// RFM computes RFM scores and segments, and keeps the segment table.
+	RFM *customers.RFMScoring
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -105,6 +107,8 @@ type Server struct {
 	limits      *ratelimit.Guard
 	timers      *timers.Service
 	clv         *customers.CLVFits
+	jobs        *jobs.Service
+	rfm         *customers.RFMScoring
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -143,6 +147,8 @@ func New(cfg Config) *Server {
 		limits:      sv.RateLimits,
 		timers:      sv.Timers,
 		clv:         sv.CLV,
+		jobs:        sv.Jobs,
+		rfm:         sv.RFM,
 	}
 	s.products, s.orders = sv.Products, sv.Orders
 
@@ -171,6 +177,8 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/products", "/v1/products-by-sku"}, register: (*Server).registerProducts},
 		{prefixes: []string{"/v1/orders", "/v1/orders-by-external-id"}, register: (*Server).registerOrders},
 		{prefixes: []string{"/v1/clv"}, register: (*Server).registerCLV},
+		{prefixes: []string{"/v1/rfm"}, register: (*Server).registerRFM},
+		{prefixes: []string{"/v1/jobs"}, register: (*Server).registerJobs},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

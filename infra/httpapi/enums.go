@@ -8,6 +8,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/customers"
+	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 )
@@ -35,6 +36,7 @@ var closedSets = []closedSet{
 	setOf(commerce.RelationKinds),
 	setOf(customers.CLVUnits),
 	setOf(customers.CLVFitStatuses),
+	setOf(jobs.Statuses),
 }
 
 // closedSet is one Go type and its values, in their order.

@@ -12,6 +12,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/infra/httpapi"
@@ -53,6 +54,7 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/FieldDef/properties/type":                         names(core.FieldTypes),
 		"components/schemas/Job/properties/kind":                              names(scoring.JobKinds),
 		"components/schemas/Job/properties/status":                            names(scoring.JobStatuses),
+		"components/schemas/JobView/properties/status":                        names(jobs.Statuses),
 		"components/schemas/Phone/properties/label":                           core.PhoneLabels,
 		"components/schemas/PipelineStage/properties/kind":                    names(core.StageKinds),
 		"components/schemas/Plugin/properties/kind":                           names(plugins.Kinds),

@@ -39,7 +39,8 @@ var docTags = []*huma.Tag{
 	{Name: "Plugins", Description: "The tenant's WebAssembly plugins: versions, dry runs, activation, shadow runs, rollback, statistics."},
 	{Name: "Timers", Description: "Durable timers: what must happen later, scheduled, cancelled, and how late they fire."},
 	{Name: "Commerce", Description: "The product catalogue (unique SKUs, prices per currency) and customers' orders, ingested idempotently by external id, with refunds by line."},
-	{Name: "Analytics", Description: "What the tenant's customers are worth: lifetime value fits."},
+	{Name: "Analytics", Description: "What orders say about customers: RFM scores and segments, lifetime value fits, reports and KPIs."},
+	{Name: "Jobs", Description: "Background jobs (re-scoring, RFM, the analytics jobs): progress and results."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can

@@ -65,17 +65,6 @@ func (s *Server) registerScoring() {
 			}{"/v1/jobs/" + j.ID, j}, nil
 		})
 
-	huma.Register(s.api, operation("get-job", http.MethodGet, "/v1/jobs/{id}", "A background job's progress", core.ScopeRead, "Contacts"),
-		func(ctx context.Context, in *struct {
-			ID string `path:"id" maxLength:"26"`
-		}) (*struct{ Body scoring.Job }, error) {
-			j, err := s.scorer.GetJob(ctx, tenantOf(ctx), in.ID)
-			if err != nil {
-				return nil, s.problem(ctx, err, "path")
-			}
-			return &struct{ Body scoring.Job }{j}, nil
-		})
-
 	huma.Register(s.api, operation("score-contact", http.MethodPost, "/v1/contacts/{id}/score",
 		"Score a contact now, storing nothing: the active score plugin decides, the built-in scorer when there is none or it fails", core.ScopeRead, "Contacts"),
 		func(ctx context.Context, in *ContactPath) (*struct{ Body scoring.Scored }, error) {
