@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
@@ -156,6 +157,9 @@ func New(p Ports) (*App, error) {
 	a.Timers.Register(timers.EmitHandler())
 	// Background jobs in steps; each area registers its kinds.
 	a.Jobs = jobs.New(st, now)
+	// Plugin backtests: replay the event log through a version (core/backtest).
+	a.Backtests = backtest.New(st, a.Plugins, a.Jobs, now)
+	a.Jobs.Register(a.Backtests.Kind())
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}

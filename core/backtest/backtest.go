@@ -119,7 +119,16 @@ func (s *Service) Kind() jobs.Kind { return jobs.Kind{Name: JobKind, Step: s.ste
 // Start checks a request for a backtest of a tenant's plugin version and
 // starts its job. Another tenant's plugin or version is not found; a bad
 // range is invalid, naming the field (from, to, window_days, outcome).
-func (s *Service) Start(ctx context.Context, tenant, name string, version int, req Request) (jobs.Job, error) {
+func (s *Service) Start(ctx context.Context, tenant, name string, version int, req Request) (Backtest, error) {
+	j, err := s.start(ctx, tenant, name, version, req)
+	if err != nil {
+		return Backtest{}, err
+	}
+	b, _ := View(j)
+	return b, nil
+}
+
+func (s *Service) start(ctx context.Context, tenant, name string, version int, req Request) (jobs.Job, error) {
 	v, err := s.plugins.Get(ctx, tenant, name, version)
 	if err != nil {
 		return jobs.Job{}, err
@@ -204,18 +213,52 @@ func parseBound(v string, loc *time.Location, upper bool) (time.Time, string) {
 	return d.UTC(), ""
 }
 
-// Get returns a backtest job of name's: a job of another kind, or of
-// another plugin, is not found, so the plugin's route shows only its own.
-func (s *Service) Get(ctx context.Context, tenant, name, id string) (jobs.Job, error) {
+// Backtest is a backtest job as the plugin's routes show it: the job's
+// progress with its params and result typed.
+type Backtest struct {
+	ID     string      `json:"id"`
+	Status jobs.Status `json:"status"`
+	// Done counts the events read so far; Total is set once all are.
+	Done       int         `json:"done"`
+	Total      int         `json:"total,omitempty"`
+	Params     Params      `json:"params"`
+	Result     *Result     `json:"result,omitempty" doc:"What it found so far while running; final once done."`
+	Error      *core.Error `json:"error,omitempty" doc:"Why it failed."`
+	Steps      int         `json:"steps"`
+	StartedAt  time.Time   `json:"started_at"`
+	FinishedAt time.Time   `json:"finished_at,omitzero"`
+}
+
+// View is a job of this kind as a Backtest; ok is false for a job of
+// another kind.
+func View(j jobs.Job) (b Backtest, ok bool) {
+	if j.Kind != JobKind || json.Unmarshal(j.Params, &b.Params) != nil {
+		return b, false
+	}
+	if len(j.Result) > 0 {
+		var r Result
+		if json.Unmarshal(j.Result, &r) != nil {
+			return b, false
+		}
+		b.Result = &r
+	}
+	b.ID, b.Status, b.Done, b.Total, b.Error, b.Steps, b.StartedAt, b.FinishedAt =
+		j.ID, j.Status, j.Done, j.Total, j.Error, j.Steps, j.StartedAt, j.FinishedAt
+	return b, true
+}
+
+// Get returns a backtest of name's: a job of another kind, or of another
+// plugin, is not found, so the plugin's route shows only its own.
+func (s *Service) Get(ctx context.Context, tenant, name, id string) (Backtest, error) {
 	j, err := s.jobs.Get(ctx, tenant, id)
 	if err != nil {
-		return j, err
+		return Backtest{}, err
 	}
-	var p Params
-	if j.Kind != JobKind || json.Unmarshal(j.Params, &p) != nil || p.Plugin != name {
-		return jobs.Job{}, core.Errorf(core.CodeNotFound, "plugin %s has no backtest %s", name, id)
+	b, ok := View(j)
+	if !ok || b.Params.Plugin != name {
+		return Backtest{}, core.Errorf(core.CodeNotFound, "plugin %s has no backtest %s", name, id)
 	}
-	return j, nil
+	return b, nil
 }
 
 // Result is what a backtest found; the job carries it, updated after every

@@ -6,6 +6,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/backtest"
+	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 )
@@ -28,6 +30,8 @@ var closedSets = []closedSet{
 	setOf(core.Deciders),
 	setOf(scoring.JobKinds),
 	setOf(scoring.JobStatuses),
+	setOf(backtest.Outcomes),
+	setOf(jobs.Statuses),
 }
 
 // closedSet is one Go type and its values, in their order.
