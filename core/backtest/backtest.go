@@ -68,10 +68,10 @@ type Request struct {
 	Outcome    Outcome `json:"outcome,omitempty"`
 }
 
-// Params are what a backtest job runs with, resolved when it starts: the
+// BacktestParams are what a backtest job runs with, resolved when it starts: the
 // baseline is fixed then, so an activation meanwhile does not change what
 // the job compares.
-type Params struct {
+type BacktestParams struct {
 	Plugin     string       `json:"plugin"`
 	Version    int          `json:"version"`
 	Baseline   *plugins.Ref `json:"baseline,omitempty" doc:"The active version it is compared with; absent: the built-in."`
@@ -156,7 +156,7 @@ func (s *Service) start(ctx context.Context, tenant, name string, version int, r
 }
 
 // params checks a request's range, window and outcome.
-func (s *Service) params(req Request, loc *time.Location) (Params, error) {
+func (s *Service) params(req Request, loc *time.Location) (BacktestParams, error) {
 	var p core.Problems
 	now := s.now().UTC()
 	from, ferr := parseBound(req.From, loc, false)
@@ -177,7 +177,7 @@ func (s *Service) params(req Request, loc *time.Location) (Params, error) {
 			p.Add("from", "must be in the past: there is nothing recorded to replay yet")
 		}
 	}
-	out := Params{From: from, To: to, WindowDays: req.WindowDays, Outcome: req.Outcome}
+	out := BacktestParams{From: from, To: to, WindowDays: req.WindowDays, Outcome: req.Outcome}
 	if out.WindowDays == 0 {
 		out.WindowDays = DefaultWindowDays
 	}
@@ -219,14 +219,14 @@ type Backtest struct {
 	ID     string      `json:"id"`
 	Status jobs.Status `json:"status"`
 	// Done counts the events read so far; Total is set once all are.
-	Done       int         `json:"done"`
-	Total      int         `json:"total,omitempty"`
-	Params     Params      `json:"params"`
-	Result     *Result     `json:"result,omitempty" doc:"What it found so far while running; final once done."`
-	Error      *core.Error `json:"error,omitempty" doc:"Why it failed."`
-	Steps      int         `json:"steps"`
-	StartedAt  time.Time   `json:"started_at"`
-	FinishedAt time.Time   `json:"finished_at,omitzero"`
+	Done       int             `json:"done"`
+	Total      int             `json:"total,omitempty"`
+	Params     BacktestParams  `json:"params"`
+	Result     *BacktestResult `json:"result,omitempty" doc:"What it found so far while running; final once done."`
+	Error      *core.Error     `json:"error,omitempty" doc:"Why it failed."`
+	Steps      int             `json:"steps"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at,omitzero"`
 }
 
 // View is a job of this kind as a Backtest; ok is false for a job of
@@ -236,7 +236,7 @@ func View(j jobs.Job) (b Backtest, ok bool) {
 		return b, false
 	}
 	if len(j.Result) > 0 {
-		var r Result
+		var r BacktestResult
 		if json.Unmarshal(j.Result, &r) != nil {
 			return b, false
 		}
@@ -261,9 +261,9 @@ func (s *Service) Get(ctx context.Context, tenant, name, id string) (Backtest, e
 	return b, nil
 }
 
-// Result is what a backtest found; the job carries it, updated after every
+// BacktestResult is what a backtest found; the job carries it, updated after every
 // step while the job runs and final once it is done.
-type Result struct {
+type BacktestResult struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 	// OutcomesUntil is how far outcomes were read: to + N days, or the
@@ -279,27 +279,27 @@ type Result struct {
 	// Approximated counts records rebuilt from a truncated timeline
 	// (timeline_truncated: only its latest entries were read) or without
 	// their company (company_unknown: no company event kept before then).
-	Approximated map[string]int `json:"approximated,omitempty"`
-	Agreement    Agreement      `json:"agreement"`
-	Candidate    Decider        `json:"candidate"`
-	Baseline     Decider        `json:"baseline"`
-	Shift        Shift          `json:"shift"`
+	Approximated map[string]int    `json:"approximated,omitempty"`
+	Agreement    BacktestAgreement `json:"agreement"`
+	Candidate    BacktestDecider   `json:"candidate"`
+	Baseline     BacktestDecider   `json:"baseline"`
+	Shift        BacktestShift     `json:"shift"`
 	// Ranking is filled when the job is done.
-	Ranking *Ranking `json:"ranking,omitempty"`
+	Ranking *BacktestRanking `json:"ranking,omitempty"`
 	// Notes say what limits the numbers: outcomes still to come, events
 	// past the log's retention.
 	Notes []string `json:"notes,omitempty"`
 }
 
-// Agreement is how often the two decided alike, over Decisions.
-type Agreement struct {
+// BacktestAgreement is how often the two decided alike, over Decisions.
+type BacktestAgreement struct {
 	Within5 float64 `json:"within_5" doc:"Share of decisions whose scores differ by 5 points or less."`
 	Exact   float64 `json:"exact" doc:"Share of decisions with the same score."`
 }
 
-// Decider is one side of the comparison: what decided, the distribution
+// BacktestDecider is one side of the comparison: what decided, the distribution
 // of what it decided, and its failures.
-type Decider struct {
+type BacktestDecider struct {
 	DecidedBy core.Decider `json:"decided_by"`
 	Plugin    *plugins.Ref `json:"plugin,omitempty"`
 	// Histogram counts decisions in 10-point bins: 0–9, 10–19, …, 90–100.
@@ -309,32 +309,32 @@ type Decider struct {
 	// Failures are calls of the plugin that failed: their records fell to
 	// the built-in, as they would live, and count in the numbers as the
 	// built-in's. Declined are records the plugin answered an error for.
-	Failures Failures `json:"failures"`
+	Failures BacktestFailures `json:"failures"`
 	// AUC and TopDecileLift rank the contacts by their score before their
-	// outcome (see Ranking); absent when there is nothing to rank.
+	// outcome (see BacktestRanking); absent when there is nothing to rank.
 	AUC           *float64 `json:"auc,omitempty"`
 	TopDecileLift *float64 `json:"top_decile_lift,omitempty"`
 }
 
-// Failures counts a plugin's failed calls.
-type Failures struct {
+// BacktestFailures counts a plugin's failed calls.
+type BacktestFailures struct {
 	Calls    int            `json:"calls"`
 	Records  int            `json:"records"`
 	Declined int            `json:"declined"`
 	Classes  map[string]int `json:"classes,omitempty" doc:"Failed calls by class: trap, out_of_fuel, timeout, contract, unavailable, …"`
 }
 
-// Shift compares the candidate's distribution with the baseline's.
-type Shift struct {
+// BacktestShift compares the candidate's distribution with the baseline's.
+type BacktestShift struct {
 	KS  float64 `json:"ks" doc:"Two-sample Kolmogorov–Smirnov statistic over the exact scores, 0 to 1."`
 	PSI float64 `json:"psi" doc:"Population stability index of the candidate against the baseline over the 10-point bins (empty bins as 0.0001); above 0.25 is a large shift."`
 }
 
-// Ranking is how the contacts were labelled: each contact's score is its
+// BacktestRanking is how the contacts were labelled: each contact's score is its
 // last one in the range before its first outcome (its last in the range
 // when it had none), and it is positive when the outcome came within
 // WindowDays after that score.
-type Ranking struct {
+type BacktestRanking struct {
 	Outcome    Outcome `json:"outcome"`
 	WindowDays int     `json:"window_days"`
 	Contacts   int     `json:"contacts"`
@@ -346,7 +346,7 @@ type Ranking struct {
 var decisionTypes = []events.Type{events.ContactCreated, events.ContactUpdated, events.ActivityLogged, events.OrderPlaced}
 
 // notes says what limits a result.
-func notes(p Params, until, now time.Time) []string {
+func notes(p BacktestParams, until, now time.Time) []string {
 	var out []string
 	if kept := now.Add(-events.EventRetention()); p.From.Before(kept) {
 		out = append(out, fmt.Sprintf("events before %s are past the event log's retention (%d days) and were not replayed: the range effectively starts there",

@@ -289,7 +289,7 @@ func TestBacktestNumbers(t *testing.T) {
 	}
 	r := *b.Result
 	f := func(v float64) *float64 { return &v }
-	want := backtest.Result{
+	want := backtest.BacktestResult{
 		From: t0, To: t0.Add(day(10)), OutcomesUntil: t0.Add(day(40)),
 		// Events: the company, 5 contacts, the activity, an order and the
 		// won deal; B's order (day 41) is past to + 30 days, and the
@@ -297,14 +297,14 @@ func TestBacktestNumbers(t *testing.T) {
 		EventsRead: b.Result.EventsRead,
 		// 5 creations, the activity on A and D's order re-score.
 		Decisions: 7,
-		Agreement: backtest.Agreement{Within5: 3.0 / 7, Exact: 2.0 / 7},
-		Candidate: backtest.Decider{DecidedBy: core.DecidedByPlugin, Plugin: &plugins.Ref{Name: "next", Version: 1},
+		Agreement: backtest.BacktestAgreement{Within5: 3.0 / 7, Exact: 2.0 / 7},
+		Candidate: backtest.BacktestDecider{DecidedBy: core.DecidedByPlugin, Plugin: &plugins.Ref{Name: "next", Version: 1},
 			Histogram: [10]int{3: 1, 4: 1, 5: 2, 7: 1, 9: 2}, Mean: (90 + 70 + 30 + 50 + 42 + 90 + 50) / 7.0,
 			AUC: f(5.0 / 6), TopDecileLift: f(2.5)},
-		Baseline: backtest.Decider{DecidedBy: core.DecidedByPlugin, Plugin: &plugins.Ref{Name: "live", Version: 1},
+		Baseline: backtest.BacktestDecider{DecidedBy: core.DecidedByPlugin, Plugin: &plugins.Ref{Name: "live", Version: 1},
 			Histogram: [10]int{1: 2, 4: 1, 5: 2, 8: 1, 9: 1}, Mean: (10 + 80 + 90 + 50 + 40 + 10 + 50) / 7.0,
 			AUC: f(1.0 / 6), TopDecileLift: f(0)},
-		Ranking: &backtest.Ranking{Outcome: backtest.OutcomeEither, WindowDays: 30, Contacts: 5, Positives: 2},
+		Ranking: &backtest.BacktestRanking{Outcome: backtest.OutcomeEither, WindowDays: 30, Contacts: 5, Positives: 2},
 	}
 	ignore := cmp.FilterPath(func(p cmp.Path) bool {
 		s := p.String()

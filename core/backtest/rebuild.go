@@ -195,7 +195,7 @@ func (s *Service) walk(ctx context.Context, tenant, typ, id, at string, max int,
 // has one clock, the batch's last event's time, which a record of the
 // batch sees at most an hour late — nothing against activities' decay
 // over weeks — instead of a call per record.
-func (s *Service) decide(ctx context.Context, tenant string, p Params, points []*decisionPoint, st *state) error {
+func (s *Service) decide(ctx context.Context, tenant string, p BacktestParams, points []*decisionPoint, st *state) error {
 	var ok []*decisionPoint
 	for _, dp := range points {
 		if dp.ok {
@@ -269,7 +269,7 @@ func (s *Service) decide(ctx context.Context, tenant string, p Params, points []
 // to the built-in record by record where the plugin declines and for the
 // whole batch when its call fails — what would be applied live — and
 // counting each in f. It fails only when the store does.
-func (s *Service) run(ctx context.Context, tenant string, v *plugins.Version, recs []input, now time.Time, builtin func(input) int, f *Failures) ([]int, error) {
+func (s *Service) run(ctx context.Context, tenant string, v *plugins.Version, recs []input, now time.Time, builtin func(input) int, f *BacktestFailures) ([]int, error) {
 	out := make([]int, len(recs))
 	for i, r := range recs {
 		out[i] = builtin(r)

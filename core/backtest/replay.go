@@ -39,9 +39,9 @@ type state struct {
 
 // side is one decider's sums.
 type side struct {
-	Scores   Scores   `json:"scores"`
-	Failures Failures `json:"failures"`
-	Ranked   Labelled `json:"ranked"`
+	Scores   Scores           `json:"scores"`
+	Failures BacktestFailures `json:"failures"`
+	Ranked   Labelled         `json:"ranked"`
 }
 
 // contactScore is a contact's score for the ranking, kept per job while
@@ -71,7 +71,7 @@ func scratchKey(tenant, jobID, contactID string) store.Key {
 }
 
 func (s *Service) step(ctx context.Context, tenant string, j *jobs.Job, raw json.RawMessage) (json.RawMessage, bool, []store.Write, error) {
-	var p Params
+	var p BacktestParams
 	if err := json.Unmarshal(j.Params, &p); err != nil {
 		return nil, false, nil, fmt.Errorf("decode backtest params: %w", err)
 	}
@@ -141,7 +141,7 @@ type orderSummary struct {
 // replayPage reads the next page of the tenant's events in [from, until],
 // decides the records of those the kind reacts to, and applies every
 // event to the contacts' ranking documents, in order.
-func (s *Service) replayPage(ctx context.Context, tenant, jobID string, p Params, st *state) error {
+func (s *Service) replayPage(ctx context.Context, tenant, jobID string, p BacktestParams, st *state) error {
 	q := store.Query{From: core.FirstIDAt(p.From), To: core.FirstIDAt(st.Until), Consistent: true}
 	page, err := store.QueryMerged(ctx, s.store, q, events.EventsPKs(tenant), s.page, st.Cursor)
 	if err != nil {
@@ -354,21 +354,21 @@ func (s *Service) rankPage(ctx context.Context, tenant, jobID string, st *state)
 }
 
 // result is the job's result from its sums.
-func (s *Service) result(p Params, st *state, done bool, now time.Time) Result {
-	r := Result{From: p.From, To: p.To, OutcomesUntil: st.Until, EventsRead: st.Events, Decisions: st.Decisions,
+func (s *Service) result(p BacktestParams, st *state, done bool, now time.Time) BacktestResult {
+	r := BacktestResult{From: p.From, To: p.To, OutcomesUntil: st.Until, EventsRead: st.Events, Decisions: st.Decisions,
 		Skipped: st.Skipped, Approximated: st.Approximated,
 		Candidate: st.Cand.decider(&plugins.Ref{Name: p.Plugin, Version: p.Version}),
 		Baseline:  st.Base.decider(p.Baseline),
-		Shift:     Shift{KS: KS(&st.Base.Scores, &st.Cand.Scores), PSI: PSI(&st.Base.Scores, &st.Cand.Scores)},
+		Shift:     BacktestShift{KS: KS(&st.Base.Scores, &st.Cand.Scores), PSI: PSI(&st.Base.Scores, &st.Cand.Scores)},
 		Notes:     notes(p, st.Until, now)}
 	if st.Decisions > 0 {
-		r.Agreement = Agreement{Within5: float64(st.Within5) / float64(st.Decisions), Exact: float64(st.Exact) / float64(st.Decisions)}
+		r.Agreement = BacktestAgreement{Within5: float64(st.Within5) / float64(st.Decisions), Exact: float64(st.Exact) / float64(st.Decisions)}
 	}
 	if done {
-		r.Ranking = &Ranking{Outcome: p.Outcome, WindowDays: p.WindowDays, Contacts: st.Contacts, Positives: st.Positives}
+		r.Ranking = &BacktestRanking{Outcome: p.Outcome, WindowDays: p.WindowDays, Contacts: st.Contacts, Positives: st.Positives}
 		for _, d := range []struct {
 			sd  *side
-			out *Decider
+			out *BacktestDecider
 		}{{&st.Cand, &r.Candidate}, {&st.Base, &r.Baseline}} {
 			if auc, ok := d.sd.Ranked.AUC(); ok {
 				d.out.AUC = &auc
@@ -384,8 +384,8 @@ func (s *Service) result(p Params, st *state, done bool, now time.Time) Result {
 	return r
 }
 
-func (sd *side) decider(ref *plugins.Ref) Decider {
-	d := Decider{DecidedBy: core.DecidedByBuiltin, Histogram: sd.Scores.Bins10(), Failures: sd.Failures}
+func (sd *side) decider(ref *plugins.Ref) BacktestDecider {
+	d := BacktestDecider{DecidedBy: core.DecidedByBuiltin, Histogram: sd.Scores.Bins10(), Failures: sd.Failures}
 	if ref != nil {
 		d.DecidedBy, d.Plugin = core.DecidedByPlugin, ref
 	}

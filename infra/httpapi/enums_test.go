@@ -10,7 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/infra/httpapi"
@@ -73,6 +75,12 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"paths//v1/plugins/{name}/versions/post/query:kind":                   names(plugins.Kinds),
 		"paths//v1/users/get/query:role":                                      core.UserRoles,
 		"paths//v1/users/get/query:status":                                    core.UserStatuses,
+		// Plugin backtests.
+		"components/schemas/Backtest-plugin-versionRequest/properties/outcome": names(backtest.Outcomes),
+		"components/schemas/Backtest/properties/status":                        names(jobs.Statuses),
+		"components/schemas/BacktestDecider/properties/decided_by":             names(core.Deciders),
+		"components/schemas/BacktestParams/properties/outcome":                 names(backtest.Outcomes),
+		"components/schemas/BacktestRanking/properties/outcome":                names(backtest.Outcomes),
 	}
 	raw, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
 	if err != nil {
