@@ -123,7 +123,7 @@ type world struct {
 
 var t0 = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{st: memstore.New(), at: t0.Add(-time.Hour), engine: &fakeEngine{seen: map[string][]seenRecord{}}}
 	now := func() time.Time { return w.at }
 	tenants := tenancy.NewTenants(w.st, now)
@@ -147,7 +147,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) contact(t *testing.T, tenant string, at time.Duration, f core.ContactFields) core.Contact {
+func (w *world) contact(t testing.TB, tenant string, at time.Duration, f core.ContactFields) core.Contact {
 	t.Helper()
 	w.at = t0.Add(at)
 	c, err := w.contacts.Create(context.Background(), tenant, f)
@@ -159,7 +159,7 @@ func (w *world) contact(t *testing.T, tenant string, at time.Duration, f core.Co
 
 // emit records an event as its producer would (orders, won deals: their
 // areas are not on this branch), on the contact's timeline.
-func (w *world) emit(t *testing.T, tenant string, at time.Duration, typ events.Type, entity events.Entity, contactID string) {
+func (w *world) emit(t testing.TB, tenant string, at time.Duration, typ events.Type, entity events.Entity, contactID string) {
 	t.Helper()
 	w.at = t0.Add(at)
 	ev := events.New(context.Background(), tenant, typ, w.at, entity)
@@ -173,7 +173,7 @@ func (w *world) emit(t *testing.T, tenant string, at time.Duration, typ events.T
 	}
 }
 
-func (w *world) order(t *testing.T, tenant string, at time.Duration, c core.Contact, placed time.Time) {
+func (w *world) order(t testing.TB, tenant string, at time.Duration, c core.Contact, placed time.Time) {
 	t.Helper()
 	id := core.NewID(t0.Add(at))
 	o := commerce.Order{Meta: core.Meta{ID: id, Version: 1}, OrderFields: commerce.OrderFields{ExternalID: id, ContactID: c.ID,
@@ -182,14 +182,14 @@ func (w *world) order(t *testing.T, tenant string, at time.Duration, c core.Cont
 	w.emit(t, tenant, at, events.OrderPlaced, events.Entity{Type: "order", ID: id, Data: data}, c.ID)
 }
 
-func (w *world) wonDeal(t *testing.T, tenant string, at time.Duration, c core.Contact) {
+func (w *world) wonDeal(t testing.TB, tenant string, at time.Duration, c core.Contact) {
 	t.Helper()
 	id := core.NewID(t0.Add(at))
 	data, _ := json.Marshal(map[string]any{"id": id, "contact_id": c.ID, "status": "won", "name": "deal"})
 	w.emit(t, tenant, at, events.DealWon, events.Entity{Type: "deal", ID: id, Data: data}, c.ID)
 }
 
-func (w *world) upload(t *testing.T, tenant, name, module string) plugins.Version {
+func (w *world) upload(t testing.TB, tenant, name, module string) plugins.Version {
 	t.Helper()
 	v, err := w.plugins.Upload(context.Background(), tenant, name, plugins.KindScore, nil, []byte(module))
 	if err != nil {
@@ -199,7 +199,7 @@ func (w *world) upload(t *testing.T, tenant, name, module string) plugins.Versio
 }
 
 // run starts a backtest at now and runs its steps to the end.
-func (w *world) run(t *testing.T, tenant string, v plugins.Version, req backtest.Request) backtest.Backtest {
+func (w *world) run(t testing.TB, tenant string, v plugins.Version, req backtest.Request) backtest.Backtest {
 	t.Helper()
 	ctx := context.Background()
 	b, err := w.backtests.Start(ctx, tenant, v.Name, v.Number, req)
