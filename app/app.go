@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
@@ -174,6 +175,9 @@ func New(p Ports) (*App, error) {
 	for _, h := range a.RFM.TimerHandlers() {
 		a.Timers.Register(h)
 	}
+	// Plugin backtests: replay the event log through a version (core/backtest).
+	a.Backtests = backtest.New(st, a.Plugins, a.Jobs, now)
+	a.Jobs.Register(a.Backtests.Kind())
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -135,8 +136,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	busEndpoint := fs.String("eventbridge-endpoint", "", "EventBridge endpoint (a local PutEvents endpoint); empty for AWS")
 	warm := fs.String("warm-plugins", devTenant, "comma-separated tenants whose active plugins compile at start, before their first call")
 	fast := fs.Float64("fast-forward", 1, "development only: run the process's clock this many times faster, from now (129600: three months a minute); embedded store or DynamoDB Local")
+	retention := fs.Int("event-retention-days", defaultEventRetentionDays(), "keep events this many days (plugin backtests replay them; processed markers keep 30); $FEDELE_EVENT_RETENTION_DAYS sets the default")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *retention < 1 {
+		return errors.New("--event-retention-days must be at least 1")
+	}
+	if err := events.SetEventRetention(time.Duration(*retention) * 24 * time.Hour); err != nil {
+		return fmt.Errorf("--event-retention-days: %w", err)
 	}
 	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(stderr, nil)))
 	clk := clock.System
@@ -320,4 +328,18 @@ func createKey(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "API key %s for tenant %s (%s), shown only this once:\n\n    %s\n\n", k.ID, *tenant, *scopes, secret)
 	return nil
+}
+
+// localEventRetentionDays is how long `fedele serve` keeps events unless
+// told otherwise: a year and a month, so that a plugin can be backtested
+// over a year of its tenant's history with a month of outcomes after it.
+// A laptop's file holds that easily; in AWS the table keeps events.Retention
+// (30 days) and the bus's archive keeps them for replay.
+const localEventRetentionDays = 400
+
+func defaultEventRetentionDays() int {
+	if v, err := strconv.Atoi(os.Getenv("FEDELE_EVENT_RETENTION_DAYS")); err == nil && v > 0 {
+		return v
+	}
+	return localEventRetentionDays
 }

@@ -120,7 +120,8 @@ func TestServeBootstrapsOnceAndShutsDownCleanly(t *testing.T) {
 
 func TestCommandErrors(t *testing.T) {
 	for _, args := range [][]string{nil, {"nope"}, {"keys"}, {"keys", "create"}, {"keys", "create", "--tenant", "x", "--scopes", "root", "--data", t.TempDir()},
-		{"serve", "--fast-forward", "0.5", "--data", t.TempDir()}, {"serve", "--fast-forward", "100", "--store", "dynamodb"}} {
+		{"serve", "--fast-forward", "0.5", "--data", t.TempDir()}, {"serve", "--fast-forward", "100", "--store", "dynamodb"},
+		{"serve", "--event-retention-days", "0", "--data", t.TempDir()}, {"serve", "--event-retention-days", "5000", "--data", t.TempDir()}} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run %q: no error", args)
 		}

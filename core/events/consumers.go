@@ -15,8 +15,10 @@ import (
 const MaxDepth = 5
 
 // ProcessedTTL is how long a consumer remembers it handled an event; the
-// relay redelivers for much less long than that.
-const ProcessedTTL = Retention
+// relay redelivers for much less long than that. It does not follow the
+// event log's retention (EventRetention): keeping events a year for
+// backtests must not keep a marker per consumer and event a year too.
+const ProcessedTTL = 30 * 24 * time.Hour
 
 // Handler is a consumer. Handle returns the store writes that are its
 // effect: they commit in one transaction with the consumer's "processed"

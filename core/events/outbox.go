@@ -5,14 +5,47 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/fedele-crm/fedele/core/store"
 )
 
-// Retention is how long the outbox keeps an event (its TTL): the timeline
-// and GET /v1/events read from it.
+// Retention is the default of how long the outbox keeps an event (its
+// TTL): the timeline, GET /v1/events and plugin backtests read from it. A
+// process may keep them longer (SetEventRetention); dead letters keep this.
 const Retention = 30 * 24 * time.Hour
+
+// eventRetention is the process's event retention in nanoseconds; 0 is
+// Retention. A process setting, not a tenant's: the table's TTL is one
+// cost decision for the whole deployment, and a tenant's setting would
+// need a read on every write.
+var eventRetention atomic.Int64
+
+// MaxEventRetention bounds SetEventRetention: beyond it the table only
+// grows, and a backtest over years is not what the log is for.
+const MaxEventRetention = 3 * 366 * 24 * time.Hour
+
+// SetEventRetention sets how long events written from now on are kept; 0
+// goes back to Retention. It is for a process's start (`fedele serve
+// --event-retention-days`), before any event is written; items already
+// stored keep the TTL they were written with. Processed markers keep
+// ProcessedTTL whatever it is.
+func SetEventRetention(d time.Duration) error {
+	if d < 0 || d > MaxEventRetention {
+		return fmt.Errorf("event retention must be between 1 day and %d days, not %s", MaxEventRetention/(24*time.Hour), d)
+	}
+	eventRetention.Store(int64(d))
+	return nil
+}
+
+// EventRetention is how long events written now are kept.
+func EventRetention() time.Duration {
+	if d := eventRetention.Load(); d > 0 {
+		return time.Duration(d)
+	}
+	return Retention
+}
 
 // PendingShards spreads not-yet-relayed events over several index
 // partitions, so that every tenant's writes do not land on one hot
@@ -71,7 +104,7 @@ func OutboxWrite(ev Envelope) (store.Write, error) {
 			TimelineIndex: {PK: TimelinePK(d.Tenant, tl.Type, tl.ID), SK: d.EventID},
 		},
 		Version:   1,
-		ExpiresAt: d.Time.Add(Retention),
+		ExpiresAt: d.Time.Add(EventRetention()),
 		Data:      data,
 	}}, nil
 }

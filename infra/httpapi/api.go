@@ -19,6 +19,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/commerce"
+	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/jobs"
@@ -69,6 +70,8 @@ type Services struct {
 	CLV *customers.CLVFits
 	// RFM computes RFM scores and segments, and keeps the segment table.
 	RFM *customers.RFMScoring
+	// Backtests replays the event log through a plugin version (core/backtest).
+	Backtests *backtest.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -109,6 +112,7 @@ type Server struct {
 	clv         *customers.CLVFits
 	jobs        *jobs.Service
 	rfm         *customers.RFMScoring
+	backtests   *backtest.Service
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -149,6 +153,7 @@ func New(cfg Config) *Server {
 		clv:         sv.CLV,
 		jobs:        sv.Jobs,
 		rfm:         sv.RFM,
+		backtests:   sv.Backtests,
 	}
 	s.products, s.orders = sv.Products, sv.Orders
 
@@ -179,6 +184,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/clv"}, register: (*Server).registerCLV},
 		{prefixes: []string{"/v1/rfm"}, register: (*Server).registerRFM},
 		{prefixes: []string{"/v1/jobs"}, register: (*Server).registerJobs},
+		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerBacktests},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

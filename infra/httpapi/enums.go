@@ -8,6 +8,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/customers"
+	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
@@ -36,6 +37,7 @@ var closedSets = []closedSet{
 	setOf(commerce.RelationKinds),
 	setOf(customers.CLVUnits),
 	setOf(customers.CLVFitStatuses),
+	setOf(backtest.Outcomes),
 	setOf(jobs.Statuses),
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/jobs"
@@ -87,6 +88,12 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"paths//v1/orders/get/query:sort":                   commerce.OrderSorts,
 		"paths//v1/orders/get/query:status":                 names(commerce.OrderStatuses),
 		"paths//v1/products/get/query:active":               commerce.ActiveFilters,
+		// Plugin backtests.
+		"components/schemas/Backtest-plugin-versionRequest/properties/outcome": names(backtest.Outcomes),
+		"components/schemas/Backtest/properties/status":                        names(jobs.Statuses),
+		"components/schemas/BacktestDecider/properties/decided_by":             names(core.Deciders),
+		"components/schemas/BacktestParams/properties/outcome":                 names(backtest.Outcomes),
+		"components/schemas/BacktestRanking/properties/outcome":                names(backtest.Outcomes),
 	}
 	raw, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
 	if err != nil {
