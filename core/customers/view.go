@@ -12,7 +12,7 @@ import (
 // the last order computed at read time — it changes with time alone, so
 // it is never stored — and the other parts when their writers have run.
 type View struct {
-	Purchases PurchasesView `json:"purchases"`
+	Purchases PurchasesView  `json:"purchases"`
 	Lifecycle *LifecycleView `json:"lifecycle,omitempty"`
 	RFM       *RFM           `json:"rfm,omitempty"`
 	CLV       *CLV           `json:"clv,omitempty"`
