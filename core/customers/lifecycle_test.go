@@ -16,6 +16,7 @@ import (
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/timers"
+	"github.com/fedele-crm/fedele/schemas"
 )
 
 // relay delivers what the outbox holds (job steps, lifecycle events)
@@ -72,6 +73,10 @@ func (w *world) transitions(tenant string) []customers.Changed {
 		}
 		if ev.DetailType != events.ContactLifecycleChanged {
 			continue
+		}
+		detail, _ := json.Marshal(ev.Detail)
+		if err := schemas.ValidateEventDetail(string(ev.DetailType), detail); err != nil {
+			w.t.Errorf("%s: %v", detail, err)
 		}
 		var c customers.Changed
 		if err := json.Unmarshal(ev.Detail.Entity.Data, &c); err != nil {
