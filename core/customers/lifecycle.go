@@ -48,7 +48,7 @@ var Bases = []Basis{BasisDays, BasisRelative}
 // multipliers times the tenant's typical gap (TypicalGapDays); until that
 // is known (no repeat buyer yet) the days thresholds apply.
 type Rules struct {
-	Basis             Basis   `json:"basis" enum:"days,relative" doc:"days: the *_days thresholds; relative: the multipliers times the typical gap between purchases."` // Bases
+	Basis             Basis   `json:"basis" doc:"days: the *_days thresholds; relative: the multipliers times the typical gap between purchases."` // Bases
 	NewDays           int     `json:"new_days" minimum:"1" maximum:"3650" doc:"A contact is new this many days after its first counted order."`
 	DormantAfterDays  int     `json:"dormant_after_days" minimum:"1" maximum:"3650"`
 	InactiveAfterDays int     `json:"inactive_after_days" minimum:"1" maximum:"3650"`

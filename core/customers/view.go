@@ -31,7 +31,7 @@ type PurchasesView struct {
 
 // LifecycleView is the lifecycle state as shown.
 type LifecycleView struct {
-	State  State     `json:"state" enum:"none,new,active,dormant,inactive,lost"` // States
+	State  State     `json:"state"` // States
 	Since  time.Time `json:"since"`
 	Why    string    `json:"why,omitempty"`
 	NextAt time.Time `json:"next_at,omitzero" doc:"When time alone moves the state next, unless an order comes first."`

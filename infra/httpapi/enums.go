@@ -6,6 +6,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 )
@@ -28,6 +29,8 @@ var closedSets = []closedSet{
 	setOf(core.Deciders),
 	setOf(scoring.JobKinds),
 	setOf(scoring.JobStatuses),
+	setOf(customers.Bases),
+	setOf(customers.States),
 }
 
 // closedSet is one Go type and its values, in their order.
