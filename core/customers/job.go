@@ -107,7 +107,7 @@ func (c *Customers) lifecycleStep(ctx context.Context, tenant string, j *jobs.Jo
 	result := JobResult{Moved: st.Moved}
 	if st.Phase == "measure" {
 		gap := median(st.Gaps)
-		next, err := rulesDoc.Update(ctx, c.store, rulesKey(tenant), true, func(r *Rules, exists bool) error {
+		next, err := rulesDoc.Update(ctx, c.store, rulesKey(tenant), true, func(r *LifecycleRules, exists bool) error {
 			if !exists {
 				*r = DefaultRules()
 			}
@@ -199,7 +199,7 @@ func median(h map[int]int) float64 {
 
 // reevaluate moves one contact to the state rules give now, committing
 // on its own (re-read on a lost race); moved says whether anything changed.
-func (c *Customers) reevaluate(ctx context.Context, tenant, contactID string, rules Rules) (bool, error) {
+func (c *Customers) reevaluate(ctx context.Context, tenant, contactID string, rules LifecycleRules) (bool, error) {
 	for attempt := 0; ; attempt++ {
 		p, v, err := GetProfile(ctx, c.store, tenant, contactID)
 		if err != nil || v == 0 {

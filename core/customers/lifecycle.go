@@ -41,13 +41,13 @@ const (
 // Bases lists every basis of the lifecycle rules.
 var Bases = []Basis{BasisDays, BasisRelative}
 
-// Rules are a tenant's lifecycle thresholds. A contact is new for NewDays
+// LifecycleRules are a tenant's lifecycle thresholds. A contact is new for NewDays
 // after its first counted order; then, by the time since its last counted
 // order, active, dormant (from DormantAfter), inactive, lost. With the
 // relative basis, the dormant, inactive and lost thresholds are the
 // multipliers times the tenant's typical gap (TypicalGapDays); until that
 // is known (no repeat buyer yet) the days thresholds apply.
-type Rules struct {
+type LifecycleRules struct {
 	Basis             Basis   `json:"basis" doc:"days: the *_days thresholds; relative: the multipliers times the typical gap between purchases."` // Bases
 	NewDays           int     `json:"new_days" minimum:"1" maximum:"3650" doc:"A contact is new this many days after its first counted order."`
 	DormantAfterDays  int     `json:"dormant_after_days" minimum:"1" maximum:"3650"`
@@ -65,15 +65,15 @@ type Rules struct {
 }
 
 // DefaultRules are a tenant's rules until it sets its own.
-func DefaultRules() Rules {
-	return Rules{Basis: BasisDays, NewDays: 30, DormantAfterDays: 90, InactiveAfterDays: 180, LostAfterDays: 365,
+func DefaultRules() LifecycleRules {
+	return LifecycleRules{Basis: BasisDays, NewDays: 30, DormantAfterDays: 90, InactiveAfterDays: 180, LostAfterDays: 365,
 		DormantAfter: 2, InactiveAfter: 4, LostAfter: 8}
 }
 
-var rulesDoc = record.Doc[Rules]{Name: "lifecycle rules", Version: func(r *Rules) *int64 { return &r.Version }}
+var rulesDoc = record.Doc[LifecycleRules]{Name: "lifecycle rules", Version: func(r *LifecycleRules) *int64 { return &r.Version }}
 
 // Normalize checks the rules: thresholds grow from dormant to lost.
-func (r *Rules) Normalize() error {
+func (r *LifecycleRules) Normalize() error {
 	var p core.Problems
 	if r.Basis == "" {
 		r.Basis = BasisDays
@@ -121,7 +121,7 @@ type thresholds struct {
 
 const day = 24 * time.Hour
 
-func (r Rules) thresholds() thresholds {
+func (r LifecycleRules) thresholds() thresholds {
 	th := thresholds{fresh: time.Duration(r.NewDays) * day, dormant: time.Duration(r.DormantAfterDays) * day,
 		inactive: time.Duration(r.InactiveAfterDays) * day, lost: time.Duration(r.LostAfterDays) * day,
 		say: func(d time.Duration, _ float64) string { return "no order for " + days(d) }}
@@ -197,7 +197,7 @@ type Changed struct {
 // change of state the contact.lifecycle_changed event, and when the next
 // time-caused change moves, the timer of it (the old one cancelled unless
 // it is firing, which is the caller's). The writes go with p's own put.
-func (c *Customers) evaluate(ctx context.Context, tenant string, p *Profile, rules Rules, firing string) ([]store.Write, error) {
+func (c *Customers) evaluate(ctx context.Context, tenant string, p *Profile, rules LifecycleRules, firing string) ([]store.Write, error) {
 	now := c.now()
 	state, why, next := stateAt(p.Purchases, rules.thresholds(), now)
 	cur := Lifecycle{State: string(StateNone)}
@@ -278,9 +278,9 @@ func (c *Customers) lifecycleDue(ctx context.Context, t core.Timer) ([]store.Wri
 	return append([]store.Write{pw}, writes...), nil
 }
 
-// Rules returns a tenant's lifecycle rules, the defaults when it has set
+// LifecycleRules returns a tenant's lifecycle rules, the defaults when it has set
 // none.
-func (c *Customers) Rules(ctx context.Context, tenant string) (Rules, error) {
+func (c *Customers) Rules(ctx context.Context, tenant string) (LifecycleRules, error) {
 	r, _, err := rulesDoc.Get(ctx, c.store, rulesKey(tenant))
 	if core.ErrorCode(err) == core.CodeNotFound {
 		return DefaultRules(), nil
@@ -292,7 +292,7 @@ func (c *Customers) Rules(ctx context.Context, tenant string) (Rules, error) {
 // and starts the job that measures the typical gap (relative basis) and
 // moves every contact to the state the new rules give, rescheduling its
 // timer. It returns the rules and the job's id.
-func (c *Customers) SetRules(ctx context.Context, tenant string, in Rules, ifVersion int64) (Rules, string, error) {
+func (c *Customers) SetRules(ctx context.Context, tenant string, in LifecycleRules, ifVersion int64) (LifecycleRules, string, error) {
 	if err := in.Normalize(); err != nil {
 		return in, "", err
 	}

@@ -233,7 +233,7 @@ func TestRelativeThresholdsAndARulesChange(t *testing.T) {
 	}
 }
 
-// Rules are checked field by field.
+// LifecycleRules are checked field by field.
 func TestRulesAreChecked(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "", "acme")

@@ -54,8 +54,8 @@ type PurchasesOutput struct {
 // RulesOutput is a tenant's lifecycle rules after a change, and the job
 // that applies them to every customer.
 type RulesOutput struct {
-	Rules customers.Rules `json:"rules"`
-	JobID string          `json:"job_id" doc:"The job that measures the typical gap (relative basis) and moves every customer to its state under the new rules; its progress is at /v1/jobs/{id}."`
+	LifecycleRules customers.LifecycleRules `json:"rules"`
+	JobID          string                   `json:"job_id" doc:"The job that measures the typical gap (relative basis) and moves every customer to its state under the new rules; its progress is at /v1/jobs/{id}."`
 }
 
 func (s *Server) registerCustomers() {
@@ -82,7 +82,7 @@ func (s *Server) registerCustomers() {
 		"The tenant's lifecycle thresholds (the defaults until it sets its own) and the typical gap between purchases last measured", core.ScopeRead, tag),
 		func(ctx context.Context, _ *struct{}) (*struct {
 			ETag string `header:"ETag"`
-			Body customers.Rules
+			Body customers.LifecycleRules
 		}, error) {
 			r, err := s.customers.Rules(ctx, tenantOf(ctx))
 			if err != nil {
@@ -90,7 +90,7 @@ func (s *Server) registerCustomers() {
 			}
 			return &struct {
 				ETag string `header:"ETag"`
-				Body customers.Rules
+				Body customers.LifecycleRules
 			}{etag(r.Version), r}, nil
 		})
 
@@ -98,20 +98,20 @@ func (s *Server) registerCustomers() {
 		"Replace the lifecycle thresholds: a job then moves every customer to its state under them and reschedules its timer", core.ScopeAdmin, tag),
 		func(ctx context.Context, in *struct {
 			IfMatchHeader
-			Body customers.Rules
+			Body customers.LifecycleRules
 		}) (*struct {
 			ETag string `header:"ETag"`
 			Body RulesOutput
 		}, error) {
 			v, err := ifMatch(in.IfMatch)
 			if err == nil {
-				var r customers.Rules
+				var r customers.LifecycleRules
 				var job string
 				if r, job, err = s.customers.SetRules(ctx, tenantOf(ctx), in.Body, v); err == nil {
 					return &struct {
 						ETag string `header:"ETag"`
 						Body RulesOutput
-					}{etag(r.Version), RulesOutput{Rules: r, JobID: job}}, nil
+					}{etag(r.Version), RulesOutput{LifecycleRules: r, JobID: job}}, nil
 				}
 			}
 			return nil, s.problem(ctx, err, "body")
