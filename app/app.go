@@ -181,11 +181,18 @@ func New(p Ports) (*App, error) {
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}
+	// Purchase summaries and lifecycle states (core/customers): its
+	// lifecycle timers and its job kind.
+	a.Customers = customers.New(st, a.Tenants, a.Timers, a.Jobs, now)
+	a.Customers.Register()
 
 	// The one consumer set: the local relay of `fedele serve` delivers to
 	// it, and so does the worker function each event EventBridge routes.
 	a.consumers = []events.Handler{
 		timeline.StatsConsumer(st),
+		// Before scoring: a score on order.placed reads the profile the
+		// purchases consumer has just updated.
+		a.Customers.Consumer(),
 		a.Scorer.Consumer(),
 		a.Scorer.RescoreConsumer(),
 		a.Router.Consumer(),

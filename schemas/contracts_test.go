@@ -45,13 +45,11 @@ type shape struct {
 
 const (
 	whyError  = "the host reads a plugin's error in core/plugins (Decide), not in the kind's result type"
-	whyOrders = "the host does not send orders yet: nothing stores them"
 )
 
 func TestContractsMatchGoTypes(t *testing.T) {
 	for _, s := range []shape{
-		{name: "host score.input", schema: "score.input", typ: reflect.TypeFor[scoring.Record](), open: []string{"contact"},
-			lacks: map[string]string{"orders": whyOrders}},
+		{name: "host score.input", schema: "score.input", typ: reflect.TypeFor[scoring.Record](), open: []string{"contact"}},
 		{name: "PDK score.input", schema: "score.input", typ: reflect.TypeFor[pdk.ScoreRecord](), open: []string{"contact"}},
 		{name: "host score.output", schema: "score.output", typ: reflect.TypeFor[scoring.Result](), lacks: map[string]string{"error": whyError}},
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/plugins"
 )
 
@@ -37,6 +38,7 @@ func TestEventSchemaEnumsAreGoLists(t *testing.T) {
 		"core.Deciders":         strs(core.Deciders),
 		"plugins.Kinds":         strs(plugins.Kinds),
 		"core.Scopes":           strs(core.Scopes),
+		"customers.States":      strs(customers.States),
 	}
 	// Enums with no Go list yet: the values are literals in the code that
 	// sets them. Binding them is left to do; listed here so that the test

@@ -47,13 +47,30 @@ type Purchases struct {
 	FirstOrderAt time.Time `json:"first_order_at,omitzero"`
 	LastOrderAt  time.Time `json:"last_order_at,omitzero"`
 	Orders       int       `json:"orders"`
-	// TransactionDays counts days (UTC) with at least one counted order:
+	// TransactionDays counts days (in the tenant's time zone) with at least
+	// one counted order, the folded ones included:
 	// orders on the same day are one transaction, as the BTYD models count.
 	TransactionDays int       `json:"transaction_days"`
 	Revenue         []Revenue `json:"revenue,omitempty"`
 	Categories      []string  `json:"categories,omitempty" doc:"Categories bought, sorted."`
-	// Days are the contact's transaction days, oldest first.
+	// Days are the contact's transaction days, oldest first: at most
+	// MaxDays of them, the older ones folded into Earlier.
 	Days []Day `json:"days,omitempty"`
+	// CategoryOrders counts the counted orders that bought each category,
+	// so that a cancelled order's category can go away (at most
+	// MaxCategories categories are kept).
+	CategoryOrders map[string]int `json:"category_orders,omitempty"`
+	// Earlier is what was folded out of Days to bound the profile's size.
+	Earlier *Folded `json:"earlier,omitempty"`
+}
+
+// Folded is the transaction days taken out of Purchases.Days, oldest
+// first, to keep the profile within an item: the days up to Through are
+// still counted in TransactionDays (and their orders and revenue in the
+// totals), but listed no more.
+type Folded struct {
+	Through string `json:"through"` // the last folded date, 2006-01-02
+	Days    int    `json:"days"`
 }
 
 // RFM is a contact's recency, frequency and monetary scores, 1-5 by
@@ -68,9 +85,14 @@ type RFM struct {
 
 // Lifecycle is a contact's customer state and why.
 type Lifecycle struct {
-	State string    `json:"state" doc:"new, active, dormant, inactive or lost."`
+	State string    `json:"state" doc:"new, active, dormant, inactive or lost; none once no order counts."`
 	Since time.Time `json:"since"`
 	Why   string    `json:"why,omitempty"`
+	// Next is when time alone will move the state next (zero: never), and
+	// TimerID the durable timer that will; a timer that is not this one is
+	// stale and does nothing.
+	Next    time.Time `json:"next_at,omitzero"`
+	TimerID string    `json:"timer_id,omitempty"`
 }
 
 // CLV is a contact's lifetime value as the tenant's last fit predicts it.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/record"
@@ -32,6 +33,9 @@ type Record struct {
 	Contact    core.Contact  `json:"contact"`
 	Company    *core.Company `json:"company"`
 	Activities []Activity    `json:"activities,omitempty"`
+	// Orders sums up the contact's counted orders, from its customer
+	// profile (core/customers).
+	Orders customers.OrdersSummary `json:"orders"`
 }
 
 // Activity is an activity as the score contract sends it.
@@ -160,6 +164,11 @@ func (s *Scorer) record(ctx context.Context, tenant string, c core.Contact) (Rec
 	for _, a := range acts {
 		rec.Activities = append(rec.Activities, Activity{Type: a.Type, Channel: a.Channel, At: a.At})
 	}
+	p, _, err := customers.GetProfile(ctx, s.store, tenant, c.ID)
+	if err != nil {
+		return rec, fmt.Errorf("load purchases of contact %s: %w", contactID, err)
+	}
+	rec.Orders = customers.Summary(p.Purchases)
 	return rec, nil
 }
 
@@ -242,15 +251,30 @@ func scoreKey(tenant, contactID string) store.Key {
 // store request; a contact never scored is shown without one. A score that
 // cannot be read is left out too: the contact is what was asked for.
 func (s *Scorer) Contact(ctx context.Context, tenant, contactID string) (core.Contact, error) {
-	c, also, err := s.contacts.GetWith(ctx, tenant, contactID, scoreKey(tenant, contactID))
-	if err != nil || len(also) == 0 {
-		return c, err
+	c, _, err := s.ContactWith(ctx, tenant, contactID)
+	return c, err
+}
+
+// ContactWith is Contact, with the items at also that exist read in the
+// same store request (a customer profile shown beside the score).
+func (s *Scorer) ContactWith(ctx context.Context, tenant, contactID string, also ...store.Key) (core.Contact, []store.Item, error) {
+	sk := scoreKey(tenant, contactID)
+	c, items, err := s.contacts.GetWith(ctx, tenant, contactID, append([]store.Key{sk}, also...)...)
+	if err != nil {
+		return c, nil, err
 	}
-	var sc Scored
-	if json.Unmarshal(also[0].Data, &sc) == nil {
-		c.Score = &core.ContactScore{Score: sc.Score, Reasons: sc.Reasons, Tags: sc.Tags, DecidedBy: sc.DecidedBy, At: sc.At}
+	var rest []store.Item
+	for _, it := range items {
+		if it.Key != sk {
+			rest = append(rest, it)
+			continue
+		}
+		var sc Scored
+		if json.Unmarshal(it.Data, &sc) == nil {
+			c.Score = &core.ContactScore{Score: sc.Score, Reasons: sc.Reasons, Tags: sc.Tags, DecidedBy: sc.DecidedBy, At: sc.At}
+		}
 	}
-	return c, nil
+	return c, rest, nil
 }
 
 // History returns a contact's scores, newest first.
@@ -314,20 +338,22 @@ func (s *Scorer) keep(ctx context.Context, tenant string, sc Scored) ([]store.Wr
 }
 
 // Consumer re-scores a contact on the events that can change its score:
-// its creation and changes, and activities logged on it. It never sees
+// its creation and changes, activities logged on it, and its orders
+// placed (read from its profile, which the purchases consumer, delivered
+// before this one, has just brought up to date). It never sees
 // contact.scored: a score does not change a score.
 func (s *Scorer) Consumer() events.Handler {
 	return events.Handler{
 		Name:  "scoring",
-		Types: []events.Type{events.ContactCreated, events.ContactUpdated, events.ActivityLogged},
+		Types: []events.Type{events.ContactCreated, events.ContactUpdated, events.ActivityLogged, events.OrderPlaced},
 		Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
 			contactID := ev.Detail.Entity.ID
-			if ev.DetailType == events.ActivityLogged {
+			if ev.DetailType == events.ActivityLogged || ev.DetailType == events.OrderPlaced {
 				var a struct {
 					ContactID string `json:"contact_id"`
 				}
 				if err := json.Unmarshal(ev.Detail.Entity.Data, &a); err != nil || a.ContactID == "" {
-					return nil, nil // a company's activity scores no contact
+					return nil, nil // a company's activity, or an order without a buyer, scores no contact
 				}
 				contactID = a.ContactID
 			}

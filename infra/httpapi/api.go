@@ -72,6 +72,9 @@ type Services struct {
 	RFM *customers.RFMScoring
 	// Backtests replays the event log through a plugin version (core/backtest).
 	Backtests *backtest.Service
+	// Customers keeps purchase summaries and lifecycle states
+	// (core/customers).
+	Customers *customers.Customers
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -113,6 +116,7 @@ type Server struct {
 	jobs        *jobs.Service
 	rfm         *customers.RFMScoring
 	backtests   *backtest.Service
+	customers   *customers.Customers
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -154,6 +158,7 @@ func New(cfg Config) *Server {
 		jobs:        sv.Jobs,
 		rfm:         sv.RFM,
 		backtests:   sv.Backtests,
+		customers:   sv.Customers,
 	}
 	s.products, s.orders = sv.Products, sv.Orders
 
@@ -185,6 +190,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/rfm"}, register: (*Server).registerRFM},
 		{prefixes: []string{"/v1/jobs"}, register: (*Server).registerJobs},
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerBacktests},
+		{prefixes: []string{"/v1/contacts", "/v1/customers"}, register: (*Server).registerCustomers},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

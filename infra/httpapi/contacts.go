@@ -98,14 +98,11 @@ func (s *Server) registerContacts() {
 	documentBody(s.api, http.MethodPost, "/v1/contacts", core.ContactFields{}, "The new contact.", "application/json")
 
 	huma.Register(s.api, operation("get-contact", http.MethodGet, "/v1/contacts/{id}", "Get a contact", core.ScopeRead, tag),
-		func(ctx context.Context, in *ContactPath) (*contactOutput, error) {
-			// The score lives apart from the contact (scoring must not
-			// change its version); a read shows it beside, read with it.
-			c, err := s.scorer.Contact(ctx, tenantOf(ctx), in.ID)
-			if err != nil {
-				return nil, s.problem(ctx, err, "path")
-			}
-			return contactOut(c, http.StatusOK), nil
+		func(ctx context.Context, in *ContactPath) (*contactViewOutput, error) {
+			// The score and the customer profile live apart from the contact
+			// (they must not change its version); a read shows them beside,
+			// read with it (customers.go).
+			return s.getContact(ctx, in.ID)
 		})
 
 	huma.Register(s.api, readsItsBody(operation("update-contact", http.MethodPatch, "/v1/contacts/{id}", "Update a contact (JSON merge patch)", core.ScopeWrite, tag)),

@@ -10,6 +10,7 @@ import (
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 )
@@ -39,6 +40,8 @@ var closedSets = []closedSet{
 	setOf(customers.CLVFitStatuses),
 	setOf(backtest.Outcomes),
 	setOf(jobs.Statuses),
+	setOf(customers.Bases),
+	setOf(customers.States),
 }
 
 // closedSet is one Go type and its values, in their order.

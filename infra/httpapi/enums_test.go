@@ -14,6 +14,7 @@ import (
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/infra/httpapi"
@@ -42,6 +43,10 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/Company/properties/size":                          core.CompanySizes,
 		"components/schemas/CompanyFields/properties/size":                    core.CompanySizes,
 		"components/schemas/Contact/properties/lifecycle_stage":               names(core.Stages),
+		"components/schemas/ContactView/properties/lifecycle_stage":           names(core.Stages),
+		"components/schemas/ContactView/properties/source":                    names(core.Sources),
+		"components/schemas/LifecycleView/properties/state":                   names(customers.States),
+		"components/schemas/LifecycleRules/properties/basis":                  names(customers.Bases),
 		"components/schemas/Contact/properties/source":                        names(core.Sources),
 		"components/schemas/ContactFields/properties/lifecycle_stage":         names(core.Stages),
 		"components/schemas/ContactFields/properties/source":                  names(core.Sources),

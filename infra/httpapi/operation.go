@@ -41,6 +41,7 @@ var docTags = []*huma.Tag{
 	{Name: "Commerce", Description: "The product catalogue (unique SKUs, prices per currency) and customers' orders, ingested idempotently by external id, with refunds by line."},
 	{Name: "Analytics", Description: "What orders say about customers: RFM scores and segments, lifetime value fits, reports and KPIs."},
 	{Name: "Jobs", Description: "Background jobs (re-scoring, RFM, the analytics jobs): progress and results."},
+	{Name: "Analytics", Description: "What orders say about customers: purchase summaries, lifecycle states and their rules."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
