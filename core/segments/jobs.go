@@ -339,6 +339,16 @@ func csvCell(v any) string {
 	return string(b)
 }
 
+// ExportJob returns an export's job; another tenant's, or a job of another
+// kind, is not found.
+func (s *Service) ExportJob(ctx context.Context, tenant, id string) (jobs.Job, error) {
+	j, err := s.jobs.Get(ctx, tenant, id)
+	if err != nil || j.Kind != ExportJob {
+		return jobs.Job{}, core.Errorf(core.CodeNotFound, "export %s not found", id)
+	}
+	return j, nil
+}
+
 // Export is a finished export's file, read part by part.
 type Export struct {
 	Format string
@@ -352,9 +362,9 @@ func (e Export) Part(ctx context.Context, n int) ([]byte, error) { return e.part
 // GetExport returns a tenant's finished export; another tenant's, or a job
 // that is not an export, is not found, and one still running a conflict.
 func (s *Service) GetExport(ctx context.Context, tenant, id string) (Export, error) {
-	j, err := s.jobs.Get(ctx, tenant, id)
-	if err != nil || j.Kind != ExportJob {
-		return Export{}, core.Errorf(core.CodeNotFound, "export %s not found", id)
+	j, err := s.ExportJob(ctx, tenant, id)
+	if err != nil {
+		return Export{}, err
 	}
 	if j.Status != jobs.Done {
 		return Export{}, core.Errorf(core.CodeConflict, "export %s is %s: poll GET /v1/jobs/%s until it is done", id, j.Status, id)

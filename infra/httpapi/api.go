@@ -24,6 +24,7 @@ import (
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/segments"
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
@@ -59,6 +60,8 @@ type Services struct {
 	Timers *timers.Service
 	// Jobs runs background jobs in steps (core/jobs).
 	Jobs *jobs.Service
+	// Segments keeps segments, lists, their members and exports.
+	Segments *segments.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -96,6 +99,7 @@ type Server struct {
 	scorer      *scoring.Scorer
 	limits      *ratelimit.Guard
 	timers      *timers.Service
+	segments    *segments.Service
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -129,6 +133,7 @@ func New(cfg Config) *Server {
 		scorer:      sv.Scorer,
 		limits:      sv.RateLimits,
 		timers:      sv.Timers,
+		segments:    sv.Segments,
 	}
 
 	// Each check makes its schema on the first document it checks.
@@ -151,6 +156,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs"}, register: (*Server).registerScoring},
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerPlugins},
 		{prefixes: []string{"/v1/timers"}, register: (*Server).registerTimers},
+		{prefixes: []string{"/v1/segments", "/v1/lists", "/v1/exports"}, register: (*Server).registerSegments},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,
