@@ -114,7 +114,7 @@ func (h *History) birthdayIn(w time.Duration) bool {
 		if !h.Now.Before(b.AddDate(0, 0, 1)) {
 			continue // that one is over
 		}
-		return b.Sub(h.Now) < w
+		return b.Sub(h.Now) <= w
 	}
 	return false
 }
