@@ -140,30 +140,54 @@ func orEpoch(t time.Time) time.Time {
 	return t.UTC()
 }
 
+// block holds one evaluation's values in one allocation: the view is
+// built for every contact a job reads.
+type block struct {
+	v   vars
+	c   ContactView
+	co  CompanyView
+	p   PurchasesView
+	r   RFMView
+	l   LifecycleView
+	clv CLVView
+	h   History
+}
+
+// Shared, never written: what an empty field holds.
+var (
+	emptyList    = []string{}
+	emptyRevenue = map[string]int64{}
+	emptyCustom  = Custom{types.NewStringInterfaceMap(types.DefaultTypeAdapter, map[string]any{})}
+)
+
 // view builds the activation's values from in, once per contact; only the
 // history's time changes between evaluations at several instants.
 func view(in Input, loc *time.Location) *vars {
+	b := new(block)
 	c := in.Contact
-	cv := &ContactView{ID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Email: c.PrimaryEmail(),
+	cv := &b.c
+	*cv = ContactView{ID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Email: c.PrimaryEmail(),
 		Tags: nonNil(c.Tags), Birthday: c.Birthday, Stage: string(c.LifecycleStage), Source: string(c.Source),
 		OwnerID: c.OwnerID, CompanyID: c.CompanyID, CreatedAt: orEpoch(c.CreatedAt), UpdatedAt: orEpoch(c.UpdatedAt),
-		Custom: customOf(c.Custom)}
+		Custom: customOf(c.Custom), Emails: emptyList, Phones: emptyList}
 	if cv.Stage == "" {
 		cv.Stage = string(core.StageLead)
 	}
-	cv.Emails = make([]string, 0, len(c.Emails))
-	for _, e := range c.Emails {
-		cv.Emails = append(cv.Emails, e.Address)
+	if len(c.Emails) > 0 {
+		cv.Emails = make([]string, 0, len(c.Emails))
+		for _, e := range c.Emails {
+			cv.Emails = append(cv.Emails, e.Address)
+		}
+		if cv.Email == "" {
+			cv.Email = cv.Emails[0]
+		}
 	}
-	cv.Phones = make([]string, 0, len(c.Phones))
-	for _, p := range c.Phones {
-		cv.Phones = append(cv.Phones, p.Number)
-	}
-	if len(cv.Phones) > 0 {
+	if len(c.Phones) > 0 {
+		cv.Phones = make([]string, 0, len(c.Phones))
+		for _, p := range c.Phones {
+			cv.Phones = append(cv.Phones, p.Number)
+		}
 		cv.Phone = cv.Phones[0]
-	}
-	if cv.Email == "" && len(cv.Emails) > 0 {
-		cv.Email = cv.Emails[0]
 	}
 	if c.Address != nil {
 		cv.Country, cv.City = c.Address.Country, c.Address.City
@@ -172,40 +196,40 @@ func view(in Input, loc *time.Location) *vars {
 		granted := func(cc *core.ChannelConsent) bool { return cc != nil && cc.Status == core.ConsentGranted }
 		cv.Consent = ConsentView{Email: granted(k.Email), SMS: granted(k.SMS), Phone: granted(k.Phone), Push: granted(k.Push), Post: granted(k.Post)}
 	}
-	co := &CompanyView{Custom: customOf(nil)}
-	if in.Company != nil {
-		x := in.Company
-		co = &CompanyView{ID: x.ID, Name: x.Name, Domain: x.Domain, Industry: x.Industry, Size: x.Size, Custom: customOf(x.Custom)}
+	b.co.Custom = emptyCustom
+	if x := in.Company; x != nil {
+		b.co = CompanyView{ID: x.ID, Name: x.Name, Domain: x.Domain, Industry: x.Industry, Size: x.Size, Custom: customOf(x.Custom)}
 		if x.Address != nil {
-			co.Country = x.Address.Country
+			b.co.Country = x.Address.Country
 		}
 	}
 	p := in.Profile
-	pv := &PurchasesView{Orders: int64(p.Purchases.Orders), TransactionDays: int64(p.Purchases.TransactionDays),
+	b.p = PurchasesView{Orders: int64(p.Purchases.Orders), TransactionDays: int64(p.Purchases.TransactionDays),
 		FirstOrderAt: orEpoch(p.Purchases.FirstOrderAt), LastOrderAt: orEpoch(p.Purchases.LastOrderAt),
-		Revenue: map[string]int64{}, Categories: nonNil(p.Purchases.Categories)}
-	for _, r := range p.Purchases.Revenue {
-		pv.Revenue[r.Currency] = r.Amount
+		Revenue: emptyRevenue, Categories: nonNil(p.Purchases.Categories)}
+	if len(p.Purchases.Revenue) > 0 {
+		b.p.Revenue = make(map[string]int64, len(p.Purchases.Revenue))
+		for _, r := range p.Purchases.Revenue {
+			b.p.Revenue[r.Currency] = r.Amount
+		}
 	}
-	rv := &RFMView{}
 	if p.RFM != nil {
-		rv = &RFMView{R: int64(p.RFM.R), F: int64(p.RFM.F), M: int64(p.RFM.M), Segment: p.RFM.Segment}
+		b.r = RFMView{R: int64(p.RFM.R), F: int64(p.RFM.F), M: int64(p.RFM.M), Segment: p.RFM.Segment}
 	}
-	lv := &LifecycleView{Since: epoch}
+	b.l = LifecycleView{Since: epoch}
 	if p.Lifecycle != nil {
-		lv = &LifecycleView{State: p.Lifecycle.State, Since: orEpoch(p.Lifecycle.Since)}
+		b.l = LifecycleView{State: p.Lifecycle.State, Since: orEpoch(p.Lifecycle.Since)}
 	}
-	clv := &CLVView{}
 	if p.CLV != nil {
-		clv = &CLVView{Value: p.CLV.Value, PAlive: p.CLV.PAlive, ExpectedTransactions: p.CLV.ExpectedTransactions,
+		b.clv = CLVView{Value: p.CLV.Value, PAlive: p.CLV.PAlive, ExpectedTransactions: p.CLV.ExpectedTransactions,
 			ExpectedSpend: p.CLV.ExpectedSpend, Currency: p.CLV.Currency}
 	}
-	v := &vars{contact: cv, company: co, purchases: pv, rfm: rv, lifecycle: lv, clv: clv, lastOrder: pv.LastOrderAt,
-		history: &History{Loc: loc, Days: p.Purchases.Days, Seen: in.Seen, Birthday: c.Birthday}}
+	b.h = History{Loc: loc, Days: p.Purchases.Days, Seen: in.Seen, Birthday: c.Birthday}
+	b.v = vars{contact: cv, company: &b.co, purchases: &b.p, rfm: &b.r, lifecycle: &b.l, clv: &b.clv, lastOrder: b.p.LastOrderAt, history: &b.h}
 	if in.Score != nil {
-		v.score = int64(*in.Score)
+		b.v.score = int64(*in.Score)
 	}
-	return v
+	return &b.v
 }
 
 // Custom is a record's custom fields as CEL sees them: a map(string, dyn),
@@ -220,14 +244,14 @@ func (Custom) Type() ref.Type { return customType }
 
 func customOf(m map[string]any) Custom {
 	if m == nil {
-		m = map[string]any{}
+		return emptyCustom
 	}
 	return Custom{types.NewStringInterfaceMap(types.DefaultTypeAdapter, m)}
 }
 
 func nonNil(s []string) []string {
 	if s == nil {
-		return []string{}
+		return emptyList
 	}
 	return s
 }
