@@ -48,13 +48,8 @@ type pageState struct {
 func (s *Service) evaluateStep(ctx context.Context, tenant string, j *jobs.Job, raw json.RawMessage) (json.RawMessage, bool, []store.Write, error) {
 	var p evaluateParams
 	var st pageState
-	if err := json.Unmarshal(j.Params, &p); err != nil {
-		return nil, false, nil, fmt.Errorf("decode evaluation params: %w", err)
-	}
-	if raw != nil {
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return nil, false, nil, fmt.Errorf("decode evaluation state: %w", err)
-		}
+	if err := decodeStep(j, raw, &p, &st); err != nil {
+		return nil, false, nil, err
 	}
 	sg, err := s.Get(ctx, tenant, Dynamic, p.SegmentID)
 	if core.ErrorCode(err) == core.CodeNotFound || err == nil && sg.Version != p.Version {
@@ -72,13 +67,9 @@ func (s *Service) evaluateStep(ctx context.Context, tenant string, j *jobs.Job, 
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("contacts page: %w", record.StoreError(err))
 	}
-	cs := make([]core.Contact, 0, len(page.Items))
-	for _, it := range page.Items {
-		var c core.Contact
-		if err := json.Unmarshal(it.Data, &c); err != nil {
-			return nil, false, nil, fmt.Errorf("decode contact %s: %w", it.Key, err)
-		}
-		cs = append(cs, c)
+	cs, err := decodeContacts(page.Items)
+	if err != nil {
+		return nil, false, nil, err
 	}
 	if err := s.evaluateMany(ctx, tenant, cs, []Segment{sg}, t.Location()); err != nil {
 		return nil, false, nil, err
@@ -94,6 +85,32 @@ func (s *Service) evaluateStep(ctx context.Context, tenant string, j *jobs.Job, 
 	}
 	next, err := json.Marshal(pageState{Cursor: page.Next})
 	return next, false, nil, err
+}
+
+// decodeStep reads a job's params and the state its last step left.
+func decodeStep(j *jobs.Job, raw json.RawMessage, params, state any) error {
+	if err := json.Unmarshal(j.Params, params); err != nil {
+		return fmt.Errorf("decode %s params: %w", j.Kind, err)
+	}
+	if raw != nil {
+		if err := json.Unmarshal(raw, state); err != nil {
+			return fmt.Errorf("decode %s state: %w", j.Kind, err)
+		}
+	}
+	return nil
+}
+
+// decodeContacts reads the contacts a query returned.
+func decodeContacts(items []store.Item) ([]core.Contact, error) {
+	cs := make([]core.Contact, 0, len(items))
+	for _, it := range items {
+		var c core.Contact
+		if err := json.Unmarshal(it.Data, &c); err != nil {
+			return nil, fmt.Errorf("decode contact %s: %w", it.Key, err)
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
 }
 
 // evaluateMany evaluates contacts against segs, committing each contact's
@@ -197,13 +214,8 @@ func (s *Service) StartExport(ctx context.Context, tenant string, kind Kind, seg
 func (s *Service) exportStep(ctx context.Context, tenant string, j *jobs.Job, raw json.RawMessage) (json.RawMessage, bool, []store.Write, error) {
 	var p exportParams
 	var st pageState
-	if err := json.Unmarshal(j.Params, &p); err != nil {
-		return nil, false, nil, fmt.Errorf("decode export params: %w", err)
-	}
-	if raw != nil {
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return nil, false, nil, fmt.Errorf("decode export state: %w", err)
-		}
+	if err := decodeStep(j, raw, &p, &st); err != nil {
+		return nil, false, nil, err
 	}
 	ms, next, err := s.members(ctx, tenant, p.SegmentID, ExportPage, st.Cursor)
 	if err != nil {
@@ -343,6 +355,9 @@ func csvCell(v any) string {
 // kind, is not found.
 func (s *Service) ExportJob(ctx context.Context, tenant, id string) (jobs.Job, error) {
 	j, err := s.jobs.Get(ctx, tenant, id)
+	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+		return jobs.Job{}, err
+	}
 	if err != nil || j.Kind != ExportJob {
 		return jobs.Job{}, core.Errorf(core.CodeNotFound, "export %s not found", id)
 	}
@@ -412,13 +427,9 @@ func (s *Service) Preview(ctx context.Context, tenant, expression string, sample
 	if err != nil {
 		return Preview{}, fmt.Errorf("sample contacts: %w", record.StoreError(err))
 	}
-	cs := make([]core.Contact, 0, len(page.Items))
-	for _, it := range page.Items {
-		var c core.Contact
-		if err := json.Unmarshal(it.Data, &c); err != nil {
-			return Preview{}, fmt.Errorf("decode contact %s: %w", it.Key, err)
-		}
-		cs = append(cs, c)
+	cs, err := decodeContacts(page.Items)
+	if err != nil {
+		return Preview{}, err
 	}
 	ls, err := s.inputsOf(ctx, tenant, cs)
 	if err != nil {

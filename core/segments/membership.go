@@ -65,13 +65,9 @@ func (s *Service) inputs(ctx context.Context, tenant string, ids []string) ([]lo
 	if err != nil {
 		return nil, err
 	}
-	cs := make([]core.Contact, 0, len(items))
-	for _, it := range items {
-		var c core.Contact
-		if err := json.Unmarshal(it.Data, &c); err != nil {
-			return nil, fmt.Errorf("decode contact %s: %w", it.Key, err)
-		}
-		cs = append(cs, c)
+	cs, err := decodeContacts(items)
+	if err != nil {
+		return nil, err
 	}
 	return s.inputsOf(ctx, tenant, cs)
 }
