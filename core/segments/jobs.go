@@ -113,41 +113,80 @@ func decodeContacts(items []store.Item) ([]core.Contact, error) {
 	return cs, nil
 }
 
-// evaluateMany evaluates contacts against segs, committing each contact's
-// change in its own transaction, re-reading a contact whose state moved.
+// evaluateMany evaluates contacts against segs. Their changes commit
+// several contacts to a transaction (on a file store each one is a sync
+// to disk), each contact's writes still guarded by its state's version;
+// a group that fails commits its contacts one by one, re-reading a
+// contact whose state moved. The flips go out in batches of 100.
 func (s *Service) evaluateMany(ctx context.Context, tenant string, cs []core.Contact, segs []Segment, loc *time.Location) error {
 	ls, err := s.inputsOf(ctx, tenant, cs)
 	if err != nil {
 		return err
 	}
-	for _, l := range ls {
-		for attempt := 0; ; attempt++ {
-			writes, flips, err := s.evaluate(ctx, tenant, l, segs, s.now(), loc, false)
-			if err != nil {
-				return err
-			}
-			if err := s.schedule(ctx, tenant, flips); err != nil {
-				return err
-			}
-			if len(writes) == 0 {
-				break
-			}
-			err = s.store.Transact(ctx, writes)
-			var tc *store.TxCancelledError
-			if err == nil {
-				break
-			}
-			if !errors.As(err, &tc) || tc.Index != 0 || attempt == record.MaxRetries {
-				return fmt.Errorf("record membership of %s: %w", l.Contact.ID, record.StoreError(err))
-			}
-			fresh, err := s.inputs(ctx, tenant, []string{l.Contact.ID})
-			if err != nil || len(fresh) == 0 {
-				break
-			}
-			l = fresh[0]
+	var flips []flipPayload
+	var group []store.Write
+	var members []loaded
+	commit := func() error {
+		if len(group) == 0 {
+			return nil
 		}
+		if err := s.store.Transact(ctx, group); err != nil {
+			for _, l := range members {
+				fs, err := s.commitOne(ctx, tenant, l, segs, loc)
+				if err != nil {
+					return err
+				}
+				flips = append(flips, fs...)
+			}
+		}
+		group, members = group[:0], members[:0]
+		return nil
 	}
-	return nil
+	for _, l := range ls {
+		writes, fs, err := s.evaluate(ctx, tenant, l, segs, s.now(), loc, false)
+		if err != nil {
+			return err
+		}
+		flips = append(flips, fs...)
+		if len(writes) == 0 {
+			continue
+		}
+		if len(group)+len(writes) > store.MaxTxItems {
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+		group = append(group, writes...)
+		members = append(members, l)
+	}
+	if err := commit(); err != nil {
+		return err
+	}
+	return s.schedule(ctx, tenant, flips)
+}
+
+// commitOne evaluates and commits one contact alone, re-reading it while
+// its state moves under it.
+func (s *Service) commitOne(ctx context.Context, tenant string, l loaded, segs []Segment, loc *time.Location) ([]flipPayload, error) {
+	for attempt := 0; ; attempt++ {
+		writes, flips, err := s.evaluate(ctx, tenant, l, segs, s.now(), loc, false)
+		if err != nil || len(writes) == 0 {
+			return flips, err
+		}
+		err = s.store.Transact(ctx, writes)
+		if err == nil {
+			return flips, nil
+		}
+		var tc *store.TxCancelledError
+		if !errors.As(err, &tc) || tc.Index != 0 || attempt == record.MaxRetries {
+			return nil, fmt.Errorf("record membership of %s: %w", l.Contact.ID, record.StoreError(err))
+		}
+		fresh, err := s.inputs(ctx, tenant, []string{l.Contact.ID})
+		if err != nil || len(fresh) == 0 {
+			return nil, err
+		}
+		l = fresh[0]
+	}
 }
 
 // Formats of an export.

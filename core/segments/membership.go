@@ -244,21 +244,31 @@ func (s *Service) evaluate(ctx context.Context, tenant string, l loaded, segs []
 	return writes, flips, nil
 }
 
-// schedule sets the flip timers, one per (segment, contact, instant): a
-// repeated evaluation that finds the same flip finds the same timer. A
-// timer whose flip was replaced fires for nothing (its handler sees the
-// state names another instant), which is cheaper than cancelling it.
+// schedule sets the flip timers, one per (segment, contact, instant), 100
+// a transaction: a repeated evaluation that finds the same flip finds the
+// same timer. A timer whose flip was replaced fires for nothing (its
+// handler sees the state names another instant), which is cheaper than
+// cancelling it.
 func (s *Service) schedule(ctx context.Context, tenant string, flips []flipPayload) error {
+	if len(flips) == 0 {
+		return nil
+	}
+	reqs := make([]core.TimerRequest, 0, len(flips))
+	seen := map[string]bool{}
 	for _, f := range flips {
+		key := f.SegmentID + "/" + f.ContactID + "/" + f.At.UTC().Format(time.RFC3339Nano)
+		if seen[key] {
+			continue // a contact evaluated again after its group failed
+		}
+		seen[key] = true
 		payload, err := json.Marshal(f)
 		if err != nil {
 			return err
 		}
-		_, err = s.timers.Schedule(ctx, tenant, core.TimerRequest{Kind: FlipTimer, Subject: f.ContactID, Due: f.At, Payload: payload,
-			Key: f.SegmentID + "/" + f.ContactID + "/" + f.At.UTC().Format(time.RFC3339Nano)})
-		if err != nil {
-			return fmt.Errorf("schedule segment flip: %w", err)
-		}
+		reqs = append(reqs, core.TimerRequest{Kind: FlipTimer, Subject: f.ContactID, Due: f.At, Payload: payload, Key: key})
+	}
+	if _, err := s.timers.ScheduleMany(ctx, tenant, reqs); err != nil {
+		return fmt.Errorf("schedule segment flips: %w", err)
 	}
 	return nil
 }
