@@ -33,6 +33,7 @@ import (
 	"github.com/fedele-crm/fedele/core/routing"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/segments"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
@@ -178,6 +179,13 @@ func New(p Ports) (*App, error) {
 	// Plugin backtests: replay the event log through a version (core/backtest).
 	a.Backtests = backtest.New(st, a.Plugins, a.Jobs, now)
 	a.Jobs.Register(a.Backtests.Kind())
+	// Segments and lists: their jobs and flip timers register here; export
+	// files go to the blob store, or to the table when there is none.
+	var exportBlobs plugins.Blobs = segments.TableBlobs{Store: st, Now: now}
+	if p.Blobs != nil {
+		exportBlobs = p.Blobs
+	}
+	a.Segments = segments.New(st, a.Contacts, a.Tenants, a.Jobs, a.Timers, exportBlobs, now, p.Log)
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}
@@ -199,6 +207,7 @@ func New(p Ports) (*App, error) {
 		a.Timers.Consumer(),
 		a.Jobs.Consumer(),
 		a.RFM.Consumer(),
+		a.Segments.Consumer(),
 	}
 	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {

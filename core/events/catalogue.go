@@ -70,6 +70,14 @@ const (
 	OrderCancelled          Type = "order.cancelled"
 	OrderRefunded           Type = "order.refunded"
 	ContactLifecycleChanged Type = "contact.lifecycle_changed"
+
+	// Segments and lists (core/segments): the records, and each contact
+	// entering or leaving one.
+	SegmentCreated Type = "segment.created"
+	SegmentUpdated Type = "segment.updated"
+	SegmentDeleted Type = "segment.deleted"
+	SegmentEntered Type = "segment.entered"
+	SegmentExited  Type = "segment.exited"
 )
 
 var catalogue = []Type{
@@ -87,6 +95,7 @@ var catalogue = []Type{
 	ProductCreated, ProductUpdated, ProductDeleted,
 	OrderPlaced, OrderUpdated, OrderCancelled, OrderRefunded,
 	ContactLifecycleChanged,
+	SegmentCreated, SegmentUpdated, SegmentDeleted, SegmentEntered, SegmentExited,
 }
 
 // Catalogue lists every detail type Fedele emits.

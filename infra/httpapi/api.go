@@ -27,6 +27,7 @@ import (
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/segments"
 	"github.com/fedele-crm/fedele/core/team"
 	"github.com/fedele-crm/fedele/core/tenancy"
 	"github.com/fedele-crm/fedele/core/timeline"
@@ -75,6 +76,8 @@ type Services struct {
 	// Customers keeps purchase summaries and lifecycle states
 	// (core/customers).
 	Customers *customers.Customers
+	// Segments keeps segments, lists, their members and exports.
+	Segments *segments.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -117,6 +120,7 @@ type Server struct {
 	rfm         *customers.RFMScoring
 	backtests   *backtest.Service
 	customers   *customers.Customers
+	segments    *segments.Service
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -159,6 +163,7 @@ func New(cfg Config) *Server {
 		rfm:         sv.RFM,
 		backtests:   sv.Backtests,
 		customers:   sv.Customers,
+		segments:    sv.Segments,
 	}
 	s.products, s.orders = sv.Products, sv.Orders
 
@@ -191,6 +196,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/jobs"}, register: (*Server).registerJobs},
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerBacktests},
 		{prefixes: []string{"/v1/contacts", "/v1/customers"}, register: (*Server).registerCustomers},
+		{prefixes: []string{"/v1/segments", "/v1/lists", "/v1/exports"}, register: (*Server).registerSegments},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

@@ -17,6 +17,7 @@ import (
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
+	"github.com/fedele-crm/fedele/core/segments"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
@@ -72,6 +73,10 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/UserFields/properties/role":                       core.UserRoles,
 		"components/schemas/UserFields/properties/status":                     core.UserStatuses,
 		"components/schemas/Version/properties/kind":                          names(plugins.Kinds),
+		"components/schemas/Segment/properties/kind":                          names(segments.Kinds),
+		"components/schemas/BatchResult/properties/outcome":                   segments.Outcomes,
+		"components/schemas/ExportRequest/properties/format":                  segments.Formats,
+		"components/schemas/ExportJob/properties/status":                      names(jobs.Statuses),
 		"paths//v1/activities/get/query:type":                                 core.ActivityTypes,
 		"paths//v1/companies/get/query:sort":                                  contacts.Sorts,
 		"paths//v1/contacts/get/query:lifecycle_stage":                        names(core.Stages),

@@ -129,6 +129,7 @@ func numberCases(contact, company, user, dealID, activity, pipeline, deal string
 		// A member the schema does not know is still a number: it names
 		// the member, not the whole body.
 		{"POST /v1/contacts", "/v1/contacts", `{"first_name":"x","nickname":[N]}`, "body.nickname[0]", false},
+		{"POST /v1/segments/preview", "/v1/segments/preview", `{"expression":"true","sample":N}`, "body.sample", true},
 	}
 	for _, f := range []string{"quantity", "unit_price_minor", "discount_minor"} {
 		cases = append(cases,

@@ -42,6 +42,7 @@ var docTags = []*huma.Tag{
 	{Name: "Analytics", Description: "What orders say about customers: RFM scores and segments, lifetime value fits, reports and KPIs."},
 	{Name: "Jobs", Description: "Background jobs (re-scoring, RFM, the analytics jobs): progress and results."},
 	{Name: "Analytics", Description: "What orders say about customers: purchase summaries, lifecycle states and their rules."},
+	{Name: "Marketing", Description: "Segments (CEL conditions over the contact view, kept live), static lists, their members, previews and exports."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
