@@ -123,6 +123,10 @@ type ContactFields struct {
 	Source         Source         `json:"source,omitempty"`
 	Consent        *Consent       `json:"consent,omitempty"`
 	Custom         map[string]any `json:"custom,omitempty" doc:"Values of the tenant's custom fields, by key."`
+	// TimeZone is where the contact lives (IANA): its quiet hours and local
+	// send times are read in it; when empty, one is derived from its phone
+	// or country, else the tenant's (core/messaging).
+	TimeZone string `json:"time_zone,omitempty" maxLength:"64" doc:"IANA time zone, such as Europe/Rome; when absent, derived from the phone number or country, else the tenant's."`
 }
 
 // Meta is what the store assigns to every record.
@@ -305,6 +309,11 @@ func (f *ContactFields) Normalize(r Rules) error {
 	}
 	f.Custom = dropNulls(f.Custom)
 	checkCustom(&p, f.Custom, r.Fields)
+	if f.TimeZone = strings.TrimSpace(f.TimeZone); f.TimeZone != "" {
+		if err := CheckTimeZone(f.TimeZone); err != nil {
+			p = append(p, FieldError{Path: "time_zone", Message: err.Error(), Value: f.TimeZone})
+		}
+	}
 	return p.Err()
 }
 

@@ -70,6 +70,18 @@ const (
 	OrderCancelled          Type = "order.cancelled"
 	OrderRefunded           Type = "order.refunded"
 	ContactLifecycleChanged Type = "contact.lifecycle_changed"
+
+	// Messaging (core/messaging): the delivery policy's answers, and the
+	// receipts providers report.
+	MessageRequested    Type = "message.requested"
+	MessageDeferred     Type = "message.deferred"
+	MessageSkipped      Type = "message.skipped"
+	MessageDelivered    Type = "message.delivered"
+	MessageOpened       Type = "message.opened"
+	MessageClicked      Type = "message.clicked"
+	MessageBounced      Type = "message.bounced"
+	MessageComplained   Type = "message.complained"
+	MessageUnsubscribed Type = "message.unsubscribed"
 )
 
 var catalogue = []Type{
@@ -87,6 +99,8 @@ var catalogue = []Type{
 	ProductCreated, ProductUpdated, ProductDeleted,
 	OrderPlaced, OrderUpdated, OrderCancelled, OrderRefunded,
 	ContactLifecycleChanged,
+	MessageRequested, MessageDeferred, MessageSkipped,
+	MessageDelivered, MessageOpened, MessageClicked, MessageBounced, MessageComplained, MessageUnsubscribed,
 }
 
 // Catalogue lists every detail type Fedele emits.
