@@ -77,7 +77,9 @@ func sendLogKey(tenant, contactID string) store.Key {
 func PolicyKey(tenant string) store.Key { return store.Tenant(tenant).Marker("messaging-policy") }
 
 // CampaignPKs are the partitions listing a campaign's messages (gsi1).
-func CampaignPKs(tenant, campaignID string) []string { return messages.PKs(tenant, "campaign", campaignID) }
+func CampaignPKs(tenant, campaignID string) []string {
+	return messages.PKs(tenant, "campaign", campaignID)
+}
 
 var messageDoc = record.Doc[Message]{
 	Name:    "message",

@@ -50,12 +50,12 @@ var Statuses = []Status{StatusDeferred, StatusRequested, StatusSkipped, StatusDe
 type Reason string
 
 const (
-	ReasonNoContact  Reason = "no_contact"  // the contact was deleted before the send
-	ReasonNoConsent  Reason = "no_consent"  // consent for the channel was not granted at the moment of sending
-	ReasonNoAddress  Reason = "no_address"  // the contact has no address on the channel
-	ReasonSuppressed Reason = "suppressed"  // the address bounced hard, complained or unsubscribed
-	ReasonCapped     Reason = "capped"      // a frequency cap was reached and the sender said drop
-	ReasonExpired    Reason = "expired"     // still not sendable when the sender's deadline passed
+	ReasonNoContact  Reason = "no_contact" // the contact was deleted before the send
+	ReasonNoConsent  Reason = "no_consent" // consent for the channel was not granted at the moment of sending
+	ReasonNoAddress  Reason = "no_address" // the contact has no address on the channel
+	ReasonSuppressed Reason = "suppressed" // the address bounced hard, complained or unsubscribed
+	ReasonCapped     Reason = "capped"     // a frequency cap was reached and the sender said drop
+	ReasonExpired    Reason = "expired"    // still not sendable when the sender's deadline passed
 	ReasonTooManyTry Reason = "deferred_too_often"
 )
 
@@ -105,7 +105,7 @@ type Request struct {
 	// Key names a message outside campaigns (a transactional one): one per
 	// contact and key.
 	Key      string   `json:"key,omitempty" maxLength:"200" doc:"Names a message without a campaign: one per contact and key."`
-	Priority Priority `json:"priority,omitempty" enum:"normal,high" doc:"normal when absent; high may use a cap's reserved slots."` // Priorities
+	Priority Priority `json:"priority,omitempty" enum:"normal,high" doc:"normal when absent; high may use a cap's reserved slots."`                                 // Priorities
 	OnCap    OnCap    `json:"on_cap,omitempty" enum:"defer,drop" doc:"What a frequency cap does to it: defer (the default) to the first allowed time, or drop it."` // OnCaps
 	// NotBefore holds a message until then (a scheduled campaign, a local
 	// send time computed by the sender).
@@ -194,7 +194,7 @@ type Message struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Request
-	Status Status `json:"status" enum:"deferred,requested,skipped,delivered,opened,clicked,bounced,complained,unsubscribed"` // Statuses
+	Status Status `json:"status" enum:"deferred,requested,skipped,delivered,opened,clicked,bounced,complained,unsubscribed"`                               // Statuses
 	Reason Reason `json:"reason,omitempty" enum:"no_contact,no_consent,no_address,suppressed,capped,expired,deferred_too_often" doc:"Why it was skipped."` // Reasons
 	// Address is where it goes: the e-mail address, the E.164 number, the
 	// contact id for push (the provider knows the devices), the postal

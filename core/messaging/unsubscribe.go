@@ -41,7 +41,9 @@ type signingKey struct {
 
 var signingDoc = record.Doc[signingKeys]{Name: "unsubscribe signing keys"}
 
-func signingKeysKey(tenant string) store.Key { return store.Tenant(tenant).Marker("messaging-signing-keys") }
+func signingKeysKey(tenant string) store.Key {
+	return store.Tenant(tenant).Marker("messaging-signing-keys")
+}
 
 func newSigningKey(now time.Time) signingKey {
 	secret := make([]byte, 32)
