@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
@@ -64,7 +65,7 @@ func (p *Policy) Normalize() error {
 		if c.Max < 1 || c.Max > 100 {
 			pr = append(pr, core.FieldError{Path: path + ".max", Message: "must be 1 to 100", Value: c.Max})
 		}
-		if c.Reserved < 0 || c.Reserved >= c.Max {
+		if c.Max >= 1 && (c.Reserved < 0 || c.Reserved >= c.Max) {
 			pr = append(pr, core.FieldError{Path: path + ".reserved", Message: "must be at least 0 and less than max", Value: c.Reserved})
 		}
 		d, err := time.ParseDuration(c.Window)
@@ -120,15 +121,13 @@ func (p *Policy) quiet(ch Channel) (QuietHours, bool) {
 // itself when t is outside them. The day's start and end are wall-clock
 // times built with time.Date in loc, so a span across a DST change keeps
 // its wall-clock meaning: a 21:00–08:00 span ends at 08:00 local whether
-// the night was 10 or 12 hours long; a boundary that falls in a
-// spring-forward gap is the instant the clocks jump to (time.Date's
-// normalisation), and one in a fall-back repeat is its first occurrence.
+// the night was 8 or 10 hours long; a boundary that falls in a
+// spring-forward gap is the instant the clocks jump (wallClock), and one
+// in a fall-back repeat is its first occurrence.
 func (q QuietHours) QuietUntil(t time.Time, loc *time.Location) time.Time {
 	lt := t.In(loc)
 	y, m, d := lt.Date()
-	at := func(day, minutes int) time.Time {
-		return time.Date(y, m, d+day, minutes/60, minutes%60, 0, 0, loc)
-	}
+	at := func(day, minutes int) time.Time { return wallClock(y, m, d+day, minutes, loc) }
 	if q.start < q.end { // within one day: [start, end)
 		s, e := at(0, q.start), at(0, q.end)
 		if !t.Before(s) && t.Before(e) {
@@ -144,6 +143,35 @@ func (q QuietHours) QuietUntil(t time.Time, loc *time.Location) time.Time {
 		return at(1, q.end).UTC()
 	}
 	return t
+}
+
+// wallClock is the first instant at which loc's clocks read the given
+// day and minute: time.Date's answer, except in a spring-forward gap,
+// where time.Date reads the missing time with the offset after the change
+// (an instant before the gap) and this answers the instant the clocks
+// jump, the first moment at or after that wall-clock time.
+func wallClock(y int, m time.Month, d, minutes int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, minutes/60, minutes%60, 0, 0, loc)
+	want := time.Date(y, m, d, minutes/60, minutes%60, 0, 0, time.UTC)
+	wall := func(x time.Time) time.Time {
+		l := x.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+	}
+	if wall(t).Equal(want) {
+		return t
+	}
+	// In a gap: search the seconds around it for the first one whose wall
+	// clock reaches want (wall clocks only jump forward across a gap).
+	lo, hi := t.Add(-3*time.Hour).Unix(), t.Add(3*time.Hour).Unix()
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if wall(time.Unix(mid, 0)).Before(want) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return time.Unix(hi, 0).In(loc)
 }
 
 // send is one earlier message in a contact's send log.
@@ -234,10 +262,8 @@ const (
 // America/New_York, but +1 alone or +7 are several); else its address
 // country's when the country has one zone; else the tenant's.
 func RecipientZone(c core.Contact, tenant core.Tenant) (*time.Location, string) {
-	if c.TimeZone != "" {
-		if loc, err := time.LoadLocation(c.TimeZone); err == nil {
-			return loc, ZoneContact
-		}
+	if loc := location(c.TimeZone); loc != nil {
+		return loc, ZoneContact
 	}
 	for _, ph := range c.Phones {
 		num, err := phonenumbers.Parse(ph.Number, "")
@@ -255,16 +281,54 @@ func RecipientZone(c core.Contact, tenant core.Tenant) (*time.Location, string) 
 			}
 		}
 	}
-	return tenant.Location(), ZoneTenant
+	if loc := location(tenant.TimeZone); loc != nil {
+		return loc, ZoneTenant
+	}
+	return time.UTC, ZoneTenant
 }
 
+// links are zones that the tz database defines as links to another
+// (Europe/Vatican is Europe/Rome): a prefix mapped to both is one zone.
+var links = map[string]string{
+	"Europe/Vatican": "Europe/Rome", "Europe/San_Marino": "Europe/Rome",
+	"Europe/Guernsey": "Europe/London", "Europe/Isle_of_Man": "Europe/London", "Europe/Jersey": "Europe/London",
+	"Europe/Busingen": "Europe/Zurich", "Europe/Mariehamn": "Europe/Helsinki", "Arctic/Longyearbyen": "Europe/Berlin",
+	"Europe/Podgorica": "Europe/Belgrade", "Europe/Sarajevo": "Europe/Belgrade", "Europe/Skopje": "Europe/Belgrade",
+	"Europe/Zagreb": "Europe/Belgrade", "Europe/Ljubljana": "Europe/Belgrade", "Europe/Bratislava": "Europe/Prague",
+}
+
+// oneZone is the zone of a prefix that maps to a single one, after links.
 func oneZone(zones []string, err error) *time.Location {
-	if err != nil || len(zones) != 1 || zones[0] == "Etc/Unknown" {
+	if err != nil || len(zones) == 0 {
 		return nil
 	}
-	loc, err := time.LoadLocation(zones[0])
+	name := ""
+	for _, z := range zones {
+		if l, ok := links[z]; ok {
+			z = l
+		}
+		if name != "" && z != name {
+			return nil
+		}
+		name = z
+	}
+	return location(name)
+}
+
+var locations sync.Map // name → *time.Location: LoadLocation reads the database each time
+
+// location loads a zone once per process; nil when it is unknown.
+func location(name string) *time.Location {
+	if name == "" || name == "Etc/Unknown" {
+		return nil
+	}
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil
 	}
+	locations.Store(name, loc)
 	return loc
 }
