@@ -2,6 +2,9 @@ package messaging
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -119,7 +122,10 @@ func (d *Delivery) Receive(ctx context.Context, tenant, id string, r Receipt) (M
 func (d *Delivery) receive(ctx context.Context, tenant, id string, r Receipt) (Message, bool, error) {
 	dedupe := r.ProviderEventID
 	if dedupe == "" {
-		dedupe = "at:" + r.At.Format(time.RFC3339Nano)
+		// Without the provider's id, the same report is the same content.
+		b, _ := json.Marshal(r) // plain fields: cannot fail
+		sum := sha256.Sum256(b)
+		dedupe = "sum:" + hex.EncodeToString(sum[:16])
 	}
 	marker := store.Tenant(tenant).Marker("message-receipt", id, string(r.Type), dedupe)
 	for attempt := 0; ; attempt++ {
