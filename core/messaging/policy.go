@@ -27,7 +27,7 @@ type Policy struct {
 
 // Cap is "at most Max messages per Window" for one contact.
 type Cap struct {
-	Channel string `json:"channel" doc:"A channel, or * for every channel together." enum:"email,sms,push,post,phone,*"`
+	Channel string `json:"channel" doc:"A channel, or * for every channel together." enum:"email,sms,push,post,phone,*"` // CapChannels
 	Max     int    `json:"max" minimum:"1" maximum:"100"`
 	// Window is a Go duration ("24h", "168h"), at most 90 days.
 	Window string `json:"window" doc:"The rolling window, a duration such as 24h or 168h (at most 2160h, 90 days)." maxLength:"32"`
@@ -46,6 +46,9 @@ type QuietHours struct {
 
 	start, end int // minutes after midnight
 }
+
+// CapChannels are what a cap counts: one channel, or all of them.
+var CapChannels = []string{"email", "sms", "push", "post", "phone", AllChannels}
 
 // MaxCapWindow bounds a cap's window: the send log keeps no more.
 const MaxCapWindow = 90 * 24 * time.Hour
@@ -255,6 +258,9 @@ const (
 	ZoneCountry = "country"
 	ZoneTenant  = "tenant"
 )
+
+// ZoneSources lists where a recipient's zone may come from, in the order tried.
+var ZoneSources = []string{ZoneContact, ZonePhone, ZoneCountry, ZoneTenant}
 
 // RecipientZone is the time zone a contact's local times are read in: its
 // own; else the one its first phone number's prefix maps to when that is a

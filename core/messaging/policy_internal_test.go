@@ -21,7 +21,9 @@ func mustZone(t *testing.T, name string) *time.Location {
 func TestQuietUntil(t *testing.T) {
 	t.Parallel()
 	rome, ny := mustZone(t, "Europe/Rome"), mustZone(t, "America/New_York")
-	at := func(loc *time.Location, y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, loc) }
+	at := func(loc *time.Location, y int, m time.Month, d, h, min int) time.Time {
+		return time.Date(y, m, d, h, min, 0, 0, loc)
+	}
 	for _, tc := range []struct {
 		name       string
 		start, end string

@@ -20,7 +20,7 @@ import (
 type Suppression struct {
 	Address   string    `json:"address"`
 	Reason    string    `json:"reason" enum:"hard_bounce,complaint,unsubscribed"` // SuppressionReasons
-	Channel   Channel   `json:"channel" enum:"email,sms,push,post,phone"`
+	Channel   Channel   `json:"channel"`
 	MessageID string    `json:"message_id,omitempty" doc:"The message whose receipt suppressed it."`
 	At        time.Time `json:"at"`
 }

@@ -94,7 +94,7 @@ const MaxMergeBytes = 32 * 1024
 // (a campaign step, a journey, an integrator) goes through.
 type Request struct {
 	ContactID string         `json:"contact_id" minLength:"26" maxLength:"26"`
-	Channel   Channel        `json:"channel" enum:"email,sms,push,post,phone"` // Channels
+	Channel   Channel        `json:"channel"` // Channels
 	Template  string         `json:"template" minLength:"1" maxLength:"200" doc:"The provider's template reference."`
 	Merge     map[string]any `json:"merge,omitempty" doc:"Personalisation data for the template (at most 32 KiB as JSON)."`
 	// CampaignID and Step (or Key) name the message: one message at most is
@@ -105,8 +105,8 @@ type Request struct {
 	// Key names a message outside campaigns (a transactional one): one per
 	// contact and key.
 	Key      string   `json:"key,omitempty" maxLength:"200" doc:"Names a message without a campaign: one per contact and key."`
-	Priority Priority `json:"priority,omitempty" enum:"normal,high" doc:"normal when absent; high may use a cap's reserved slots."`                                 // Priorities
-	OnCap    OnCap    `json:"on_cap,omitempty" enum:"defer,drop" doc:"What a frequency cap does to it: defer (the default) to the first allowed time, or drop it."` // OnCaps
+	Priority Priority `json:"priority,omitempty" doc:"normal when absent; high may use a cap's reserved slots."`                                  // Priorities
+	OnCap    OnCap    `json:"on_cap,omitempty" doc:"What a frequency cap does to it: defer (the default) to the first allowed time, or drop it."` // OnCaps
 	// NotBefore holds a message until then (a scheduled campaign, a local
 	// send time computed by the sender).
 	NotBefore time.Time `json:"not_before,omitzero" doc:"Not sent before this time (RFC 3339)."`
@@ -194,8 +194,8 @@ type Message struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Request
-	Status Status `json:"status" enum:"deferred,requested,skipped,delivered,opened,clicked,bounced,complained,unsubscribed"`                               // Statuses
-	Reason Reason `json:"reason,omitempty" enum:"no_contact,no_consent,no_address,suppressed,capped,expired,deferred_too_often" doc:"Why it was skipped."` // Reasons
+	Status Status `json:"status"`                                     // Statuses
+	Reason Reason `json:"reason,omitempty" doc:"Why it was skipped."` // Reasons
 	// Address is where it goes: the e-mail address, the E.164 number, the
 	// contact id for push (the provider knows the devices), the postal
 	// address on one line for post.
@@ -203,9 +203,9 @@ type Message struct {
 	// TimeZone is the recipient's zone the quiet hours were read in, and
 	// where it came from (contact, phone, country, tenant).
 	TimeZone       string    `json:"time_zone,omitempty"`
-	TimeZoneSource string    `json:"time_zone_source,omitempty" enum:"contact,phone,country,tenant"`
+	TimeZoneSource string    `json:"time_zone_source,omitempty" enum:"contact,phone,country,tenant"` // ZoneSources
 	DeferredUntil  time.Time `json:"deferred_until,omitzero" doc:"While deferred: when the policy runs again."`
-	DeferredBy     string    `json:"deferred_by,omitempty" enum:"not_before,quiet_hours,cap" doc:"What held it last."`
+	DeferredBy     string    `json:"deferred_by,omitempty" enum:"not_before,quiet_hours,cap" doc:"What held it last."` // Holds
 	Deferrals      int       `json:"deferrals,omitempty"`
 	RequestedAt    time.Time `json:"requested_at,omitzero"`
 	// Unsubscribe is the signed one-click unsubscribe of an e-mail (RFC 8058).
@@ -221,6 +221,9 @@ type Message struct {
 
 	tenant string // where it is stored, for its index keys
 }
+
+// Holds are what may defer a message: its own time, quiet hours, a cap.
+var Holds = []string{"not_before", "quiet_hours", "cap"}
 
 // Unsubscribe is what a provider puts in an e-mail's headers.
 type Unsubscribe struct {
@@ -262,11 +265,11 @@ const MaxReceipts = 50
 
 // Receipt is one report from the provider.
 type Receipt struct {
-	Type ReceiptType `json:"type" enum:"delivered,opened,clicked,bounced,complained,unsubscribed"` // ReceiptTypes
-	At   time.Time   `json:"at" doc:"When it happened at the provider (RFC 3339); the time received when absent."`
+	Type ReceiptType `json:"type"` // ReceiptTypes
+	At   time.Time   `json:"at,omitzero" doc:"When it happened at the provider (RFC 3339); the time received when absent."`
 	URL  string      `json:"url,omitempty" maxLength:"2048" doc:"The link clicked."`
 	// Bounce is hard or soft, for a bounce.
-	Bounce Bounce `json:"bounce,omitempty" enum:"hard,soft" doc:"For a bounce: hard (the address is suppressed) or soft."` // Bounces
+	Bounce Bounce `json:"bounce,omitempty" doc:"For a bounce: hard (the address is suppressed) or soft."` // Bounces
 	// ProviderEventID makes a receipt idempotent: the same id for the same
 	// message and type is taken once.
 	ProviderEventID string `json:"provider_event_id,omitempty" maxLength:"200" doc:"The provider's id of the report; a repeated one is taken once."`

@@ -20,6 +20,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/sales"
@@ -59,6 +60,9 @@ type Services struct {
 	Timers *timers.Service
 	// Jobs runs background jobs in steps (core/jobs).
 	Jobs *jobs.Service
+	// Messaging is the delivery policy and the delivery contract
+	// (core/messaging).
+	Messaging *messaging.Delivery
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -96,6 +100,7 @@ type Server struct {
 	scorer      *scoring.Scorer
 	limits      *ratelimit.Guard
 	timers      *timers.Service
+	messaging   *messaging.Delivery
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -129,6 +134,7 @@ func New(cfg Config) *Server {
 		scorer:      sv.Scorer,
 		limits:      sv.RateLimits,
 		timers:      sv.Timers,
+		messaging:   sv.Messaging,
 	}
 
 	// Each check makes its schema on the first document it checks.
@@ -151,6 +157,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs"}, register: (*Server).registerScoring},
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerPlugins},
 		{prefixes: []string{"/v1/timers"}, register: (*Server).registerTimers},
+		{prefixes: []string{"/v1/messages", "/v1/messaging", "/v1/suppressions", "/u"}, register: (*Server).registerMessages},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

@@ -6,6 +6,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 )
@@ -28,6 +29,13 @@ var closedSets = []closedSet{
 	setOf(core.Deciders),
 	setOf(scoring.JobKinds),
 	setOf(scoring.JobStatuses),
+	setOf(messaging.Channels),
+	setOf(messaging.Statuses),
+	setOf(messaging.Reasons),
+	setOf(messaging.OnCaps),
+	setOf(messaging.Priorities),
+	setOf(messaging.ReceiptTypes),
+	setOf(messaging.Bounces),
 }
 
 // closedSet is one Go type and its values, in their order.

@@ -38,6 +38,7 @@ var docTags = []*huma.Tag{
 	{Name: "Events", Description: "The tenant's domain events, to poll, and daily counts of them."},
 	{Name: "Plugins", Description: "The tenant's WebAssembly plugins: versions, dry runs, activation, shadow runs, rollback, statistics."},
 	{Name: "Timers", Description: "Durable timers: what must happen later, scheduled, cancelled, and how late they fire."},
+	{Name: "Messages", Description: "The one door to reach a contact: the delivery policy (consent, suppressions, frequency caps, quiet hours), messages and their receipts, one-click unsubscribe."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
@@ -55,6 +56,8 @@ var scopeDocs = map[string]string{
 	string(core.ScopeWrite):        "crm:read, and create, change and delete them.",
 	string(core.ScopePluginsAdmin): "Upload, run, activate and roll back plugins.",
 	string(core.ScopeAdmin):        "Every scope, and the tenant's settings, custom fields, API keys, pipelines, team and events.",
+	// A delivery provider's key: receipts only.
+	string(core.ScopeMessageReceipts): "Report what happened to messages (a delivery provider's receipts); nothing else.",
 }
 
 func securitySchemes() map[string]*huma.SecurityScheme {
