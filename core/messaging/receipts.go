@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
@@ -35,6 +37,12 @@ const (
 // SuppressionReasons lists every reason.
 var SuppressionReasons = []string{SuppressHardBounce, SuppressComplaint, SuppressUnsubscribed}
 
+// plausibleAddress says whether a could be a message's address: text a key
+// can hold.
+func plausibleAddress(a string) bool {
+	return a != "" && len(a) <= 1000 && utf8.ValidString(a) && !strings.ContainsFunc(a, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
 func suppressionsPK(tenant string) string { return store.Tenant(tenant).PK("suppression") }
 
 func suppressionKey(tenant, address string) store.Key {
@@ -45,7 +53,8 @@ var suppressionDoc = record.Doc[Suppression]{Name: "suppression"}
 
 // Suppression returns one suppressed address.
 func (d *Delivery) Suppression(ctx context.Context, tenant, address string) (Suppression, error) {
-	if address == "" {
+	if !plausibleAddress(address) {
+		// No address a message had can be spelled so: not suppressed.
 		return Suppression{}, core.Errorf(core.CodeNotFound, "address is not suppressed")
 	}
 	s, _, err := suppressionDoc.Get(ctx, d.store, suppressionKey(tenant, address))

@@ -229,7 +229,7 @@ func (s *Server) registerMessages() {
 	post := s.api.OpenAPI().Paths["/u/{token}"].Post
 	post.Responses["200"].Content = map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: huma.TypeString}}}
 	form := &huma.MediaType{Schema: &huma.Schema{Type: huma.TypeObject, Required: []string{"List-Unsubscribe"},
-		Properties: map[string]*huma.Schema{"List-Unsubscribe": {Type: huma.TypeString, Enum: []any{"One-Click"}}}}}
+		Properties: map[string]*huma.Schema{"List-Unsubscribe": {Type: huma.TypeString, Pattern: "^One-Click$"}}}}
 	post.RequestBody.Required = true
 	post.RequestBody.Description = "List-Unsubscribe=One-Click, as a mail receiver sends it (RFC 8058 §3.2)."
 	post.RequestBody.Content = map[string]*huma.MediaType{"application/x-www-form-urlencoded": form, "multipart/form-data": form}

@@ -25,6 +25,7 @@ type documentedOperation struct {
 var pathValues = map[string]string{
 	"id": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "email": "nobody@example.com", "entity": "contact",
 	"key": "tier", "name": "myscore", "version": "1",
+	"address": "nobody@example.com", "token": "not-a-token", // messaging
 }
 
 // documentedOperations lists every operation the API documents, so that a
