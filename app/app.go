@@ -28,6 +28,7 @@ import (
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/routing"
@@ -76,6 +77,9 @@ type Ports struct {
 	Log   *slog.Logger // slog.Default() when nil
 	// TimerHandlers are timer handlers beside app's own (a test's).
 	TimerHandlers []timers.Handler
+	// PublicURL is where the public reaches the API ("https://crm.example.com"):
+	// the base of one-click unsubscribe links. http://127.0.0.1:8080 when empty.
+	PublicURL string
 	// Limiter keeps the rate-limit buckets. nil is an in-process one,
 	// right for a process that is the only server (the embedded store);
 	// processes that scale out (Lambda) pass ratelimit.NewShared on the
@@ -186,6 +190,13 @@ func New(p Ports) (*App, error) {
 		exportBlobs = p.Blobs
 	}
 	a.Segments = segments.New(st, a.Contacts, a.Tenants, a.Jobs, a.Timers, exportBlobs, now, p.Log)
+	// The delivery policy: every sender's one door; deferred messages are
+	// its timers.
+	if p.PublicURL == "" {
+		p.PublicURL = "http://127.0.0.1:8080"
+	}
+	a.Messaging = messaging.New(st, a.Tenants, a.Contacts, a.Timers, now, p.PublicURL)
+	a.Timers.Register(a.Messaging.TimerHandler())
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}

@@ -126,6 +126,10 @@ type ContactFields struct {
 	// ExternalID is the contact's id in another system (a shop's customer
 	// id): unique within the tenant, it finds the buyer of an order.
 	ExternalID string `json:"external_id,omitempty" maxLength:"200" doc:"The contact's id in another system (a shop's customer id); unique within the tenant; stored trimmed."`
+	// TimeZone is where the contact lives (IANA): its quiet hours and local
+	// send times are read in it; when empty, one is derived from its phone
+	// or country, else the tenant's (core/messaging).
+	TimeZone string `json:"time_zone,omitempty" maxLength:"64" doc:"IANA time zone, such as Europe/Rome; when absent, derived from the phone number or country, else the tenant's."`
 }
 
 // Meta is what the store assigns to every record.
@@ -310,6 +314,11 @@ func (f *ContactFields) Normalize(r Rules) error {
 	checkCustom(&p, f.Custom, r.Fields)
 	f.ExternalID = strings.TrimSpace(f.ExternalID)
 	checkText(&p, "external_id", f.ExternalID, 200)
+	if f.TimeZone = strings.TrimSpace(f.TimeZone); f.TimeZone != "" {
+		if err := CheckTimeZone(f.TimeZone); err != nil {
+			p = append(p, FieldError{Path: "time_zone", Message: err.Error(), Value: f.TimeZone})
+		}
+	}
 	return p.Err()
 }
 

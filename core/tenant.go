@@ -218,10 +218,13 @@ const (
 	ScopeWrite        Scope = "crm:write"
 	ScopePluginsAdmin Scope = "plugins:admin"
 	ScopeAdmin        Scope = "admin"
+	// ScopeMessageReceipts is a delivery provider's: it reports receipts
+	// (POST /v1/messages/{id}/events) and can do nothing else.
+	ScopeMessageReceipts Scope = "messages:receipts"
 )
 
 // Scopes lists every scope.
-var Scopes = []Scope{ScopeRead, ScopeWrite, ScopePluginsAdmin, ScopeAdmin}
+var Scopes = []Scope{ScopeRead, ScopeWrite, ScopePluginsAdmin, ScopeAdmin, ScopeMessageReceipts}
 
 // ParseScope returns the scope named s.
 func ParseScope(s string) (Scope, bool) {

@@ -1,6 +1,6 @@
 // Command fedele is the local all-in-one server and the command-line tool.
 //
-//	fedele serve [--addr 127.0.0.1:8080] [--data DIR] [--warm-plugins dev,acme]
+//	fedele serve [--addr 127.0.0.1:8080] [--data DIR] [--warm-plugins dev,acme] [--outbox DIR|off] [--public-url URL]
 //	fedele serve --store dynamodb [--dynamodb-endpoint URL] [--table fedele] [--create-table]
 //	fedele serve [--event-bus NAME [--eventbridge-endpoint URL]]
 //	fedele serve --fast-forward 129600   (development: three months a minute)
@@ -41,6 +41,7 @@ import (
 	"github.com/fedele-crm/fedele/infra/embedded"
 	"github.com/fedele-crm/fedele/infra/eventbridge"
 	"github.com/fedele-crm/fedele/infra/httpapi"
+	"github.com/fedele-crm/fedele/infra/msgfolder"
 	"github.com/fedele-crm/fedele/infra/wasm"
 )
 
@@ -135,6 +136,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bus := fs.String("event-bus", "", "also publish events to this EventBridge bus")
 	busEndpoint := fs.String("eventbridge-endpoint", "", "EventBridge endpoint (a local PutEvents endpoint); empty for AWS")
 	warm := fs.String("warm-plugins", devTenant, "comma-separated tenants whose active plugins compile at start, before their first call")
+	outbox := fs.String("outbox", "", `folder the example provider writes requested messages to, one JSON file each (<folder>/<tenant>/<message id>.json); "off" writes none (default <data>/outbox)`)
+	publicURL := fs.String("public-url", "", "where the public reaches this server, for one-click unsubscribe links (default http://<addr>)")
 	fast := fs.Float64("fast-forward", 1, "development only: run the process's clock this many times faster, from now (129600: three months a minute); embedded store or DynamoDB Local")
 	retention := fs.Int("event-retention-days", defaultEventRetentionDays(), "keep events this many days (plugin backtests replay them; processed markers keep 30); $FEDELE_EVENT_RETENTION_DAYS sets the default")
 	if err := fs.Parse(args); err != nil {
@@ -193,7 +196,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, ok := st.(*embedded.Store); !ok {
 		limiter = ratelimit.NewShared(st, clk.Now)
 	}
-	a, err := app.New(app.Ports{Store: st, Plugins: host, Blobs: blobs, Publishers: buses, Log: log, Clock: clk, Limiter: limiter})
+	// The example delivery provider: requested messages become files, beside the bus.
+	if *outbox == "" {
+		*outbox = filepath.Join(sf.data, "outbox")
+	}
+	if *outbox != "off" {
+		buses = append(buses, msgfolder.Outbox{Dir: *outbox})
+	}
+	if *publicURL == "" {
+		*publicURL = "http://" + *addr
+	}
+	a, err := app.New(app.Ports{Store: st, Plugins: host, Blobs: blobs, Publishers: buses, Log: log, Clock: clk, Limiter: limiter,
+		PublicURL: *publicURL})
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,17 @@ const (
 	SegmentDeleted Type = "segment.deleted"
 	SegmentEntered Type = "segment.entered"
 	SegmentExited  Type = "segment.exited"
+	// Messaging (core/messaging): the delivery policy's answers, and the
+	// receipts providers report.
+	MessageRequested    Type = "message.requested"
+	MessageDeferred     Type = "message.deferred"
+	MessageSkipped      Type = "message.skipped"
+	MessageDelivered    Type = "message.delivered"
+	MessageOpened       Type = "message.opened"
+	MessageClicked      Type = "message.clicked"
+	MessageBounced      Type = "message.bounced"
+	MessageComplained   Type = "message.complained"
+	MessageUnsubscribed Type = "message.unsubscribed"
 )
 
 var catalogue = []Type{
@@ -96,6 +107,8 @@ var catalogue = []Type{
 	OrderPlaced, OrderUpdated, OrderCancelled, OrderRefunded,
 	ContactLifecycleChanged,
 	SegmentCreated, SegmentUpdated, SegmentDeleted, SegmentEntered, SegmentExited,
+	MessageRequested, MessageDeferred, MessageSkipped,
+	MessageDelivered, MessageOpened, MessageClicked, MessageBounced, MessageComplained, MessageUnsubscribed,
 }
 
 // Catalogue lists every detail type Fedele emits.

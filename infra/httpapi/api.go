@@ -23,6 +23,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 	"github.com/fedele-crm/fedele/core/sales"
@@ -78,6 +79,9 @@ type Services struct {
 	Customers *customers.Customers
 	// Segments keeps segments, lists, their members and exports.
 	Segments *segments.Service
+	// Messaging is the delivery policy and the delivery contract
+	// (core/messaging).
+	Messaging *messaging.Delivery
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -121,6 +125,7 @@ type Server struct {
 	backtests   *backtest.Service
 	customers   *customers.Customers
 	segments    *segments.Service
+	messaging   *messaging.Delivery
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -164,6 +169,7 @@ func New(cfg Config) *Server {
 		backtests:   sv.Backtests,
 		customers:   sv.Customers,
 		segments:    sv.Segments,
+		messaging:   sv.Messaging,
 	}
 	s.products, s.orders = sv.Products, sv.Orders
 
@@ -197,6 +203,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerBacktests},
 		{prefixes: []string{"/v1/contacts", "/v1/customers"}, register: (*Server).registerCustomers},
 		{prefixes: []string{"/v1/segments", "/v1/lists", "/v1/exports"}, register: (*Server).registerSegments},
+		{prefixes: []string{"/v1/messages", "/v1/messaging", "/v1/suppressions", "/u"}, register: (*Server).registerMessages},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

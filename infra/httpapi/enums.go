@@ -11,6 +11,7 @@ import (
 	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/customers"
+	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 )
@@ -42,6 +43,13 @@ var closedSets = []closedSet{
 	setOf(jobs.Statuses),
 	setOf(customers.Bases),
 	setOf(customers.States),
+	setOf(messaging.Channels),
+	setOf(messaging.Statuses),
+	setOf(messaging.Reasons),
+	setOf(messaging.OnCaps),
+	setOf(messaging.Priorities),
+	setOf(messaging.ReceiptTypes),
+	setOf(messaging.Bounces),
 }
 
 // closedSet is one Go type and its values, in their order.

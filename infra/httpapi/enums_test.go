@@ -15,6 +15,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/customers"
+	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/core/segments"
@@ -104,6 +105,22 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/BacktestDecider/properties/decided_by":             names(core.Deciders),
 		"components/schemas/BacktestParams/properties/outcome":                 names(backtest.Outcomes),
 		"components/schemas/BacktestRanking/properties/outcome":                names(backtest.Outcomes),
+		// messaging
+		"components/schemas/Cap/properties/channel":              messaging.CapChannels,
+		"components/schemas/Message/properties/channel":          names(messaging.Channels),
+		"components/schemas/Message/properties/deferred_by":      messaging.Holds,
+		"components/schemas/Message/properties/on_cap":           names(messaging.OnCaps),
+		"components/schemas/Message/properties/priority":         names(messaging.Priorities),
+		"components/schemas/Message/properties/reason":           names(messaging.Reasons),
+		"components/schemas/Message/properties/status":           names(messaging.Statuses),
+		"components/schemas/Message/properties/time_zone_source": messaging.ZoneSources,
+		"components/schemas/Receipt/properties/bounce":           names(messaging.Bounces),
+		"components/schemas/Receipt/properties/type":             names(messaging.ReceiptTypes),
+		"components/schemas/Request/properties/channel":          names(messaging.Channels),
+		"components/schemas/Request/properties/on_cap":           names(messaging.OnCaps),
+		"components/schemas/Request/properties/priority":         names(messaging.Priorities),
+		"components/schemas/Suppression/properties/channel":      names(messaging.Channels),
+		"components/schemas/Suppression/properties/reason":       messaging.SuppressionReasons,
 	}
 	raw, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
 	if err != nil {

@@ -43,6 +43,7 @@ var docTags = []*huma.Tag{
 	{Name: "Jobs", Description: "Background jobs (re-scoring, RFM, the analytics jobs): progress and results."},
 	{Name: "Analytics", Description: "What orders say about customers: purchase summaries, lifecycle states and their rules."},
 	{Name: "Marketing", Description: "Segments (CEL conditions over the contact view, kept live), static lists, their members, previews and exports."},
+	{Name: "Messages", Description: "The one door to reach a contact: the delivery policy (consent, suppressions, frequency caps, quiet hours), messages and their receipts, one-click unsubscribe."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
@@ -60,6 +61,8 @@ var scopeDocs = map[string]string{
 	string(core.ScopeWrite):        "crm:read, and create, change and delete them.",
 	string(core.ScopePluginsAdmin): "Upload, run, activate and roll back plugins.",
 	string(core.ScopeAdmin):        "Every scope, and the tenant's settings, custom fields, API keys, pipelines, team and events.",
+	// A delivery provider's key: receipts only.
+	string(core.ScopeMessageReceipts): "Report what happened to messages (a delivery provider's receipts); nothing else.",
 }
 
 func securitySchemes() map[string]*huma.SecurityScheme {

@@ -26,6 +26,7 @@ var pathValues = map[string]string{
 	"id": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "email": "nobody@example.com", "entity": "contact",
 	"key": "tier", "name": "myscore", "version": "1",
 	"sku": "RB-3025", "external_id": "shop-1001",
+	"address": "nobody@example.com", "token": "not-a-token", // messaging
 }
 
 // documentedOperations lists every operation the API documents, so that a
