@@ -27,6 +27,7 @@ import (
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
+	"github.com/fedele-crm/fedele/core/reports"
 	"github.com/fedele-crm/fedele/core/routing"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
@@ -156,6 +157,15 @@ func New(p Ports) (*App, error) {
 	a.Timers.Register(timers.EmitHandler())
 	// Background jobs in steps; each area registers its kinds.
 	a.Jobs = jobs.New(st, now)
+	// Reports and KPIs: a snapshot job, refresh timers, an order consumer.
+	a.Reports = reports.New(st, a.Jobs, a.Timers, func(ctx context.Context, tenant string) (*time.Location, error) {
+		t, err := a.Tenants.Get(ctx, tenant)
+		return t.Location(), err
+	}, now)
+	a.Jobs.Register(a.Reports.Kind())
+	for _, h := range a.Reports.TimerHandlers() {
+		a.Timers.Register(h)
+	}
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}
@@ -169,6 +179,7 @@ func New(p Ports) (*App, error) {
 		a.Router.Consumer(),
 		a.Timers.Consumer(),
 		a.Jobs.Consumer(),
+		a.Reports.Consumer(),
 	}
 	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {

@@ -22,6 +22,7 @@ import (
 	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
+	"github.com/fedele-crm/fedele/core/reports"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/core/team"
@@ -59,6 +60,8 @@ type Services struct {
 	Timers *timers.Service
 	// Jobs runs background jobs in steps (core/jobs).
 	Jobs *jobs.Service
+	// Reports are the analytical reports and KPIs (core/reports).
+	Reports *reports.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -96,6 +99,7 @@ type Server struct {
 	scorer      *scoring.Scorer
 	limits      *ratelimit.Guard
 	timers      *timers.Service
+	reports     *reports.Service
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -129,6 +133,7 @@ func New(cfg Config) *Server {
 		scorer:      sv.Scorer,
 		limits:      sv.RateLimits,
 		timers:      sv.Timers,
+		reports:     sv.Reports,
 	}
 
 	// Each check makes its schema on the first document it checks.
@@ -151,6 +156,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/contacts", "/v1/scoring", "/v1/jobs"}, register: (*Server).registerScoring},
 		{prefixes: []string{"/v1/plugins"}, register: (*Server).registerPlugins},
 		{prefixes: []string{"/v1/timers"}, register: (*Server).registerTimers},
+		{prefixes: []string{"/v1/reports", "/v1/kpis"}, register: (*Server).registerAnalytics},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

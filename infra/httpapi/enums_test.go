@@ -12,6 +12,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/reports"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/infra/httpapi"
 )
@@ -73,6 +74,8 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"paths//v1/plugins/{name}/versions/post/query:kind":                   names(plugins.Kinds),
 		"paths//v1/users/get/query:role":                                      core.UserRoles,
 		"paths//v1/users/get/query:status":                                    core.UserStatuses,
+		"paths//v1/reports/revenue/get/query:interval":                        reports.Intervals,
+		"paths//v1/reports/retention/get/query:period":                        reports.Periods,
 	}
 	raw, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
 	if err != nil {

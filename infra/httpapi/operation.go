@@ -38,6 +38,7 @@ var docTags = []*huma.Tag{
 	{Name: "Events", Description: "The tenant's domain events, to poll, and daily counts of them."},
 	{Name: "Plugins", Description: "The tenant's WebAssembly plugins: versions, dry runs, activation, shadow runs, rollback, statistics."},
 	{Name: "Timers", Description: "Durable timers: what must happen later, scheduled, cancelled, and how late they fire."},
+	{Name: "Analytics", Description: "Retention, churn and cohorts, revenue and margin, and the KPIs every team reads, from a snapshot of the customer profiles refreshed after orders and nightly."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
