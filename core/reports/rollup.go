@@ -41,8 +41,8 @@ func seriesDays(p customers.Profile) map[string][]seriesDay {
 		byCur := map[string]*seriesDay{}
 		var codes []string
 		for _, a := range d.Amounts {
-			if a.Currency == "" {
-				continue
+			if !validCode(a.Currency) {
+				continue // counted over every currency only
 			}
 			sd := byCur[a.Currency]
 			if sd == nil {

@@ -157,9 +157,23 @@ func dateMonth(d string) month {
 }
 
 func validDate(d string) bool {
-	if len(d) != 10 {
+	if len(d) != 10 || d[:4] == "0000" {
 		return false
 	}
 	_, err := time.Parse(time.DateOnly, d)
 	return err == nil
+}
+
+// validCode says whether c is spelled as an ISO 4217 code: orders are
+// held to it at ingest, and a part's key must not meet AllCurrencies'.
+func validCode(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
