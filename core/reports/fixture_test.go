@@ -147,9 +147,12 @@ type world struct {
 	last      jobs.Job // the last refresh job refresh ran
 }
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB) *world { return newWorldOn(t, memstore.New()) }
+
+// newWorldOn is newWorld on a store of the caller's.
+func newWorldOn(t testing.TB, base store.Store) *world {
 	t.Helper()
-	rec := &written{Store: memstore.New(), pks: map[string]bool{}}
+	rec := &written{Store: base, pks: map[string]bool{}}
 	st := store.Store(rec)
 	w := &world{st: st, written: rec, clock: clock.NewFake(asOf)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
