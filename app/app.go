@@ -31,6 +31,7 @@ import (
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
+	"github.com/fedele-crm/fedele/core/reports"
 	"github.com/fedele-crm/fedele/core/routing"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
@@ -197,6 +198,15 @@ func New(p Ports) (*App, error) {
 	}
 	a.Messaging = messaging.New(st, a.Tenants, a.Contacts, a.Timers, now, p.PublicURL)
 	a.Timers.Register(a.Messaging.TimerHandler())
+	// Reports and KPIs: a snapshot job, refresh timers, an order consumer.
+	a.Reports = reports.New(st, a.Jobs, a.Timers, func(ctx context.Context, tenant string) (*time.Location, error) {
+		t, err := a.Tenants.Get(ctx, tenant)
+		return t.Location(), err
+	}, now)
+	a.Jobs.Register(a.Reports.Kind())
+	for _, h := range a.Reports.TimerHandlers() {
+		a.Timers.Register(h)
+	}
 	for _, h := range p.TimerHandlers {
 		a.Timers.Register(h)
 	}
@@ -219,6 +229,7 @@ func New(p Ports) (*App, error) {
 		a.Jobs.Consumer(),
 		a.RFM.Consumer(),
 		a.Segments.Consumer(),
+		a.Reports.Consumer(),
 	}
 	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {

@@ -26,6 +26,7 @@ import (
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
+	"github.com/fedele-crm/fedele/core/reports"
 	"github.com/fedele-crm/fedele/core/sales"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/core/segments"
@@ -82,6 +83,8 @@ type Services struct {
 	// Messaging is the delivery policy and the delivery contract
 	// (core/messaging).
 	Messaging *messaging.Delivery
+	// Reports are the analytical reports and KPIs (core/reports).
+	Reports *reports.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -126,6 +129,7 @@ type Server struct {
 	customers   *customers.Customers
 	segments    *segments.Service
 	messaging   *messaging.Delivery
+	reports     *reports.Service
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -170,6 +174,7 @@ func New(cfg Config) *Server {
 		customers:   sv.Customers,
 		segments:    sv.Segments,
 		messaging:   sv.Messaging,
+		reports:     sv.Reports,
 	}
 	s.products, s.orders = sv.Products, sv.Orders
 
@@ -204,6 +209,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/contacts", "/v1/customers"}, register: (*Server).registerCustomers},
 		{prefixes: []string{"/v1/segments", "/v1/lists", "/v1/exports"}, register: (*Server).registerSegments},
 		{prefixes: []string{"/v1/messages", "/v1/messaging", "/v1/suppressions", "/u"}, register: (*Server).registerMessages},
+		{prefixes: []string{"/v1/reports", "/v1/kpis"}, register: (*Server).registerAnalytics},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

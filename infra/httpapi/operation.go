@@ -44,6 +44,7 @@ var docTags = []*huma.Tag{
 	{Name: "Analytics", Description: "What orders say about customers: purchase summaries, lifecycle states and their rules."},
 	{Name: "Marketing", Description: "Segments (CEL conditions over the contact view, kept live), static lists, their members, previews and exports."},
 	{Name: "Messages", Description: "The one door to reach a contact: the delivery policy (consent, suppressions, frequency caps, quiet hours), messages and their receipts, one-click unsubscribe."},
+	{Name: "Analytics", Description: "Retention, churn and cohorts, revenue and margin, and the KPIs every team reads, from a snapshot of the customer profiles refreshed after orders and nightly."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can
