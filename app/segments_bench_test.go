@@ -91,14 +91,17 @@ func runJob(b *testing.B, a *app.App, tenant, id string) jobs.Job {
 //   - initial: a new segment's job (reads every contact with its profile,
 //     score and state in batches, evaluates, writes each entry: about one
 //     contact in ten);
+//
 //   - re-evaluation: the same condition, edited, evaluated again (nothing
 //     changes, nothing is written): what an edit costs;
+//
 //   - time-relative: a condition on days_since(last_order), each
 //     contact's next flip computed and its timer scheduled;
+//
 //   - baseline: the same reads (contacts page by page, their profiles in
 //     batches) and the predicate hand-written in Go, no writes.
 //
-//	go test ./app -run '^$' -bench SegmentEvaluation -benchtime 1x -timeout 30m
+//     go test ./app -run '^$' -bench SegmentEvaluation -benchtime 1x -timeout 30m
 //
 // Reported as contacts/s; the goal is 1 000 000 a minute (16 667/s).
 func BenchmarkSegmentEvaluation(b *testing.B) {

@@ -44,7 +44,7 @@ type shape struct {
 }
 
 const (
-	whyError  = "the host reads a plugin's error in core/plugins (Decide), not in the kind's result type"
+	whyError = "the host reads a plugin's error in core/plugins (Decide), not in the kind's result type"
 )
 
 func TestContractsMatchGoTypes(t *testing.T) {

@@ -90,8 +90,8 @@ type OrdersSummary struct {
 	LastOrderAt *time.Time `json:"last_order_at"`
 }
 
-// Summary is p's orders as the plugin contracts send them.
-func Summary(p Purchases) OrdersSummary {
+// ContractOrders is p's orders as the plugin contracts send them.
+func ContractOrders(p Purchases) OrdersSummary {
 	s := OrdersSummary{Count: int64(p.Orders)}
 	if r, ok := mainCurrency(p); ok {
 		s.TotalMinor, s.Currency = max(r.Amount, 0), r.Currency

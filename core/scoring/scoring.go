@@ -168,7 +168,7 @@ func (s *Scorer) record(ctx context.Context, tenant string, c core.Contact) (Rec
 	if err != nil {
 		return rec, fmt.Errorf("load purchases of contact %s: %w", contactID, err)
 	}
-	rec.Orders = customers.Summary(p.Purchases)
+	rec.Orders = customers.ContractOrders(p.Purchases)
 	return rec, nil
 }
 

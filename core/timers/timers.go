@@ -126,15 +126,6 @@ func (s *Service) Schedule(ctx context.Context, tenant string, req core.TimerReq
 	return t, nil
 }
 
-// ScheduleWrite is Schedule as a write for the caller's own transaction,
-// so that a timer and the change that needs it commit together (a message
-// deferred and its send timer). After the commit, the caller calls Notify
-// with the timer's Next, so that the local loop wakes for it. A kept key
-// fails the caller's transaction at this write.
-func (s *Service) ScheduleWrite(ctx context.Context, tenant string, req core.TimerRequest) (core.Timer, store.Write, error) {
-	return s.newTimer(ctx, tenant, req)
-}
-
 // Notify wakes the local loop for a timer committed by the caller (see
 // ScheduleWrite) when it is due before the time the loop sleeps until.
 func (s *Service) Notify(next time.Time) { s.notify(next) }

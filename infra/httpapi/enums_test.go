@@ -13,8 +13,8 @@ import (
 	"github.com/fedele-crm/fedele/core/backtest"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
-	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/customers"
+	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/reports"
@@ -122,8 +122,8 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/Request/properties/priority":         names(messaging.Priorities),
 		"components/schemas/Suppression/properties/channel":      names(messaging.Channels),
 		"components/schemas/Suppression/properties/reason":       messaging.SuppressionReasons,
-		"paths//v1/reports/revenue/get/query:interval":                        reports.Intervals,
-		"paths//v1/reports/retention/get/query:period":                        reports.Periods,
+		"paths//v1/reports/revenue/get/query:interval":           reports.Intervals,
+		"paths//v1/reports/retention/get/query:period":           reports.Periods,
 	}
 	raw, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
 	if err != nil {

@@ -39,12 +39,10 @@ var docTags = []*huma.Tag{
 	{Name: "Plugins", Description: "The tenant's WebAssembly plugins: versions, dry runs, activation, shadow runs, rollback, statistics."},
 	{Name: "Timers", Description: "Durable timers: what must happen later, scheduled, cancelled, and how late they fire."},
 	{Name: "Commerce", Description: "The product catalogue (unique SKUs, prices per currency) and customers' orders, ingested idempotently by external id, with refunds by line."},
-	{Name: "Analytics", Description: "What orders say about customers: RFM scores and segments, lifetime value fits, reports and KPIs."},
+	{Name: "Analytics", Description: "What orders say about customers: purchase summaries and lifecycle states, RFM scores and segments, lifetime value fits, retention, cohorts, revenue and the KPIs every team reads."},
 	{Name: "Jobs", Description: "Background jobs (re-scoring, RFM, the analytics jobs): progress and results."},
-	{Name: "Analytics", Description: "What orders say about customers: purchase summaries, lifecycle states and their rules."},
 	{Name: "Marketing", Description: "Segments (CEL conditions over the contact view, kept live), static lists, their members, previews and exports."},
 	{Name: "Messages", Description: "The one door to reach a contact: the delivery policy (consent, suppressions, frequency caps, quiet hours), messages and their receipts, one-click unsubscribe."},
-	{Name: "Analytics", Description: "Retention, churn and cohorts, revenue and margin, and the KPIs every team reads, from a snapshot of the customer profiles refreshed after orders and nightly."},
 }
 
 // Security schemes. API keys and JWTs carry the same scopes; OpenAPI can

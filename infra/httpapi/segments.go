@@ -98,7 +98,7 @@ type membersRequest struct {
 	Members []segments.MemberRef `json:"members" minItems:"1" maxItems:"1000" doc:"Contacts by contact_id or email."`
 }
 
-type batchBody struct {
+type memberResults struct {
 	Results []segments.BatchResult `json:"results" doc:"One per member given, in order."`
 }
 
@@ -233,12 +233,12 @@ func (s *Server) registerAudience(tag string, kind segments.Kind) {
 				func(ctx context.Context, in *struct {
 					SegmentPath
 					Body membersRequest
-				}) (*struct{ Body batchBody }, error) {
+				}) (*struct{ Body memberResults }, error) {
 					rs, err := s.segments.ChangeMembers(ctx, tenantOf(ctx), in.ID, add, in.Body.Members)
 					if err != nil {
 						return nil, s.problem(ctx, err, "body")
 					}
-					return &struct{ Body batchBody }{batchBody{Results: rs}}, nil
+					return &struct{ Body memberResults }{memberResults{Results: rs}}, nil
 				})
 		}
 	}
