@@ -142,7 +142,6 @@ func (p *Purchases) count(e *entry, sign int) error {
 	i := slices.IndexFunc(p.Revenue, func(r Revenue) bool { return r.Currency == e.Currency })
 	if i < 0 {
 		p.Revenue = append(p.Revenue, Revenue{Currency: e.Currency})
-		i = len(p.Revenue) - 1
 		slices.SortFunc(p.Revenue, func(a, b Revenue) int { return strings.Compare(a.Currency, b.Currency) })
 		i = slices.IndexFunc(p.Revenue, func(r Revenue) bool { return r.Currency == e.Currency })
 	}
