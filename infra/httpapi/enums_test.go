@@ -11,6 +11,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
 	"github.com/fedele-crm/fedele/infra/httpapi"
@@ -58,6 +59,9 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/Put-custom-fieldRequest/properties/type":          names(core.FieldTypes),
 		"components/schemas/Scored/properties/decided_by":                     names(core.Deciders),
 		"components/schemas/Update-tenantRequest/properties/routing_strategy": core.RoutingStrategies,
+		"components/schemas/CLVFit/properties/status":                         names(customers.CLVFitStatuses),
+		"components/schemas/CLVFit/properties/unit":                           names(customers.CLVUnits),
+		"components/schemas/CLVParams/properties/unit":                        names(customers.CLVUnits),
 		"components/schemas/User/properties/role":                             core.UserRoles,
 		"components/schemas/User/properties/status":                           core.UserStatuses,
 		"components/schemas/UserFields/properties/role":                       core.UserRoles,
