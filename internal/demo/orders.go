@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/fedele-crm/fedele/core/btyd"
 	"github.com/fedele-crm/fedele/core/commerce"
 )
 
@@ -44,8 +45,8 @@ type Params struct {
 	// BG/NBD: purchase rate λ ~ Gamma(R, 1/Alpha) per day, drop-out after
 	// each purchase with p ~ Beta(A, B).
 	R, Alpha, A, B float64
-	// Gamma-Gamma: mean spend ν ~ Gamma(Q, 1/V) per customer, each order's
-	// spend ~ Gamma(P, 1/ν) ... scaled to cents through the catalogue.
+	// Gamma-Gamma: a customer's spend scale ν ~ Gamma(Q, V), and each
+	// order's size in catalogue items ~ Gamma(P, 1)·ν/P, one to eight.
 	P, Q, V float64
 }
 
@@ -64,9 +65,9 @@ func Orders(p Params) []commerce.OrderFields {
 	span := p.To.Sub(p.From)
 	var out []commerce.OrderFields
 	for c := range p.Customers {
-		lambda := gamma(rng, p.R) / p.Alpha // per day
-		drop := beta(rng, p.A, p.B)
-		nu := gamma(rng, p.Q) / p.V // mean spend scale, in "baskets"
+		lambda := btyd.GammaSample(rng, p.R, 1) / p.Alpha // per day
+		drop := btyd.BetaSample(rng, p.A, p.B)
+		nu := btyd.GammaSample(rng, p.Q, 1) / p.V // mean spend scale, in "baskets"
 		email := fmt.Sprintf("customer%05d@example.com", c+1)
 		at := p.From.Add(time.Duration(rng.Float64() * float64(span) / 2))
 		for n := 1; at.Before(p.To); n++ {
@@ -84,9 +85,8 @@ func Orders(p Params) []commerce.OrderFields {
 var channels = []commerce.Channel{"web", "web", "web", "store", "store", "app", "phone"}
 
 func order(rng *rand.Rand, email, id string, at time.Time, shape, nu float64) commerce.OrderFields {
-	// Spend of this order in baskets ~ Gamma(shape, 1/nu) with mean shape×nu... kept
-	// between one and eight lines of the catalogue.
-	baskets := max(1, min(8, int(math.Round(gamma(rng, shape)*nu/shape))))
+	// The order's size in catalogue items: mean nu, one to eight.
+	baskets := max(1, min(8, int(math.Round(btyd.GammaSample(rng, shape, 1)*nu/shape))))
 	o := commerce.OrderFields{ExternalID: id, Email: email, Currency: "EUR", PlacedAt: at.UTC().Truncate(time.Second),
 		Channel: channels[rng.IntN(len(channels))], Status: commerce.OrderPaid}
 	if o.Channel == "store" {
@@ -103,31 +103,4 @@ func order(rng *rand.Rand, email, id string, at time.Time, shape, nu float64) co
 		o.Lines = append(o.Lines, commerce.Line{SKU: pr.SKU, Quantity: 1, UnitPrice: pr.Price, Tax: pr.Price * 22 / 122})
 	}
 	return o
-}
-
-// gamma draws from Gamma(shape, 1) (Marsaglia and Tsang, with the boost
-// for shape < 1).
-func gamma(rng *rand.Rand, shape float64) float64 {
-	if shape < 1 {
-		return gamma(rng, shape+1) * math.Pow(rng.Float64(), 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		u := rng.Float64()
-		if math.Log(u) < 0.5*x*x+d-d*v+d*math.Log(v) {
-			return d * v
-		}
-	}
-}
-
-func beta(rng *rand.Rand, a, b float64) float64 {
-	x, y := gamma(rng, a), gamma(rng, b)
-	return x / (x + y)
 }
