@@ -10,8 +10,11 @@ import (
 	"testing"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/customers"
+	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
+	"github.com/fedele-crm/fedele/core/segments"
 )
 
 func strs[T ~string](vs []T) []string {
@@ -39,6 +42,20 @@ func TestEventSchemaEnumsAreGoLists(t *testing.T) {
 		"plugins.Kinds":         strs(plugins.Kinds),
 		"core.Scopes":           strs(core.Scopes),
 		"customers.States":      strs(customers.States),
+
+		"commerce.OrderStatuses": strs(commerce.OrderStatuses),
+		"commerce.Channels":      strs(commerce.Channels),
+		"commerce.RelationKinds": strs(commerce.RelationKinds),
+		"segments.Kinds":         strs(segments.Kinds),
+		"messaging.Channels":     strs(messaging.Channels),
+		"messaging.Statuses":     strs(messaging.Statuses),
+		"messaging.Reasons":      strs(messaging.Reasons),
+		"messaging.OnCaps":       strs(messaging.OnCaps),
+		"messaging.Priorities":   strs(messaging.Priorities),
+		"messaging.Holds":        messaging.Holds,
+		"messaging.ReceiptTypes": strs(messaging.ReceiptTypes),
+		"messaging.Bounces":      strs(messaging.Bounces),
+		"messaging.ZoneSources":  messaging.ZoneSources,
 	}
 	// Enums with no Go list yet: the values are literals in the code that
 	// sets them. Binding them is left to do; listed here so that the test

@@ -17,14 +17,14 @@ type CohortQuery struct {
 
 // CohortCell is one month of a cohort.
 type CohortCell struct {
-	MonthsSince     int      `json:"months_since" doc:"0 is the month of acquisition."`
-	Month           string   `json:"month" doc:"YYYY-MM, in the tenant's time zone."`
-	Active          int64    `json:"active" doc:"Customers of the cohort with a counted order that month."`
-	Share           float64  `json:"share" doc:"active / the cohort's size."`
-	Orders          int64    `json:"orders"`
-	Revenue         *Amount  `json:"revenue,omitempty" doc:"What the cohort's customers spent that month, net of refunds; with a currency only."`
-	RevenueShare    *float64 `json:"revenue_share,omitempty" doc:"revenue / the revenue of month 0; with a currency only."`
-	SecondPurchases int64    `json:"second_purchases" doc:"Customers of the cohort whose second transaction day fell that month."`
+	MonthsSince     int           `json:"months_since" doc:"0 is the month of acquisition."`
+	Month           string        `json:"month" doc:"YYYY-MM, in the tenant's time zone."`
+	Active          int64         `json:"active" doc:"Customers of the cohort with a counted order that month."`
+	Share           float64       `json:"share" doc:"active / the cohort's size."`
+	Orders          int64         `json:"orders"`
+	Revenue         *ReportAmount `json:"revenue,omitempty" doc:"What the cohort's customers spent that month, net of refunds; with a currency only."`
+	RevenueShare    *float64      `json:"revenue_share,omitempty" doc:"revenue / the revenue of month 0; with a currency only."`
+	SecondPurchases int64         `json:"second_purchases" doc:"Customers of the cohort whose second transaction day fell that month."`
 }
 
 // CohortRow is one acquisition cohort: the customers whose first counted

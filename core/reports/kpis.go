@@ -30,36 +30,36 @@ func countOf(cur, prev int64) Count {
 
 // AmountTrend is an amount of the period and of the one before.
 type AmountTrend struct {
-	Current  Amount   `json:"current"`
-	Previous Amount   `json:"previous"`
-	Trend    *float64 `json:"trend,omitempty" doc:"(current − previous) / previous; absent when previous is 0."`
+	Current  ReportAmount `json:"current"`
+	Previous ReportAmount `json:"previous"`
+	Trend    *float64     `json:"trend,omitempty" doc:"(current − previous) / previous; absent when previous is 0."`
 }
 
 // KPIRevenue is one currency's money KPIs.
 type KPIRevenue struct {
-	Currency   string      `json:"currency"`
-	Revenue    AmountTrend `json:"revenue"`
-	Orders     Count       `json:"orders"`
-	AOV        *Amount     `json:"average_order_value,omitempty" doc:"Of the period; absent without orders."`
-	Margin     Amount      `json:"gross_margin" doc:"Of the period, on the lines whose cost is known."`
-	MarginRate *float64    `json:"gross_margin_rate,omitempty" doc:"gross_margin / costed revenue; absent when no line was costed."`
-	Active     Count       `json:"active_customers" doc:"Distinct customers with an order in this currency."`
+	Currency   string        `json:"currency"`
+	Revenue    AmountTrend   `json:"revenue"`
+	Orders     Count         `json:"orders"`
+	AOV        *ReportAmount `json:"average_order_value,omitempty" doc:"Of the period; absent without orders."`
+	Margin     ReportAmount  `json:"gross_margin" doc:"Of the period, on the lines whose cost is known."`
+	MarginRate *float64      `json:"gross_margin_rate,omitempty" doc:"gross_margin / costed revenue; absent when no line was costed."`
+	Active     Count         `json:"active_customers" doc:"Distinct customers with an order in this currency."`
 }
 
 // CLVQuantiles is the distribution of the customers' lifetime values in
 // one currency, as the last CLV fit left them on the profiles.
 type CLVQuantiles struct {
-	Currency  string `json:"currency"`
-	Customers int64  `json:"customers"`
-	P10       Amount `json:"p10"`
-	P25       Amount `json:"p25"`
-	P50       Amount `json:"p50"`
-	P75       Amount `json:"p75"`
-	P90       Amount `json:"p90"`
+	Currency  string       `json:"currency"`
+	Customers int64        `json:"customers"`
+	P10       ReportAmount `json:"p10"`
+	P25       ReportAmount `json:"p25"`
+	P50       ReportAmount `json:"p50"`
+	P75       ReportAmount `json:"p75"`
+	P90       ReportAmount `json:"p90"`
 }
 
-// SegmentSize is how many customers an RFM segment holds.
-type SegmentSize struct {
+// KPISegment is how many customers an RFM segment holds.
+type KPISegment struct {
 	Segment   string  `json:"segment"`
 	Customers int64   `json:"customers"`
 	Share     float64 `json:"share" doc:"Of the customers with an RFM segment."`
@@ -84,7 +84,7 @@ type KPIReport struct {
 	ChurnRate     *float64       `json:"churn_rate,omitempty" doc:"1 − retention_rate."`
 	Revenue       []KPIRevenue   `json:"revenue" doc:"Per currency."`
 	CLV           []CLVQuantiles `json:"clv" doc:"Per currency, as on the profiles when the snapshot was built (not per period); quantiles within 1 %."`
-	RFM           []SegmentSize  `json:"rfm_segments" doc:"As on the profiles when the snapshot was built (not per period), largest first."`
+	RFM           []KPISegment  `json:"rfm_segments" doc:"As on the profiles when the snapshot was built (not per period), largest first."`
 }
 
 // KPIs answers the KPIs of the months q.From to q.To.
@@ -105,7 +105,7 @@ func (s *Service) KPIs(ctx context.Context, tenant string, q KPIQuery) (KPIRepor
 		return KPIReport{}, err
 	}
 	out := KPIReport{AsOf: v.asOf(), TimeZone: v.snapshotZone(), From: q.From, To: q.To, PreviousFrom: pf.String(), PreviousTo: pt.String(),
-		Revenue: []KPIRevenue{}, CLV: []CLVQuantiles{}, RFM: []SegmentSize{}}
+		Revenue: []KPIRevenue{}, CLV: []CLVQuantiles{}, RFM: []KPISegment{}}
 	all := AllCurrencies
 	for _, ref := range v.head.Parts {
 		if ref.Series != all || ref.Year > to.year() {
@@ -156,7 +156,7 @@ func (s *Service) KPIs(ctx context.Context, tenant string, q KPIQuery) (KPIRepor
 	slices.Sort(codes)
 	for _, c := range codes {
 		sk := v.head.CLV[c]
-		q := func(f float64) Amount { return amountOf(roundMinor(sk.Quantile(f)), c) }
+		q := func(f float64) ReportAmount { return amountOf(roundMinor(sk.Quantile(f)), c) }
 		out.CLV = append(out.CLV, CLVQuantiles{Currency: c, Customers: sk.Count, P10: q(0.10), P25: q(0.25), P50: q(0.50), P75: q(0.75), P90: q(0.90)})
 	}
 	var segmented int64
@@ -164,9 +164,9 @@ func (s *Service) KPIs(ctx context.Context, tenant string, q KPIQuery) (KPIRepor
 		segmented += n
 	}
 	for seg, n := range v.head.RFM {
-		out.RFM = append(out.RFM, SegmentSize{Segment: seg, Customers: n, Share: float64(n) / float64(segmented)})
+		out.RFM = append(out.RFM, KPISegment{Segment: seg, Customers: n, Share: float64(n) / float64(segmented)})
 	}
-	slices.SortFunc(out.RFM, func(a, b SegmentSize) int {
+	slices.SortFunc(out.RFM, func(a, b KPISegment) int {
 		if a.Customers != b.Customers {
 			return int(b.Customers - a.Customers)
 		}

@@ -22,15 +22,15 @@ const (
 	MaxDays   = 366
 )
 
-// Amount is a report's amount in one currency: exact minor units, and
+// ReportAmount is a report's amount in one currency: exact minor units, and
 // the same as a decimal for readers whose numbers are float64.
-type Amount struct {
+type ReportAmount struct {
 	Minor   money.Total `json:"minor"`
 	Decimal string      `json:"decimal,omitempty" pattern:"^-?[0-9]+(\\.[0-9]+)?$" doc:"minor as an exact decimal at the currency's ISO 4217 exponent (149.01 EUR, 14901 JPY)."`
 }
 
-func amountOf(t money.Total, currency string) Amount {
-	a := Amount{Minor: t}
+func amountOf(t money.Total, currency string) ReportAmount {
+	a := ReportAmount{Minor: t}
 	if digits, ok := money.Digits(currency); ok {
 		a.Decimal = t.Decimal(digits)
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/fedele-crm/fedele/core/reports"
 )
 
-func amount(n int64, currency string) reports.Amount {
+func amount(n int64, currency string) reports.ReportAmount {
 	digits, _ := money.Digits(currency)
-	return reports.Amount{Minor: money.TotalOf(n), Decimal: money.Decimal(n, digits)}
+	return reports.ReportAmount{Minor: money.TotalOf(n), Decimal: money.Decimal(n, digits)}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -255,7 +255,7 @@ func TestKPIsByHand(t *testing.T) {
 		},
 		// Nearest rank of 5000 8000 10000 12000 30000: ranks 1 2 3 4 5.
 		CLV: []reports.CLVQuantiles{clv("EUR", 5, 5000, 8000, 10000, 12000, 30000), clv("USD", 1, 50000, 50000, 50000, 50000, 50000)},
-		RFM: []reports.SegmentSize{{Segment: "champions", Customers: 2, Share: 0.5}, {Segment: "at_risk", Customers: 1, Share: 0.25},
+		RFM: []reports.KPISegment{{Segment: "champions", Customers: 2, Share: 0.5}, {Segment: "at_risk", Customers: 1, Share: 0.25},
 			{Segment: "loyal", Customers: 1, Share: 0.25}},
 	}
 	// Five EUR values: kept exactly, so the quantiles are exact too.

@@ -19,17 +19,17 @@ type RevenueQuery struct {
 
 // Bucket is one day or month of one currency's revenue.
 type Bucket struct {
-	Period          string   `json:"period" doc:"The day (YYYY-MM-DD) or month (YYYY-MM) in the tenant's time zone; \"total\" for the whole range."`
-	Orders          int64    `json:"orders" doc:"Counted orders: not cancelled, not refunded in full."`
-	Revenue         Amount   `json:"revenue" doc:"Net of refunds, tax included."`
-	AOV             *Amount  `json:"average_order_value,omitempty" doc:"revenue / orders, rounded half away from zero; absent without orders."`
-	Costed          Amount   `json:"costed_revenue" doc:"The part of revenue from lines whose unit cost is known."`
-	Cost            Amount   `json:"cost" doc:"What those lines cost."`
-	Margin          Amount   `json:"gross_margin" doc:"costed_revenue − cost."`
-	MarginRate      *float64 `json:"gross_margin_rate,omitempty" doc:"gross_margin / costed_revenue; absent when no line was costed."`
-	CostedShare     *float64 `json:"costed_share,omitempty" doc:"costed_revenue / revenue: how much of revenue the margin speaks for."`
-	NewCustomers    int64    `json:"new_customers" doc:"Customers whose first order in the currency fell in the period."`
-	ActiveCustomers *int64   `json:"active_customers,omitempty" doc:"Distinct customers with an order in the period; absent on the total of a daily report (days do not add into distinct customers)."`
+	Period          string        `json:"period" doc:"The day (YYYY-MM-DD) or month (YYYY-MM) in the tenant's time zone; \"total\" for the whole range."`
+	Orders          int64         `json:"orders" doc:"Counted orders: not cancelled, not refunded in full."`
+	Revenue         ReportAmount  `json:"revenue" doc:"Net of refunds, tax included."`
+	AOV             *ReportAmount `json:"average_order_value,omitempty" doc:"revenue / orders, rounded half away from zero; absent without orders."`
+	Costed          ReportAmount  `json:"costed_revenue" doc:"The part of revenue from lines whose unit cost is known."`
+	Cost            ReportAmount  `json:"cost" doc:"What those lines cost."`
+	Margin          ReportAmount  `json:"gross_margin" doc:"costed_revenue − cost."`
+	MarginRate      *float64      `json:"gross_margin_rate,omitempty" doc:"gross_margin / costed_revenue; absent when no line was costed."`
+	CostedShare     *float64      `json:"costed_share,omitempty" doc:"costed_revenue / revenue: how much of revenue the margin speaks for."`
+	NewCustomers    int64         `json:"new_customers" doc:"Customers whose first order in the currency fell in the period."`
+	ActiveCustomers *int64        `json:"active_customers,omitempty" doc:"Distinct customers with an order in the period; absent on the total of a daily report (days do not add into distinct customers)."`
 }
 
 // RevenueSeries is one currency's buckets and their total.

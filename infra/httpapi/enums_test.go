@@ -71,6 +71,7 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/Scored/properties/decided_by":                     names(core.Deciders),
 		"components/schemas/Update-tenantRequest/properties/routing_strategy": core.RoutingStrategies,
 		"components/schemas/CLVFit/properties/status":                         names(customers.CLVFitStatuses),
+		"components/schemas/CLVJob/properties/status":                         names(jobs.Statuses),
 		"components/schemas/CLVFit/properties/unit":                           names(customers.CLVUnits),
 		"components/schemas/CLVParams/properties/unit":                        names(customers.CLVUnits),
 		"components/schemas/User/properties/role":                             core.UserRoles,
