@@ -84,7 +84,7 @@ type KPIReport struct {
 	ChurnRate     *float64       `json:"churn_rate,omitempty" doc:"1 − retention_rate."`
 	Revenue       []KPIRevenue   `json:"revenue" doc:"Per currency."`
 	CLV           []CLVQuantiles `json:"clv" doc:"Per currency, as on the profiles when the snapshot was built (not per period); quantiles within 1 %."`
-	RFM           []KPISegment  `json:"rfm_segments" doc:"As on the profiles when the snapshot was built (not per period), largest first."`
+	RFM           []KPISegment   `json:"rfm_segments" doc:"As on the profiles when the snapshot was built (not per period), largest first."`
 }
 
 // KPIs answers the KPIs of the months q.From to q.To.
