@@ -25,6 +25,16 @@ func operation(id, method, path, summary string, scope core.Scope, tag string) h
 	}
 }
 
+// notYet marks an operation that reads a document computed in the
+// background (the latest RFM distribution, the latest CLV fit): until the
+// first computation it is not found, though no path parameter names it.
+func notYet(op huma.Operation) huma.Operation {
+	op.Metadata[notYetKey] = true
+	return op
+}
+
+const notYetKey = "fedele-not-yet"
+
 // docTags are the document's tags; every operation's tag is one of them
 // (TestOperationsAreDeclared).
 var docTags = []*huma.Tag{
@@ -119,6 +129,9 @@ func declareAnswers(oapi *huma.OpenAPI, op *huma.Operation) {
 	}
 	if op.Method != http.MethodGet && op.Method != http.MethodHead {
 		statuses = append(statuses, http.StatusConflict)
+	}
+	if op.Metadata[notYetKey] == true {
+		statuses = append(statuses, http.StatusNotFound)
 	}
 	for _, p := range op.Parameters {
 		switch {

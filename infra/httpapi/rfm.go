@@ -30,8 +30,8 @@ func (s *Server) registerRFM() {
 			}{"/v1/jobs/" + j.ID, jobView(j)}, nil
 		})
 
-	huma.Register(s.api, operation("get-rfm", http.MethodGet, "/v1/rfm",
-		"The latest RFM distribution: the cut points and what each score spans, per dimension (monetary per main currency), the segment sizes and the R × F grid", core.ScopeRead, tag),
+	huma.Register(s.api, notYet(operation("get-rfm", http.MethodGet, "/v1/rfm",
+		"The latest RFM distribution: the cut points and what each score spans, per dimension (monetary per main currency), the segment sizes and the R × F grid", core.ScopeRead, tag)),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body customers.RFMReport }, error) {
 			r, err := s.rfm.Latest(ctx, tenantOf(ctx))
 			if err != nil {
