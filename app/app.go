@@ -22,6 +22,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/backtest"
+	"github.com/fedele-crm/fedele/core/campaigns"
 	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
@@ -214,6 +215,10 @@ func New(p Ports) (*App, error) {
 	// lifecycle timers and its job kind.
 	a.Customers = customers.New(st, a.Tenants, a.Timers, a.Jobs, now)
 	a.Customers.Register()
+	// One-off campaigns (core/campaigns): their launch job and timer, and
+	// messaging's gate that skips a cancelled campaign's held messages.
+	a.Campaigns = campaigns.New(st, a.Tenants, a.Segments, a.Messaging, a.Jobs, a.Timers, a.Runner, now, p.Log)
+	a.Messaging.CampaignCancelled = a.Campaigns.Cancelled
 
 	// The one consumer set: the local relay of `fedele serve` delivers to
 	// it, and so does the worker function each event EventBridge routes.
@@ -230,6 +235,7 @@ func New(p Ports) (*App, error) {
 		a.RFM.Consumer(),
 		a.Segments.Consumer(),
 		a.Reports.Consumer(),
+		a.Campaigns.Consumer(),
 	}
 	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
 	for _, h := range a.consumers {

@@ -89,6 +89,11 @@ const (
 	MessageBounced      Type = "message.bounced"
 	MessageComplained   Type = "message.complained"
 	MessageUnsubscribed Type = "message.unsubscribed"
+	// Campaigns (core/campaigns): every change of a campaign, its status
+	// included, with its actor: the campaign's audit.
+	CampaignCreated Type = "campaign.created"
+	CampaignUpdated Type = "campaign.updated"
+	CampaignDeleted Type = "campaign.deleted"
 )
 
 var catalogue = []Type{
@@ -109,6 +114,7 @@ var catalogue = []Type{
 	SegmentCreated, SegmentUpdated, SegmentDeleted, SegmentEntered, SegmentExited,
 	MessageRequested, MessageDeferred, MessageSkipped,
 	MessageDelivered, MessageOpened, MessageClicked, MessageBounced, MessageComplained, MessageUnsubscribed,
+	CampaignCreated, CampaignUpdated, CampaignDeleted,
 }
 
 // Catalogue lists every detail type Fedele emits.

@@ -49,6 +49,10 @@ type Delivery struct {
 	// PublicURL is the base of the one-click unsubscribe links
 	// ("https://crm.example.com"): the address the public reaches the API at.
 	PublicURL string
+	// CampaignCancelled, when set, is asked before a deferred message of a
+	// campaign is sent: a cancelled campaign's held messages are skipped
+	// (campaign_cancelled), never sent after the cancel.
+	CampaignCancelled func(ctx context.Context, tenant, campaignID string) (bool, error)
 }
 
 // New returns the delivery service. timers may be nil only for a process
@@ -229,6 +233,16 @@ func (d *Delivery) TimerHandler() timers.Handler {
 		}
 		if m.Status != StatusDeferred {
 			return nil, nil // decided already (a duplicate firing)
+		}
+		if m.CampaignID != "" && d.CampaignCancelled != nil {
+			cancelled, err := d.CampaignCancelled(ctx, t.Tenant, m.CampaignID)
+			if err != nil {
+				return nil, err
+			}
+			if cancelled {
+				writes, _, err := d.skip(ctx, t.Tenant, &m, v, d.now(), ReasonCancelled)
+				return writes, err
+			}
 		}
 		writes, _, err := d.decide(ctx, t.Tenant, &m, v, d.now())
 		return writes, err

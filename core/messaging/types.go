@@ -57,10 +57,11 @@ const (
 	ReasonCapped     Reason = "capped"     // a frequency cap was reached and the sender said drop
 	ReasonExpired    Reason = "expired"    // still not sendable when the sender's deadline passed
 	ReasonTooManyTry Reason = "deferred_too_often"
+	ReasonCancelled  Reason = "campaign_cancelled" // its campaign was cancelled while the message was deferred
 )
 
 // Reasons lists every skip reason.
-var Reasons = []Reason{ReasonNoContact, ReasonNoConsent, ReasonNoAddress, ReasonSuppressed, ReasonCapped, ReasonExpired, ReasonTooManyTry}
+var Reasons = []Reason{ReasonNoContact, ReasonNoConsent, ReasonNoAddress, ReasonSuppressed, ReasonCapped, ReasonExpired, ReasonTooManyTry, ReasonCancelled}
 
 // OnCap is what a sender wants done with a message a frequency cap holds.
 type OnCap string

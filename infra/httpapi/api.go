@@ -19,6 +19,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/backtest"
+	"github.com/fedele-crm/fedele/core/campaigns"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/customers"
@@ -85,6 +86,8 @@ type Services struct {
 	Messaging *messaging.Delivery
 	// Reports are the analytical reports and KPIs (core/reports).
 	Reports *reports.Service
+	// Campaigns are one-off campaigns and their performance (core/campaigns).
+	Campaigns *campaigns.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -130,6 +133,7 @@ type Server struct {
 	segments    *segments.Service
 	messaging   *messaging.Delivery
 	reports     *reports.Service
+	campaigns   *campaigns.Service
 
 	// checkContact and checkCompany hold patched documents to the schema of
 	// full bodies.
@@ -175,6 +179,7 @@ func New(cfg Config) *Server {
 		segments:    sv.Segments,
 		messaging:   sv.Messaging,
 		reports:     sv.Reports,
+		campaigns:   sv.Campaigns,
 	}
 	s.products, s.orders = sv.Products, sv.Orders
 
@@ -210,6 +215,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/segments", "/v1/lists", "/v1/exports"}, register: (*Server).registerSegments},
 		{prefixes: []string{"/v1/messages", "/v1/messaging", "/v1/suppressions", "/u"}, register: (*Server).registerMessages},
 		{prefixes: []string{"/v1/reports", "/v1/kpis"}, register: (*Server).registerAnalytics},
+		{prefixes: []string{"/v1/campaigns", "/v1/campaign-settings"}, register: (*Server).registerCampaigns},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,
