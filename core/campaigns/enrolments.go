@@ -18,10 +18,9 @@ type Enrolment struct {
 	CampaignID string       `json:"campaign_id"`
 	ContactID  string       `json:"contact_id"`
 	Variant    string       `json:"variant" doc:"A variant's name, or holdout (sent nothing)."`
-	DecidedBy  core.Decider `json:"decided_by" enum:"plugin,builtin" doc:"The tenant's campaign plugin or the built-in rules."` // core.Deciders
+	DecidedBy  core.Decider `json:"decided_by" doc:"The tenant's campaign plugin or the built-in rules."` // core.Deciders
 	EnrolledAt time.Time    `json:"enrolled_at"`
 	SendAt     time.Time    `json:"send_at,omitzero" doc:"When the message is not sent before (a scheduled or local time, a plugin's delay)."`
-	MessageID  string       `json:"message_id,omitempty" doc:"The message asked of the delivery policy (GET /v1/messages/{id}); none for the holdout."`
 	// ConvertedAt is the first goal event within the attribution window:
 	// a recipient converts once per campaign.
 	ConvertedAt time.Time `json:"converted_at,omitzero"`
@@ -82,6 +81,7 @@ func (s *Service) Enrolment(ctx context.Context, tenant, campaignID, contactID s
 // where its message stands.
 type CampaignRecipient struct {
 	Enrolment
+	MessageID     string           `json:"message_id,omitempty" doc:"The message asked of the delivery policy (GET /v1/messages/{id}); none for the holdout."`
 	MessageStatus messaging.Status `json:"message_status,omitempty" doc:"The message's status now; none for the holdout."` // messaging.Statuses
 	MessageReason messaging.Reason `json:"message_reason,omitempty" doc:"Why it was skipped."`                             // messaging.Reasons
 }
@@ -118,9 +118,9 @@ func (s *Service) Recipients(ctx context.Context, tenant, campaignID string, lim
 			return nil, "", err
 		}
 		r := CampaignRecipient{Enrolment: e}
-		if e.MessageID != "" {
-			if m, err := s.delivery.Get(ctx, tenant, e.MessageID); err == nil {
-				r.MessageStatus, r.MessageReason = m.Status, m.Reason
+		if e.Variant != Holdout {
+			if m, err := s.delivery.ByName(ctx, tenant, e.ContactID, campaignID, Step); err == nil {
+				r.MessageID, r.MessageStatus, r.MessageReason = m.ID, m.Status, m.Reason
 			} else if core.ErrorCode(err) != core.CodeNotFound {
 				return nil, "", err
 			}

@@ -341,6 +341,7 @@ func (s *Service) enrol(ctx context.Context, tenant string, c *Campaign, ten cor
 	if r.byPlugin {
 		e.DecidedBy = core.DecidedByPlugin
 	}
+	var req messaging.Request
 	if variant != Holdout {
 		at := now
 		switch c.Schedule.Kind {
@@ -353,20 +354,22 @@ func (s *Service) enrol(ctx context.Context, tenant string, c *Campaign, ten cor
 		if d := r.decision.DelaySeconds; d != nil && *d > 0 {
 			at = at.Add(time.Duration(*d) * time.Second)
 		}
-		req := messaging.Request{ContactID: r.contact.ID, Channel: c.Channel, Template: c.variantTemplate(variant),
+		req = messaging.Request{ContactID: r.contact.ID, Channel: c.Channel, Template: c.variantTemplate(variant),
 			Merge: mergeData(c.Merge, r.contact, r.decision.Fields), CampaignID: c.ID, Variant: variant, Step: Step,
 			Priority: c.Priority, OnCap: c.OnCap}
 		if at.After(now) {
 			req.NotBefore, e.SendAt = at, at
 		}
-		out, err := s.delivery.Request(ctx, tenant, req)
-		if err != nil {
-			return "", false, fmt.Errorf("request message of campaign %s to %s: %w", c.ID, r.contact.ID, err)
-		}
-		e.MessageID = out.Message.ID
 	}
+	// The enrolment first: the message's events, which the performance
+	// counts by it, then always find it.
 	if err := s.putEnrolment(ctx, tenant, &e); err != nil {
 		return "", false, err
+	}
+	if variant != Holdout {
+		if _, err := s.delivery.Request(ctx, tenant, req); err != nil {
+			return "", false, fmt.Errorf("request message of campaign %s to %s: %w", c.ID, r.contact.ID, err)
+		}
 	}
 	return variant, variant != Holdout, nil
 }

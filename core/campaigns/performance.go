@@ -124,13 +124,8 @@ func (s *Service) onMessage(ctx context.Context, ev events.Envelope) ([]store.Wr
 	tenant := ev.Detail.Tenant
 	e, err := s.Enrolment(ctx, tenant, m.CampaignID, m.ContactID)
 	if core.ErrorCode(err) == core.CodeNotFound {
-		// Not a campaign recipient (an integrator's message naming a
-		// campaign), or the enrolment write is still on its way: the
-		// message event is sent before the enrolment is written. Retry
-		// then, so that an early event still counts.
-		if _, cerr := s.Get(ctx, tenant, m.CampaignID); cerr == nil {
-			return nil, fmt.Errorf("campaign %s: enrolment of %s not yet written", m.CampaignID, m.ContactID)
-		}
+		// Not a campaign's recipient: an integrator's message naming a
+		// campaign. (A launch writes the enrolment before the message.)
 		return nil, nil
 	}
 	if err != nil {

@@ -293,7 +293,9 @@ func (s *Service) Resume(ctx context.Context, tenant, id string, ifVersion int64
 
 // Cancel stops a campaign for good: its timer and job stop, and the
 // messages the delivery policy still holds for it are skipped when their
-// timer comes (reason campaign_cancelled, through messaging's gate).
+// timer comes (reason campaign_cancelled, through messaging's gate). A
+// completed campaign can be cancelled too: its launch is over, but a
+// local-time campaign's messages may be held for a day yet.
 func (s *Service) Cancel(ctx context.Context, tenant, id string, ifVersion int64) (Campaign, error) {
 	cur, err := s.Get(ctx, tenant, id)
 	if err != nil {
@@ -306,7 +308,7 @@ func (s *Service) Cancel(ctx context.Context, tenant, id string, ifVersion int64
 	}
 	return s.transition(ctx, tenant, id, ifVersion, func(c *Campaign, now time.Time) ([]store.Write, error) {
 		switch c.Status {
-		case Completed, Cancelled:
+		case Cancelled:
 			return nil, conflict(c, "cancelled")
 		case Scheduled:
 			w, ok, err := s.timers.CancelWrite(ctx, tenant, c.TimerID)

@@ -163,6 +163,23 @@ func (d *Delivery) Get(ctx context.Context, tenant, id string) (Message, error) 
 	return m, err
 }
 
+// ByName returns the message of a contact and campaign step (a campaign's
+// recipients list shows each one's); none asked yet is not found.
+func (d *Delivery) ByName(ctx context.Context, tenant, contactID, campaignID, step string) (Message, error) {
+	r := Request{CampaignID: campaignID, Step: step}
+	it, err := d.store.Get(ctx, nameKey(tenant, contactID, r.name()))
+	if errors.Is(err, store.ErrNotFound) {
+		return Message{}, core.Errorf(core.CodeNotFound, "no message of campaign %s to %s", campaignID, contactID)
+	} else if err != nil {
+		return Message{}, fmt.Errorf("look up message: %w", record.StoreError(err))
+	}
+	id, err := record.PointerID(it)
+	if err != nil {
+		return Message{}, err
+	}
+	return d.Get(ctx, tenant, id)
+}
+
 func (d *Delivery) get(ctx context.Context, tenant, id string) (Message, int64, error) {
 	if !core.ValidID(id) {
 		return Message{}, 0, core.Errorf(core.CodeNotFound, "message %s not found", id)
