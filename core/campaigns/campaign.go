@@ -82,7 +82,7 @@ type CampaignFields struct {
 	Channel   messaging.Channel `json:"channel"` // messaging.Channels
 	Template  string            `json:"template" minLength:"1" maxLength:"200" doc:"The provider's template reference."`
 	Merge     []MergeField      `json:"merge,omitempty" maxItems:"50" doc:"Personalisation fields from the contact view, with defaults."`
-	Schedule  CampaignSchedule  `json:"schedule"`
+	Schedule  CampaignSchedule  `json:"schedule,omitzero" doc:"When it sends; now when absent."`
 	Variants  []CampaignVariant `json:"variants,omitempty" maxItems:"10" doc:"A/B variants and their shares; one variant named main, the whole treated group, when absent."`
 	// HoldoutPercent of the audience receives nothing and is measured like
 	// the rest: the baseline of the uplift.

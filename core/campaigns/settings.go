@@ -37,7 +37,7 @@ const MaxAttributionWindow = 90 * 24 * time.Hour
 
 // CampaignSettings are the tenant's measurement settings for campaigns.
 type CampaignSettings struct {
-	GoalEvent events.Type `json:"goal_event" enum:"order.placed,deal.won,activity.logged,contact.lifecycle_changed,segment.entered" doc:"The event that is a conversion; order.placed by default."` // GoalEvents
+	GoalEvent events.Type `json:"goal_event,omitempty" enum:"order.placed,deal.won,activity.logged,contact.lifecycle_changed,segment.entered" doc:"The event that is a conversion; order.placed by default."` // GoalEvents
 	// GoalFilter is a CEL condition over the goal event (variable event:
 	// type, time, entity_type, entity_id, data — the entity as the event
 	// carries it), compiled when saved.

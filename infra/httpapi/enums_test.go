@@ -11,6 +11,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/backtest"
+	"github.com/fedele-crm/fedele/core/campaigns"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/customers"
@@ -128,6 +129,22 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"components/schemas/Suppression/properties/reason":       messaging.SuppressionReasons,
 		"paths//v1/reports/revenue/get/query:interval":           reports.Intervals,
 		"paths//v1/reports/retention/get/query:period":           reports.Periods,
+
+		// campaigns
+		"components/schemas/Campaign/properties/channel":                 names(messaging.Channels),
+		"components/schemas/Campaign/properties/on_cap":                  names(messaging.OnCaps),
+		"components/schemas/Campaign/properties/priority":                names(messaging.Priorities),
+		"components/schemas/Campaign/properties/status":                  names(campaigns.Statuses),
+		"components/schemas/CampaignAuditEntry/properties/status":        names(campaigns.Statuses),
+		"components/schemas/CampaignFields/properties/channel":           names(messaging.Channels),
+		"components/schemas/CampaignFields/properties/on_cap":            names(messaging.OnCaps),
+		"components/schemas/CampaignFields/properties/priority":          names(messaging.Priorities),
+		"components/schemas/CampaignPerformance/properties/status":       names(campaigns.Statuses),
+		"components/schemas/CampaignRecipient/properties/decided_by":     names(core.Deciders),
+		"components/schemas/CampaignRecipient/properties/message_reason": names(messaging.Reasons),
+		"components/schemas/CampaignRecipient/properties/message_status": names(messaging.Statuses),
+		"components/schemas/CampaignSchedule/properties/kind":            names(campaigns.ScheduleKinds),
+		"components/schemas/CampaignSettings/properties/goal_event":      names(campaigns.GoalEvents),
 	}
 	raw, err := json.Marshal(httpapi.New(httpapi.Config{}).OpenAPI())
 	if err != nil {

@@ -183,6 +183,13 @@ func numberCases(contact, company, user, dealID, activity, pipeline, deal string
 		{"PUT /v1/messaging/policy", "/v1/messaging/policy", `{"version":N}`, "body.version", true},
 		{"POST /v1/products/batch", "/v1/products/batch", `{"items":[{"prices":[{"amount":N}]}]}`, "body.items[0].prices[0].amount", true},
 		{"POST /v1/products/batch", "/v1/products/batch", `{"items":[{"prices":[{"cost":N}]}]}`, "body.items[0].prices[0].cost", true},
+
+		// Campaigns.
+		{"POST /v1/campaigns", "/v1/campaigns", `{"holdout_percent":N}`, "body.holdout_percent", true},
+		{"POST /v1/campaigns", "/v1/campaigns", `{"variants":[{"share":N}]}`, "body.variants[0].share", true},
+		{"PUT /v1/campaigns/{id}", "/v1/campaigns/01J0000000000000000000000Z", `{"holdout_percent":N}`, "body.holdout_percent", true},
+		{"PUT /v1/campaigns/{id}", "/v1/campaigns/01J0000000000000000000000Z", `{"variants":[{"share":N}]}`, "body.variants[0].share", true},
+		{"PUT /v1/campaign-settings", "/v1/campaign-settings", `{"version":N}`, "body.version", true},
 	}
 	for _, f := range []string{"quantity", "unit_price_minor", "discount_minor"} {
 		cases = append(cases,

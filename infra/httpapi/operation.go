@@ -51,7 +51,7 @@ var docTags = []*huma.Tag{
 	{Name: "Commerce", Description: "The product catalogue (unique SKUs, prices per currency) and customers' orders, ingested idempotently by external id, with refunds by line."},
 	{Name: "Analytics", Description: "What orders say about customers: purchase summaries and lifecycle states, RFM scores and segments, lifetime value fits, retention, cohorts, revenue and the KPIs every team reads."},
 	{Name: "Jobs", Description: "Background jobs (re-scoring, RFM, the analytics jobs): progress and results."},
-	{Name: "Marketing", Description: "Segments (CEL conditions over the contact view, kept live), static lists, their members, previews and exports."},
+	{Name: "Marketing", Description: "Segments (CEL conditions over the contact view, kept live), static lists, their members, previews and exports; one-off campaigns with A/B variants and a holdout, their recipients, audit and performance."},
 	{Name: "Messages", Description: "The one door to reach a contact: the delivery policy (consent, suppressions, frequency caps, quiet hours), messages and their receipts, one-click unsubscribe."},
 }
 
