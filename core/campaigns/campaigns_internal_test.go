@@ -93,19 +93,25 @@ func TestCampaignFieldsNameTheFieldAtFault(t *testing.T) {
 		change func(*CampaignFields)
 		path   string
 	}{
-		"no audience":       {func(f *CampaignFields) { f.ListID = "" }, "segment_id"},
-		"both audiences":    {func(f *CampaignFields) { f.SegmentID = f.ListID }, "segment_id"},
-		"bad channel":       {func(f *CampaignFields) { f.Channel = "fax" }, "channel"},
-		"no template":       {func(f *CampaignFields) { f.Template = " " }, "template"},
-		"shares not 100":    {func(f *CampaignFields) { f.Variants = []CampaignVariant{{Name: "a", Share: 50}, {Name: "b", Share: 40}} }, "variants"},
-		"variant holdout":   {func(f *CampaignFields) { f.Variants = []CampaignVariant{{Name: Holdout, Share: 100}} }, "variants[0].name"},
-		"duplicate variant": {func(f *CampaignFields) { f.Variants = []CampaignVariant{{Name: "a", Share: 50}, {Name: "a", Share: 50}} }, "variants[1].name"},
-		"holdout too big":   {func(f *CampaignFields) { f.HoldoutPercent = 95 }, "holdout_percent"},
-		"bad merge field":   {func(f *CampaignFields) { f.Merge = []MergeField{{Name: "n", Field: "password"}} }, "merge[0].field"},
-		"at without time":   {func(f *CampaignFields) { f.Schedule = CampaignSchedule{Kind: SendAt} }, "schedule.at"},
-		"bad local time":    {func(f *CampaignFields) { f.Schedule = CampaignSchedule{Kind: SendLocalTime, Date: "2026-03-18", Time: "25:00"} }, "schedule"},
-		"bad kind":          {func(f *CampaignFields) { f.Schedule = CampaignSchedule{Kind: "soon"} }, "schedule.kind"},
-		"bad on_cap":        {func(f *CampaignFields) { f.OnCap = "ignore" }, "on_cap"},
+		"no audience":    {func(f *CampaignFields) { f.ListID = "" }, "segment_id"},
+		"both audiences": {func(f *CampaignFields) { f.SegmentID = f.ListID }, "segment_id"},
+		"bad channel":    {func(f *CampaignFields) { f.Channel = "fax" }, "channel"},
+		"no template":    {func(f *CampaignFields) { f.Template = " " }, "template"},
+		"shares not 100": {func(f *CampaignFields) {
+			f.Variants = []CampaignVariant{{Name: "a", Share: 50}, {Name: "b", Share: 40}}
+		}, "variants"},
+		"variant holdout": {func(f *CampaignFields) { f.Variants = []CampaignVariant{{Name: Holdout, Share: 100}} }, "variants[0].name"},
+		"duplicate variant": {func(f *CampaignFields) {
+			f.Variants = []CampaignVariant{{Name: "a", Share: 50}, {Name: "a", Share: 50}}
+		}, "variants[1].name"},
+		"holdout too big": {func(f *CampaignFields) { f.HoldoutPercent = 95 }, "holdout_percent"},
+		"bad merge field": {func(f *CampaignFields) { f.Merge = []MergeField{{Name: "n", Field: "password"}} }, "merge[0].field"},
+		"at without time": {func(f *CampaignFields) { f.Schedule = CampaignSchedule{Kind: SendAt} }, "schedule.at"},
+		"bad local time": {func(f *CampaignFields) {
+			f.Schedule = CampaignSchedule{Kind: SendLocalTime, Date: "2026-03-18", Time: "25:00"}
+		}, "schedule"},
+		"bad kind":   {func(f *CampaignFields) { f.Schedule = CampaignSchedule{Kind: "soon"} }, "schedule.kind"},
+		"bad on_cap": {func(f *CampaignFields) { f.OnCap = "ignore" }, "on_cap"},
 	} {
 		f := ok()
 		c.change(&f)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -53,16 +54,31 @@ func enrolmentWrite(tenant string, e *Enrolment, prev int64) (store.Write, error
 	return w, nil
 }
 
-// putEnrolment writes a new enrolment; one already there (a retried step)
-// is kept as it is.
-func (s *Service) putEnrolment(ctx context.Context, tenant string, e *Enrolment) error {
-	w, err := enrolmentWrite(tenant, e, 0)
-	if err != nil {
-		return err
-	}
-	err = s.store.Put(ctx, w.Item, w.Cond)
-	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
-		return fmt.Errorf("record enrolment: %w", record.StoreError(err))
+// putEnrolments writes new enrolments, a hundred a transaction; one
+// already there (a retried step) is kept as it is.
+func (s *Service) putEnrolments(ctx context.Context, tenant string, es []Enrolment) error {
+	for chunk := range slices.Chunk(es, store.MaxTxItems) {
+		ws := make([]store.Write, len(chunk))
+		for i := range chunk {
+			w, err := enrolmentWrite(tenant, &chunk[i], 0)
+			if err != nil {
+				return err
+			}
+			ws[i] = w
+		}
+		err := s.store.Transact(ctx, ws)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrConditionFailed) {
+			return fmt.Errorf("record enrolments: %w", record.StoreError(err))
+		}
+		// Some were written by an earlier try of this step: one by one.
+		for _, w := range ws {
+			if err := s.store.Put(ctx, w.Item, w.Cond); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+				return fmt.Errorf("record enrolment: %w", record.StoreError(err))
+			}
+		}
 	}
 	return nil
 }

@@ -228,43 +228,48 @@ func (s *Service) decideAll(ctx context.Context, tenant string, c *Campaign, ten
 			decisions[i] = builtin(r)
 		}
 	}
+	// Decide every recipient, then write the enrolments in transactions
+	// of a hundred (before the messages: their events, which the
+	// performance counts by enrolment, then always find it), then ask for
+	// the messages, a few at once.
 	tally := map[string]*AudienceCounts{}
-	var mu sync.Mutex
-	count := func(variant string, f func(*AudienceCounts)) {
-		mu.Lock()
-		defer mu.Unlock()
-		a := tally[variant]
-		if a == nil {
-			a = &AudienceCounts{}
-			tally[variant] = a
+	tallyOf := func(variant string) *AudienceCounts {
+		if tally[variant] == nil {
+			tally[variant] = &AudienceCounts{}
 		}
-		f(a)
+		return tally[variant]
 	}
-	errs := make([]error, len(rs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(s.Workers, 1))
+	var enrols []Enrolment
+	var reqs []messaging.Request
 	for i := range rs {
 		r := &rs[i]
 		r.decision, r.byPlugin = decisions[i], byPlugin[i]
 		if !r.decision.Enrol {
-			count(r.hashed, func(a *AudienceCounts) { a.Declined++ })
+			tallyOf(r.hashed).Declined++
 			continue
 		}
+		e, req := s.enrolment(c, ten, r, now)
+		enrols = append(enrols, e)
+		tallyOf(e.Variant).Enrolled++
+		if e.Variant != Holdout {
+			reqs = append(reqs, req)
+			tallyOf(e.Variant).Requested++
+		}
+	}
+	if err := s.putEnrolments(ctx, tenant, enrols); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(s.Workers, 1))
+	for i, req := range reqs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			variant, requested, err := s.enrol(ctx, tenant, c, ten, r, now)
-			if err != nil {
-				errs[i] = err
-				return
+			if _, err := s.delivery.Request(ctx, tenant, req); err != nil {
+				errs[i] = fmt.Errorf("request message of campaign %s to %s: %w", c.ID, req.ContactID, err)
 			}
-			count(variant, func(a *AudienceCounts) {
-				a.Enrolled++
-				if requested {
-					a.Requested++
-				}
-			})
 		}()
 	}
 	wg.Wait()
@@ -329,10 +334,9 @@ func orderSummary(p customers.Profile) pluginOrderSummary {
 	return o
 }
 
-// enrol records one enrolled recipient and, outside the holdout, requests
-// its message at its send time. It answers the variant and whether a
-// message was requested.
-func (s *Service) enrol(ctx context.Context, tenant string, c *Campaign, ten core.Tenant, r *recipient, now time.Time) (string, bool, error) {
+// enrolment is one enrolled recipient's record and, outside the holdout,
+// the message to ask for at its send time.
+func (s *Service) enrolment(c *Campaign, ten core.Tenant, r *recipient, now time.Time) (Enrolment, messaging.Request) {
 	variant := r.hashed
 	if variant != Holdout && r.decision.Variant != "" && c.hasVariant(r.decision.Variant) {
 		variant = r.decision.Variant
@@ -341,37 +345,27 @@ func (s *Service) enrol(ctx context.Context, tenant string, c *Campaign, ten cor
 	if r.byPlugin {
 		e.DecidedBy = core.DecidedByPlugin
 	}
-	var req messaging.Request
-	if variant != Holdout {
-		at := now
-		switch c.Schedule.Kind {
-		case SendAt:
-			at = c.Schedule.At
-		case SendLocalTime:
-			loc, _ := messaging.RecipientZone(r.contact, ten)
-			at = c.Schedule.LocalInstant(loc)
-		}
-		if d := r.decision.DelaySeconds; d != nil && *d > 0 {
-			at = at.Add(time.Duration(*d) * time.Second)
-		}
-		req = messaging.Request{ContactID: r.contact.ID, Channel: c.Channel, Template: c.variantTemplate(variant),
-			Merge: mergeData(c.Merge, r.contact, r.decision.Fields), CampaignID: c.ID, Variant: variant, Step: Step,
-			Priority: c.Priority, OnCap: c.OnCap}
-		if at.After(now) {
-			req.NotBefore, e.SendAt = at, at
-		}
+	if variant == Holdout {
+		return e, messaging.Request{}
 	}
-	// The enrolment first: the message's events, which the performance
-	// counts by it, then always find it.
-	if err := s.putEnrolment(ctx, tenant, &e); err != nil {
-		return "", false, err
+	at := now
+	switch c.Schedule.Kind {
+	case SendAt:
+		at = c.Schedule.At
+	case SendLocalTime:
+		loc, _ := messaging.RecipientZone(r.contact, ten)
+		at = c.Schedule.LocalInstant(loc)
 	}
-	if variant != Holdout {
-		if _, err := s.delivery.Request(ctx, tenant, req); err != nil {
-			return "", false, fmt.Errorf("request message of campaign %s to %s: %w", c.ID, r.contact.ID, err)
-		}
+	if d := r.decision.DelaySeconds; d != nil && *d > 0 {
+		at = at.Add(time.Duration(*d) * time.Second)
 	}
-	return variant, variant != Holdout, nil
+	req := messaging.Request{ContactID: r.contact.ID, Channel: c.Channel, Template: c.variantTemplate(variant),
+		Merge: mergeData(c.Merge, r.contact, r.decision.Fields), CampaignID: c.ID, Variant: variant, Step: Step,
+		Priority: c.Priority, OnCap: c.OnCap}
+	if at.After(now) {
+		req.NotBefore, e.SendAt = at, at
+	}
+	return e, req
 }
 
 // mergeData is the message's personalisation: each merge field's value
