@@ -76,6 +76,9 @@ func Orders(p Params) []commerce.OrderFields {
 				break
 			}
 			days := rng.ExpFloat64() / max(lambda, 1e-6)
+			if days*float64(24*time.Hour) >= float64(p.To.Sub(at)) {
+				break // the next purchase is beyond the year (and a slow buyer's gap overflows a Duration)
+			}
 			at = at.Add(time.Duration(days * float64(24*time.Hour)))
 		}
 	}
@@ -103,4 +106,15 @@ func order(rng *rand.Rand, email, id string, at time.Time, shape, nu float64) co
 		o.Lines = append(o.Lines, commerce.Line{SKU: pr.SKU, Quantity: 1, UnitPrice: pr.Price, Tax: pr.Price * 22 / 122})
 	}
 	return o
+}
+
+// Products is the catalogue as the batch endpoint takes it, in EUR with
+// its costs, so the generated orders' margins are known.
+func Products() []commerce.ProductFields {
+	out := make([]commerce.ProductFields, len(Catalogue))
+	for i, p := range Catalogue {
+		out[i] = commerce.ProductFields{SKU: p.SKU, Name: p.Name, Category: p.Category, Brand: p.Brand,
+			Prices: []commerce.Price{{Currency: "EUR", Amount: p.Price, Cost: &p.Cost}}}
+	}
+	return out
 }
