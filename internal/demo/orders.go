@@ -105,7 +105,13 @@ func order(rng *rand.Rand, email, id string, at time.Time, shape, nu float64) co
 			continue
 		}
 		seen[pr.SKU] = len(o.Lines)
-		o.Lines = append(o.Lines, commerce.Line{SKU: pr.SKU, Quantity: 1, UnitPrice: pr.Price, Tax: pr.Price * 22 / 122})
+		// Catalogue prices are what the customer pays, with 22 % VAT; a
+		// line has the price before tax and the tax beside it.
+		o.Lines = append(o.Lines, commerce.Line{SKU: pr.SKU, Quantity: 1, UnitPrice: (pr.Price*100 + 61) / 122})
+	}
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		l.Tax = (l.Quantity*l.UnitPrice*22 + 50) / 100
 	}
 	return o
 }
