@@ -410,7 +410,6 @@ func (s *RFMScoring) write(ctx context.Context, tenant string, j *jobs.Job, st *
 				return nil, false, err
 			}
 			j.Done++
-			j.Total = max(j.Total, j.Done) // customers who bought since pass 1 are scored too
 			if s.rescore(&p, st, segs, j.StartedAt) {
 				changes = append(changes, pending{key: it.Key, version: it.Version, p: p})
 			} else {
