@@ -243,6 +243,11 @@ func (c *Customers) evaluate(ctx context.Context, tenant string, p *Profile, rul
 		}
 		writes = append(writes, w)
 		l.State, l.Since, l.Why = string(state), at, why
+	} else if began.After(cur.Since) && !began.After(now) {
+		// The same state, begun later than we thought: history arriving
+		// out of order (a later order of a customer dormant since the
+		// earlier one, still dormant) moves its start, and its reason.
+		l.Since, l.Why = began, why
 	}
 	if !next.Equal(cur.Next) || next.IsZero() != (cur.TimerID == "") || cur.TimerID == firing && firing != "" {
 		if cur.TimerID != "" && cur.TimerID != firing {

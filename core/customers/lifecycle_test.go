@@ -176,6 +176,12 @@ func TestLifecycleOfHistoryLoadedLateIsDatedByTheOrders(t *testing.T) {
 			t.Errorf("%s: %s since %s, want %s since %s", c.contact, l.State, l.Since, c.state, c.since)
 		}
 	}
+	// History arriving out of order: a later order of Ada's, a year and a
+	// half old, leaves her lost, now since its own threshold.
+	buy(w, "acme", ada, start.Add(20*24*time.Hour))
+	if l := w.profile("acme", ada).Lifecycle; l.State != "lost" || !l.Since.Equal(start.Add(385*24*time.Hour)) {
+		t.Errorf("ada after a later old order: %s since %s, want lost since %s", l.State, l.Since, start.Add(385*24*time.Hour))
+	}
 	// Bob's timer fires at the inactive threshold: dated by it, whatever
 	// minute the drain ran.
 	inactive := start.Add(480 * 24 * time.Hour)
