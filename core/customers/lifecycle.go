@@ -243,11 +243,16 @@ func (c *Customers) evaluate(ctx context.Context, tenant string, p *Profile, rul
 		}
 		writes = append(writes, w)
 		l.State, l.Since, l.Why = string(state), at, why
-	} else if began.After(cur.Since) && !began.After(now) {
-		// The same state, begun later than we thought: history arriving
+	} else if state != StateActive && state != StateNone {
+		// The same state, for the reason the rules give now (they may
+		// have changed); begun later than we thought when history arrives
 		// out of order (a later order of a customer dormant since the
-		// earlier one, still dormant) moves its start, and its reason.
-		l.Since, l.Why = began, why
+		// earlier one, still dormant). Active keeps the reason it became
+		// active for ("ordered again").
+		l.Why = why
+		if began.After(cur.Since) && !began.After(now) {
+			l.Since = began
+		}
 	}
 	if !next.Equal(cur.Next) || next.IsZero() != (cur.TimerID == "") || cur.TimerID == firing && firing != "" {
 		if cur.TimerID != "" && cur.TimerID != firing {
