@@ -48,7 +48,7 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	health := httpEvent("GET", "/healthz", "", nil)
 	contact := httpEvent("GET", "/v1/contacts/01ARZ3NDEKTSV4RRFFQ69G5FAV", "", nil)
-	env := []string{"TABLE_NAME=bench", "DYNAMODB_ENDPOINT=http://127.0.0.1:1",
+	env := []string{"TABLE_NAME=bench", "PUBLIC_URL=https://crm.example.test", "DYNAMODB_ENDPOINT=http://127.0.0.1:1",
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x"}
 	plugins := append(slices.Clip(env), "PLUGIN_BUCKET=bench", "S3_ENDPOINT=http://127.0.0.1:1")
 	var helloNs, helloCPU float64

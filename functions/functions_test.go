@@ -99,7 +99,7 @@ func response(t *testing.T, inv *invocation) lambdaevents.APIGatewayV2HTTPRespon
 func TestAPIFunction(t *testing.T) {
 	name, endpoint, secret, _ := table(t)
 	r := newRuntime(t)
-	r.start("api", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint)
+	r.start("api", "PUBLIC_URL=https://crm.example.test", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint)
 	auth := map[string]string{"authorization": "Bearer " + secret, "content-type": "application/json"}
 
 	res := response(t, r.invoke(httpEvent("POST", "/v1/contacts", `{"first_name":"Lambda","emails":[{"address":"l@example.com"}]}`, auth)))
@@ -244,7 +244,7 @@ func TestRelayFunction(t *testing.T) {
 func TestWorkerFunctionHandlesARedeliveryOnce(t *testing.T) {
 	name, endpoint, _, st := table(t)
 	r := newRuntime(t)
-	r.start("worker", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint)
+	r.start("worker", "PUBLIC_URL=https://crm.example.test", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint)
 	ev, err := events.Decode(pendingEvents(t, st, 1)[0])
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +276,7 @@ func TestSchedulerFunctionRedrivesMissedEvents(t *testing.T) {
 	bus := fakebus.New()
 	defer bus.Close()
 	r := newRuntime(t)
-	r.start("scheduler", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint, "EVENT_BUS_NAME=fedele",
+	r.start("scheduler", "PUBLIC_URL=https://crm.example.test", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint, "EVENT_BUS_NAME=fedele",
 		"EVENTBRIDGE_ENDPOINT="+bus.URL, "REDRIVE_AFTER=1ns")
 	pendingEvents(t, st, 2) // the stream relay never saw them
 	tick := map[string]any{"version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": map[string]any{}}
@@ -299,7 +299,7 @@ func TestAPIFunctionRunsPlugins(t *testing.T) {
 	name, endpoint, secret, _ := table(t)
 	bucket := fakes3.New(t, "plugins")
 	r := newRuntime(t)
-	r.start("api", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint, "PLUGIN_BUCKET=plugins", "S3_ENDPOINT="+bucket.URL)
+	r.start("api", "PUBLIC_URL=https://crm.example.test", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint, "PLUGIN_BUCKET=plugins", "S3_ENDPOINT="+bucket.URL)
 	auth := map[string]string{"authorization": "Bearer " + secret, "content-type": "application/json"}
 
 	module, err := os.ReadFile(filepath.Join("..", "testdata", "plugins", "flatscore.wasm"))

@@ -184,11 +184,16 @@ func TestConfigurationErrorsReachInitError(t *testing.T) {
 	for _, fn := range []string{"api", "relay", "worker", "scheduler"} {
 		t.Run(fn, func(t *testing.T) {
 			r := newRuntime(t)
-			cmd := r.start(fn) // no TABLE_NAME, no EVENT_BUS_NAME
+			cmd := r.start(fn) // no TABLE_NAME, no EVENT_BUS_NAME, no PUBLIC_URL
 			select {
 			case body := <-r.initErr:
 				if !strings.Contains(string(body), "TABLE_NAME is not set") {
 					t.Errorf("init error %s does not name TABLE_NAME", body)
+				}
+				// Those that request messages never fall back to a local
+				// address for unsubscribe links.
+				if fn != "relay" && !strings.Contains(string(body), "PUBLIC_URL is not set") {
+					t.Errorf("init error %s does not name PUBLIC_URL", body)
 				}
 			case <-time.After(30 * time.Second):
 				t.Fatal("no init error")

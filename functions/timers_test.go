@@ -40,7 +40,7 @@ func TestTimersThroughSchedulerAndWorker(t *testing.T) {
 	bus := fakebus.New()
 	defer bus.Close()
 	sched := newRuntime(t)
-	sched.start("scheduler", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint, "EVENT_BUS_NAME=fedele", "EVENTBRIDGE_ENDPOINT="+bus.URL)
+	sched.start("scheduler", "PUBLIC_URL=https://crm.example.test", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint, "EVENT_BUS_NAME=fedele", "EVENTBRIDGE_ENDPOINT="+bus.URL)
 	tick := map[string]any{"version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.events", "detail": map[string]any{}}
 	for range 2 {
 		if inv := sched.invoke(tick); inv.errBody != nil {
@@ -52,7 +52,7 @@ func TestTimersThroughSchedulerAndWorker(t *testing.T) {
 		t.Fatalf("the scheduler handed %d timers to the bus in two ticks, want the %d due, once each", len(handed), due)
 	}
 	worker := newRuntime(t)
-	worker.start("worker", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint)
+	worker.start("worker", "PUBLIC_URL=https://crm.example.test", "TABLE_NAME="+name, "DYNAMODB_ENDPOINT="+endpoint)
 	for _, e := range handed {
 		if e.DetailType != string(events.TimerDue) {
 			t.Fatalf("the scheduler sent %s", e.DetailType)

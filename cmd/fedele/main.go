@@ -7,6 +7,7 @@
 //	fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--data DIR]
 //	fedele plugin init <kind> <dir> | build <dir> | test <module.wasm> --kind K | push <module.wasm> --name N --kind K
 //	fedele plugin activate <name> <version> | rollback <name>
+//	fedele demo orders [--customers 2000] [--out demo] [--to YYYY-MM-DD] [--seed 7]
 //	fedele openapi
 //
 // It only reads flags, opens the ports and builds through package app; it
@@ -52,6 +53,7 @@ const usage = `usage:
   fedele serve --fast-forward FACTOR   (development only: time runs FACTOR times faster)
   fedele keys create --tenant T --scopes crm:read,crm:write [--name N] [--region US] [--data DIR | --store dynamodb …]
   fedele plugin init|build|test|push|activate|rollback …   (fedele plugin for details)
+  fedele demo orders [--customers 2000] [--out demo] [--to YYYY-MM-DD]   (a year of generated orders to load)
   fedele openapi`
 
 func main() {
@@ -77,6 +79,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return createKey(ctx, args[2:], stdout)
 	case "plugin":
 		return pluginCommand(ctx, args[1:], stdout)
+	case "demo":
+		if len(args) < 2 || args[1] != "orders" {
+			return errors.New(usage)
+		}
+		return demoOrders(args[2:], stdout)
 	case "openapi":
 		spec, err := app.OpenAPI()
 		if err != nil {

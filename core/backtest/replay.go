@@ -142,6 +142,13 @@ type orderSummary struct {
 // decides the records of those the kind reacts to, and applies every
 // event to the contacts' ranking documents, in order.
 func (s *Service) replayPage(ctx context.Context, tenant, jobID string, p BacktestParams, st *state) error {
+	if !st.Until.After(p.From) {
+		// A range that starts in the last seconds (or later): no event of
+		// it has settled yet, so there is nothing to replay — not a query
+		// whose bounds are upside down.
+		st.Phase = "rank"
+		return nil
+	}
 	q := store.Query{From: core.FirstIDAt(p.From), To: core.FirstIDAt(st.Until), Consistent: true}
 	page, err := store.QueryMerged(ctx, s.store, q, events.EventsPKs(tenant), s.page, st.Cursor)
 	if err != nil {

@@ -150,27 +150,36 @@ func days(d time.Duration) string {
 	return strconv.FormatFloat(n, 'f', 1, 64) + " days"
 }
 
-// stateAt is a summary's state at now, why, and when time alone changes
-// it next (zero: never). The recency states win over new: a new customer
-// whose last order is past the dormant threshold is dormant.
-func stateAt(p Purchases, th thresholds, now time.Time) (State, string, time.Time) {
+// stateAt is a summary's state at now, why, when the purchases say it
+// began, and when time alone changes it next (zero: never). The recency
+// states win over new: a new customer whose last order is past the
+// dormant threshold is dormant. The start is the order or the threshold's
+// minute, not the moment Fedele saw it: a year of history loaded today
+// has customers lost since March, and a journey waiting "90 days after
+// becoming dormant" counts from then.
+func stateAt(p Purchases, th thresholds, now time.Time) (State, string, time.Time, time.Time) {
 	if p.Orders <= 0 {
-		return StateNone, "no order counts", time.Time{}
+		return StateNone, "no order counts", now, time.Time{}
 	}
 	since := now.Sub(p.LastOrderAt)
 	switch {
 	case since >= th.lost:
-		return StateLost, th.say(th.lost, th.lostM), time.Time{}
+		return StateLost, th.say(th.lost, th.lostM), p.LastOrderAt.Add(th.lost), time.Time{}
 	case since >= th.inactive:
-		return StateInactive, th.say(th.inactive, th.inactiveM), p.LastOrderAt.Add(th.lost)
+		return StateInactive, th.say(th.inactive, th.inactiveM), p.LastOrderAt.Add(th.inactive), p.LastOrderAt.Add(th.lost)
 	case since >= th.dormant:
-		return StateDormant, th.say(th.dormant, th.dormantM), p.LastOrderAt.Add(th.inactive)
+		return StateDormant, th.say(th.dormant, th.dormantM), p.LastOrderAt.Add(th.dormant), p.LastOrderAt.Add(th.inactive)
 	}
 	dormantAt := p.LastOrderAt.Add(th.dormant)
-	if newUntil := p.FirstOrderAt.Add(th.fresh); now.Before(newUntil) {
-		return StateNew, "first order", earliest(newUntil, dormantAt)
+	newUntil := p.FirstOrderAt.Add(th.fresh)
+	if now.Before(newUntil) {
+		return StateNew, "first order", p.FirstOrderAt, earliest(newUntil, dormantAt)
 	}
-	return StateActive, "ordered within " + days(th.dormant), dormantAt
+	began := p.LastOrderAt
+	if p.Orders == 1 || newUntil.After(began) {
+		began = newUntil // active since it stopped being new
+	}
+	return StateActive, "ordered within " + days(th.dormant), began, dormantAt
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -186,11 +195,14 @@ const LifecycleTimerKind = "customer-lifecycle"
 
 // Changed is the entity data of contact.lifecycle_changed.
 type Changed struct {
-	ContactID string    `json:"contact_id"`
-	From      State     `json:"from"`
-	To        State     `json:"to"`
-	Why       string    `json:"why"`
-	At        time.Time `json:"at"`
+	ContactID string `json:"contact_id"`
+	From      State  `json:"from"`
+	To        State  `json:"to"`
+	Why       string `json:"why"`
+	// At is when the state began: the order's time, or the minute its
+	// threshold passed, even when Fedele learns of it later (history
+	// loaded today); now when the rules changed since.
+	At time.Time `json:"at"`
 }
 
 // evaluate brings p's lifecycle to what its purchases say now: on a
@@ -199,7 +211,7 @@ type Changed struct {
 // it is firing, which is the caller's). The writes go with p's own put.
 func (c *Customers) evaluate(ctx context.Context, tenant string, p *Profile, rules LifecycleRules, firing string) ([]store.Write, error) {
 	now := c.now()
-	state, why, next := stateAt(p.Purchases, rules.thresholds(), now)
+	state, why, began, next := stateAt(p.Purchases, rules.thresholds(), now)
 	cur := Lifecycle{State: string(StateNone)}
 	if p.Lifecycle != nil {
 		cur = *p.Lifecycle
@@ -213,7 +225,14 @@ func (c *Customers) evaluate(ctx context.Context, tenant string, p *Profile, rul
 		case state == StateActive && from == StateNew:
 			why = "new for " + days(rules.thresholds().fresh)
 		}
-		data, err := json.Marshal(Changed{ContactID: p.ContactID, From: State(cur.State), To: state, Why: why, At: now})
+		// The change is dated when the purchases say it happened, never
+		// before the state it leaves began (rules changed since) nor
+		// after now.
+		at := began
+		if at.Before(cur.Since) || at.After(now) {
+			at = now
+		}
+		data, err := json.Marshal(Changed{ContactID: p.ContactID, From: State(cur.State), To: state, Why: why, At: at})
 		if err != nil {
 			return nil, err
 		}
@@ -223,7 +242,17 @@ func (c *Customers) evaluate(ctx context.Context, tenant string, p *Profile, rul
 			return nil, err
 		}
 		writes = append(writes, w)
-		l.State, l.Since, l.Why = string(state), now, why
+		l.State, l.Since, l.Why = string(state), at, why
+	} else if state != StateActive && state != StateNone {
+		// The same state, for the reason the rules give now (they may
+		// have changed); begun later than we thought when history arrives
+		// out of order (a later order of a customer dormant since the
+		// earlier one, still dormant). Active keeps the reason it became
+		// active for ("ordered again").
+		l.Why = why
+		if began.After(cur.Since) && !began.After(now) {
+			l.Since = began
+		}
 	}
 	if !next.Equal(cur.Next) || next.IsZero() != (cur.TimerID == "") || cur.TimerID == firing && firing != "" {
 		if cur.TimerID != "" && cur.TimerID != firing {

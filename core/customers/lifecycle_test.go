@@ -150,6 +150,47 @@ func TestLifecycleMovesWithTime(t *testing.T) {
 	}
 }
 
+// History loaded late: a customer whose orders are a year old is lost
+// since the minute the threshold passed, not since the load, and each
+// state a later timer moves to is dated by its threshold too.
+func TestLifecycleOfHistoryLoadedLateIsDatedByTheOrders(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "", "acme")
+	bob, cy := core.NewID(start.Add(time.Second)), core.NewID(start.Add(2*time.Second))
+	now := start.Add(400 * 24 * time.Hour)
+	w.clock.Set(now)
+	buy(w, "acme", ada, start)                       // lost since start + 365 days
+	buy(w, "acme", bob, start.Add(300*24*time.Hour)) // dormant since + 90 days
+	buy(w, "acme", cy, now.Add(-10*24*time.Hour))    // new since its order
+	w.deliver(orderEvent("acme", events.OrderPlaced, mkOrder(core.NewID(now), cy, 1, now.Add(-40*24*time.Hour), "EUR", commerce.OrderPlaced, line{"shoes", 1, 100, 0})))
+	for _, c := range []struct {
+		contact, state string
+		since          time.Time
+	}{
+		{ada, "lost", start.Add(365 * 24 * time.Hour)},
+		{bob, "dormant", start.Add(390 * 24 * time.Hour)},
+		{cy, "active", now.Add(-10 * 24 * time.Hour)},
+	} {
+		l := w.profile("acme", c.contact).Lifecycle
+		if l.State != c.state || !l.Since.Equal(c.since) {
+			t.Errorf("%s: %s since %s, want %s since %s", c.contact, l.State, l.Since, c.state, c.since)
+		}
+	}
+	// History arriving out of order: a later order of Ada's, a year and a
+	// half old, leaves her lost, now since its own threshold.
+	buy(w, "acme", ada, start.Add(20*24*time.Hour))
+	if l := w.profile("acme", ada).Lifecycle; l.State != "lost" || !l.Since.Equal(start.Add(385*24*time.Hour)) {
+		t.Errorf("ada after a later old order: %s since %s, want lost since %s", l.State, l.Since, start.Add(385*24*time.Hour))
+	}
+	// Bob's timer fires at the inactive threshold: dated by it, whatever
+	// minute the drain ran.
+	inactive := start.Add(480 * 24 * time.Hour)
+	w.at(inactive.Add(time.Hour))
+	if l := w.profile("acme", bob).Lifecycle; l.State != "inactive" || !l.Since.Equal(inactive) {
+		t.Errorf("bob after the timer: %s since %s, want inactive since %s", l.State, l.Since, inactive)
+	}
+}
+
 // Cancelling the only order takes the customer back to none, and its
 // timer with it.
 func TestCancellingTheOnlyOrder(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/fedele-crm/fedele/core/store"
@@ -29,7 +30,19 @@ type Handler struct {
 	Name   string // stable: it names the processed markers
 	Types  []Type // detail types it handles
 	Handle func(ctx context.Context, ev Envelope) ([]store.Write, error)
+	// GaveUp, when set, is asked for the writes that record a delivery
+	// given up on (a job marked failed rather than left running for
+	// ever); they commit with the dead-letter record, or are dropped when
+	// they cannot (the dead letter must land whatever happens).
+	GaveUp func(ctx context.Context, ev Envelope, cause error) []store.Write
 }
+
+// MaxRaces is how many lost races (a condition another writer's commit
+// broke: a document's version moved) a delivery retries beyond Attempts.
+// A race is no failure: concurrent deliveries for one contact (the AWS
+// worker runs them side by side) lose to each other now and then, and
+// dead-lettering the loser would lose its update.
+const MaxRaces = 12
 
 // Consumers delivers events to registered handlers, idempotently, with
 // retries and a dead-letter record for events that keep failing.
@@ -100,12 +113,13 @@ func (c *Consumers) deliver(ctx context.Context, h Handler, ev Envelope) error {
 	hctx := WithCause(ctx, Cause{Actor: Actor{Type: "automation", ID: h.Name}, CausationID: d.EventID,
 		CorrelationID: d.CorrelationID, Depth: d.Depth + 1})
 	var lastErr error
-	for attempt := range c.Attempts {
+	races := 0
+	for attempt := 0; attempt < c.Attempts+races; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(c.Backoff << (attempt - 1)):
+			case <-time.After(c.backoff(attempt)):
 			}
 		}
 		writes, err := h.Handle(hctx, ev)
@@ -122,9 +136,22 @@ func (c *Consumers) deliver(ctx context.Context, h Handler, ev Envelope) error {
 			}
 		}
 		lastErr = err
+		if errors.Is(err, store.ErrConditionFailed) && races < MaxRaces {
+			races++
+			log.Info("consumer lost a race: retrying", slog.Int("attempt", attempt+1), slog.String("error", err.Error()))
+			continue
+		}
 		log.Warn("consumer failed", slog.Int("attempt", attempt+1), slog.String("error", err.Error()))
 	}
 	return c.deadLetter(ctx, h, ev, marker, lastErr)
+}
+
+// backoff is the wait before an attempt: doubling from Backoff, capped at
+// 32×, with jitter (½ to 1½ of it) so that racing deliveries spread out
+// instead of colliding again in step.
+func (c *Consumers) backoff(attempt int) time.Duration {
+	d := c.Backoff << min(attempt-1, 5)
+	return d/2 + rand.N(d+1)
 }
 
 // deadLetter records a delivery that kept failing and marks the event
@@ -133,11 +160,24 @@ func (c *Consumers) deadLetter(ctx context.Context, h Handler, ev Envelope, mark
 	d := ev.Detail
 	data := fmt.Appendf(nil, `{"consumer":%q,"event_id":%q,"detail_type":%q,"error":%q,"at":%q}`,
 		h.Name, d.EventID, ev.DetailType, cause.Error(), c.now().UTC().Format(time.RFC3339Nano))
-	err := c.store.Transact(ctx, []store.Write{
+	writes := []store.Write{
 		{Op: store.OpPut, Item: store.Item{Key: store.Key{PK: DeadLetterPK(d.Tenant), SK: h.Name + "#" + d.EventID}, Version: 1,
 			ExpiresAt: c.now().Add(Retention), Data: data}},
 		{Op: store.OpPut, Cond: store.Cond{MustNotExist: true}, Item: store.Item{Key: marker, Version: 1, ExpiresAt: c.now().Add(ProcessedTTL)}},
-	})
+	}
+	var err error
+	if h.GaveUp != nil {
+		if extra := h.GaveUp(ctx, ev, cause); len(extra) > 0 {
+			if err = c.store.Transact(ctx, append(writes, extra...)); err == nil {
+				c.log.Error("event dead-lettered", slog.String("consumer", h.Name), slog.String("event_id", d.EventID),
+					slog.String("tenant", d.Tenant), slog.String("error", cause.Error()))
+				return nil
+			}
+			c.log.Warn("gave-up writes did not commit: dead-lettering without them", slog.String("consumer", h.Name),
+				slog.String("event_id", d.EventID), slog.String("error", err.Error()))
+		}
+	}
+	err = c.store.Transact(ctx, writes)
 	if err != nil {
 		return fmt.Errorf("dead-letter %s for %s: %w", d.EventID, h.Name, err)
 	}

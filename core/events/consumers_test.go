@@ -53,6 +53,49 @@ func TestFailingHandlerIsRetriedThenDeadLettered(t *testing.T) {
 	}
 }
 
+// A lost race is retried beyond the attempts (concurrent deliveries for one
+// contact must not dead-letter the loser's update), up to MaxRaces; a
+// handler that gives up writes what it says beside the dead letter.
+func TestRacesAreRetriedAndGivingUpWritesItsRecord(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		races     int // how many times the handler loses before it wins
+		wantCalls int
+		dead      bool
+	}{
+		{"wins after losing more races than attempts", 7, 8, false},
+		{"always loses", 1000, 3 + events.MaxRaces, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, cs := setup(t)
+			cs.Backoff = 0
+			calls := 0
+			record := store.Key{PK: "T#acme#gaveup", SK: "x"}
+			cs.Register(events.Handler{Name: "racy", Types: []events.Type{events.ContactCreated},
+				Handle: func(context.Context, events.Envelope) ([]store.Write, error) {
+					calls++
+					if calls <= c.races {
+						return nil, &store.TxCancelledError{Reason: store.ErrConditionFailed}
+					}
+					return nil, nil
+				},
+				GaveUp: func(_ context.Context, _ events.Envelope, cause error) []store.Write {
+					return []store.Write{{Op: store.OpPut, Item: store.Item{Key: record, Version: 1, Data: []byte(`"` + cause.Error() + `"`)}}}
+				}})
+			if errs := cs.Publish(context.Background(), []events.Envelope{event(0)}); errs[0] != nil {
+				t.Fatal(errs[0])
+			}
+			if calls != c.wantCalls {
+				t.Errorf("%d calls, want %d", calls, c.wantCalls)
+			}
+			_, err := st.Get(context.Background(), record)
+			if gaveUp := err == nil; gaveUp != c.dead {
+				t.Errorf("gave-up record written: %v, want %v", gaveUp, c.dead)
+			}
+		})
+	}
+}
+
 func TestChainsPastMaxDepthStop(t *testing.T) {
 	_, c := setup(t)
 	var depths []int

@@ -255,5 +255,25 @@ func (s *Service) Consumer() events.Handler {
 			}
 			return writes, nil
 		},
+		// A step that kept failing is the job's end: shown failed, not
+		// running for ever with no step left to take it on.
+		GaveUp: func(ctx context.Context, ev events.Envelope, cause error) []store.Write {
+			var st step
+			if json.Unmarshal(ev.Detail.Entity.Data, &st) != nil {
+				return nil
+			}
+			tenant := ev.Detail.Tenant
+			j, version, err := s.get(ctx, tenant, st.JobID)
+			if err != nil || j.Status != Running || j.Steps != st.N {
+				return nil
+			}
+			j.Status, j.FinishedAt = Failed, s.now().UTC()
+			j.Error = &core.Error{Code: core.CodeUnavailable, Message: fmt.Sprintf("step %d kept failing: %v", st.N, cause)}
+			w, err := jobDoc.Put(jobKey(tenant, j.ID), version, &j)
+			if err != nil {
+				return nil
+			}
+			return []store.Write{w}
+		},
 	}
 }

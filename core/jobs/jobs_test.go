@@ -3,8 +3,10 @@ package jobs_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,9 @@ func newRig(t *testing.T) *rig {
 	}})
 	r.svc.Register(jobs.Kind{Name: "refuse", Step: func(context.Context, string, *jobs.Job, json.RawMessage) (json.RawMessage, bool, []store.Write, error) {
 		return nil, false, nil, &core.Error{Code: core.CodeInvalid, Message: "too little data: 3 customers, need 50"}
+	}})
+	r.svc.Register(jobs.Kind{Name: "broken", Step: func(context.Context, string, *jobs.Job, json.RawMessage) (json.RawMessage, bool, []store.Write, error) {
+		return nil, false, nil, errors.New("read events: invalid store request")
 	}})
 	c := events.NewConsumers(r.st, slog.New(slog.DiscardHandler), now)
 	c.Backoff = 0
@@ -131,6 +136,25 @@ func TestCoreErrorFailsTheJobWithIt(t *testing.T) {
 	}
 	if got.Status != jobs.Failed || got.Error == nil || got.Error.Code != core.CodeInvalid || got.Error.Message == "" {
 		t.Fatalf("refused job: %+v", got)
+	}
+}
+
+// A step that keeps failing with a plain error is retried, then its event
+// is dead-lettered — and the job says it failed, and why, instead of
+// running for ever with no step left to take it on.
+func TestAStepThatKeepsFailingFailsTheJob(t *testing.T) {
+	r := newRig(t)
+	j, err := r.svc.Start(context.Background(), "acme", "broken", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.drain(t)
+	got, err := r.svc.Get(context.Background(), "acme", j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != jobs.Failed || got.Error == nil || !strings.Contains(got.Error.Message, "step 0 kept failing") || got.FinishedAt.IsZero() {
+		t.Fatalf("broken job: %+v", got)
 	}
 }
 

@@ -144,6 +144,14 @@ func parseToken(tok string) (tokenClaims, []byte, error) {
 	return c, s, nil
 }
 
+// TokenTenant is the tenant a token names, unverified: enough to choose
+// whose budget a public request spends (a forged one spends the forger's
+// own address's), never to act on.
+func TokenTenant(tok string) (string, bool) {
+	c, _, err := parseToken(tok)
+	return c.Tenant, err == nil
+}
+
 // verify checks a token against its tenant's keys: a forged, altered or
 // retired token, and one of a tenant that is not there, are all simply
 // not found.

@@ -41,6 +41,7 @@ type buildState struct {
 	Profiles int                `json:"profiles"`
 	RFM      map[string]int64   `json:"rfm,omitempty"`
 	CLV      map[string]*Sketch `json:"clv,omitempty"`
+	States   map[string]int64   `json:"states,omitempty"`
 	// Cleanup is the build whose parts are being deleted, once this one
 	// is published (or this one's, when a newer one was published first).
 	Cleanup   string `json:"cleanup,omitempty"`
@@ -212,9 +213,16 @@ pages:
 	return writes, true, err
 }
 
-// count adds a profile's current RFM segment and CLV, for the KPIs.
+// count adds a profile's current RFM segment, lifecycle state and CLV,
+// for the KPIs.
 func (st *buildState) count(p customers.Profile) {
 	st.Profiles++
+	if p.Lifecycle != nil && p.Lifecycle.State != "" && p.Lifecycle.State != string(customers.StateNone) {
+		if st.States == nil {
+			st.States = map[string]int64{}
+		}
+		st.States[p.Lifecycle.State]++
+	}
 	if p.RFM != nil && p.RFM.Segment != "" {
 		if st.RFM == nil {
 			st.RFM = map[string]int64{}
@@ -244,7 +252,7 @@ func (s *Service) publish(ctx context.Context, tenant string, j *jobs.Job, st *b
 		st.Cleanup = j.ID
 		return writes, nil
 	}
-	next := Head{BuildID: j.ID, AsOf: st.AsOf, Today: st.Today, TimeZone: st.Zone, Parts: st.Parts, Profiles: st.Profiles, RFM: st.RFM, CLV: st.CLV}
+	next := Head{BuildID: j.ID, AsOf: st.AsOf, Today: st.Today, TimeZone: st.Zone, Parts: st.Parts, Profiles: st.Profiles, RFM: st.RFM, CLV: st.CLV, States: st.States}
 	w, err := headDoc.Put(headKey(tenant), version, &next)
 	if err != nil {
 		return nil, err

@@ -118,7 +118,12 @@ func fixture() []customers.Profile {
 	seg := map[string]string{"c01": "champions", "c02": "loyal", "c07": "champions", "c05": "at_risk"}
 	clv := map[string]customers.CLV{"c01": {Value: 12000, Currency: "EUR"}, "c02": {Value: 8000, Currency: "EUR"}, "c03": {Value: 5000, Currency: "EUR"},
 		"c07": {Value: 30000, Currency: "EUR"}, "c12": {Value: 10000, Currency: "EUR"}, "c05": {Value: 50000, Currency: "USD"}}
+	// …and what the lifecycle consumer left: c11 bought nothing that counts.
+	state := map[string]string{"c01": "active", "c02": "dormant", "c03": "dormant", "c05": "lost", "c11": "none"}
 	for i := range ps {
+		if s, ok := state[ps[i].ContactID]; ok {
+			ps[i].Lifecycle = &customers.Lifecycle{State: s}
+		}
 		if s, ok := seg[ps[i].ContactID]; ok {
 			ps[i].RFM = &customers.RFM{Segment: s}
 		}

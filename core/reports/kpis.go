@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/money"
 )
 
@@ -65,6 +66,13 @@ type KPISegment struct {
 	Share     float64 `json:"share" doc:"Of the customers with an RFM segment."`
 }
 
+// KPIState is how many customers a lifecycle state holds.
+type KPIState struct {
+	State     string  `json:"state" doc:"new, active, dormant, inactive or lost."`
+	Customers int64   `json:"customers"`
+	Share     float64 `json:"share" doc:"Of the customers with a lifecycle state."`
+}
+
 // KPIReport is the one summary every team reads.
 type KPIReport struct {
 	AsOf         *time.Time `json:"as_of,omitempty" doc:"When the snapshot the report reads was built; absent before the first refresh."`
@@ -85,6 +93,7 @@ type KPIReport struct {
 	Revenue       []KPIRevenue   `json:"revenue" doc:"Per currency."`
 	CLV           []CLVQuantiles `json:"clv" doc:"Per currency, as on the profiles when the snapshot was built (not per period); quantiles within 1 %."`
 	RFM           []KPISegment   `json:"rfm_segments" doc:"As on the profiles when the snapshot was built (not per period), largest first."`
+	States        []KPIState     `json:"lifecycle_states" doc:"As on the profiles when the snapshot was built (not per period), in the lifecycle's order: new, active, dormant, inactive, lost."`
 }
 
 // KPIs answers the KPIs of the months q.From to q.To.
@@ -105,7 +114,7 @@ func (s *Service) KPIs(ctx context.Context, tenant string, q KPIQuery) (KPIRepor
 		return KPIReport{}, err
 	}
 	out := KPIReport{AsOf: v.asOf(), TimeZone: v.snapshotZone(), From: q.From, To: q.To, PreviousFrom: pf.String(), PreviousTo: pt.String(),
-		Revenue: []KPIRevenue{}, CLV: []CLVQuantiles{}, RFM: []KPISegment{}}
+		Revenue: []KPIRevenue{}, CLV: []CLVQuantiles{}, RFM: []KPISegment{}, States: []KPIState{}}
 	all := AllCurrencies
 	for _, ref := range v.head.Parts {
 		if ref.Series != all || ref.Year > to.year() {
@@ -165,6 +174,15 @@ func (s *Service) KPIs(ctx context.Context, tenant string, q KPIQuery) (KPIRepor
 	}
 	for seg, n := range v.head.RFM {
 		out.RFM = append(out.RFM, KPISegment{Segment: seg, Customers: n, Share: float64(n) / float64(segmented)})
+	}
+	var staged int64
+	for _, n := range v.head.States {
+		staged += n
+	}
+	for _, st := range customers.States {
+		if n := v.head.States[string(st)]; n > 0 {
+			out.States = append(out.States, KPIState{State: string(st), Customers: n, Share: float64(n) / float64(staged)})
+		}
 	}
 	slices.SortFunc(out.RFM, func(a, b KPISegment) int {
 		if a.Customers != b.Customers {

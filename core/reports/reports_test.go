@@ -257,6 +257,9 @@ func TestKPIsByHand(t *testing.T) {
 		CLV: []reports.CLVQuantiles{clv("EUR", 5, 5000, 8000, 10000, 12000, 30000), clv("USD", 1, 50000, 50000, 50000, 50000, 50000)},
 		RFM: []reports.KPISegment{{Segment: "champions", Customers: 2, Share: 0.5}, {Segment: "at_risk", Customers: 1, Share: 0.25},
 			{Segment: "loyal", Customers: 1, Share: 0.25}},
+		// In the lifecycle's order; none is not a state a customer is in.
+		States: []reports.KPIState{{State: "active", Customers: 1, Share: 0.25}, {State: "dormant", Customers: 2, Share: 0.5},
+			{State: "lost", Customers: 1, Share: 0.25}},
 	}
 	// Five EUR values: kept exactly, so the quantiles are exact too.
 	if d := cmp.Diff(want, got, approx); d != "" {

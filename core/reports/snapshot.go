@@ -101,6 +101,7 @@ type Head struct {
 	Profiles int                `json:"profiles"`
 	RFM      map[string]int64   `json:"rfm,omitempty"`
 	CLV      map[string]*Sketch `json:"clv,omitempty"`
+	States   map[string]int64   `json:"states,omitempty"`
 }
 
 // Keys (docs/keys.md, "Reports"): the head is one document; a build's

@@ -29,6 +29,10 @@ func main() {
 	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(os.Stderr, nil)))
 	var env lambdaenv.Env
 	table := env.Required("TABLE_NAME")
+	// The base of one-click unsubscribe links in the messages this
+	// function requests (template.yaml: the PublicUrl parameter, else the
+	// HTTP API's own URL); never a default, which would mail localhost.
+	publicURL := env.Required("PUBLIC_URL")
 	endpoint := env.Optional("DYNAMODB_ENDPOINT", "")
 	bucket := env.Optional("PLUGIN_BUCKET", "")
 	s3Endpoint := env.Optional("S3_ENDPOINT", "")
@@ -45,7 +49,7 @@ func main() {
 	trace.Step("dynamo.connect")
 	st := dynamo.New(client, table)
 	// Instances scale out: their rate limits share buckets in the table.
-	ports := app.Ports{Store: st, Log: log, Limiter: ratelimit.NewShared(st, time.Now)}
+	ports := app.Ports{PublicURL: publicURL, Store: st, Log: log, Limiter: ratelimit.NewShared(st, time.Now)}
 	if bucket != "" { // without a bucket, plugin uploads and runs answer 503
 		s3c, err := s3blob.Connect(ctx, s3Endpoint)
 		if err != nil {

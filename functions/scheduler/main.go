@@ -26,6 +26,10 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	var env lambdaenv.Env
 	table := env.Required("TABLE_NAME")
+	// The base of one-click unsubscribe links in the messages this
+	// function requests (template.yaml: the PublicUrl parameter, else the
+	// HTTP API's own URL); never a default, which would mail localhost.
+	publicURL := env.Required("PUBLIC_URL")
 	bus := env.Required("EVENT_BUS_NAME")
 	dynamoEndpoint := env.Optional("DYNAMODB_ENDPOINT", "")
 	busEndpoint := env.Optional("EVENTBRIDGE_ENDPOINT", "")
@@ -46,7 +50,7 @@ func main() {
 		lambdaenv.Fatal(log, "scheduler", err)
 	}
 	pub := eventbridge.New(ebClient, bus)
-	a, err := app.New(app.Ports{Store: dynamo.New(dbClient, table), Publishers: []events.Publisher{pub}, Log: log})
+	a, err := app.New(app.Ports{PublicURL: publicURL, Store: dynamo.New(dbClient, table), Publishers: []events.Publisher{pub}, Log: log})
 	if err != nil {
 		lambdaenv.Fatal(log, "scheduler", err)
 	}

@@ -25,6 +25,10 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	var env lambdaenv.Env
 	table := env.Required("TABLE_NAME")
+	// The base of one-click unsubscribe links in the messages this
+	// function requests (template.yaml: the PublicUrl parameter, else the
+	// HTTP API's own URL); never a default, which would mail localhost.
+	publicURL := env.Required("PUBLIC_URL")
 	endpoint := env.Optional("DYNAMODB_ENDPOINT", "")
 	bucket := env.Optional("PLUGIN_BUCKET", "")
 	s3Endpoint := env.Optional("S3_ENDPOINT", "")
@@ -36,7 +40,7 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(log, "worker", err)
 	}
-	ports := app.Ports{Store: dynamo.New(client, table), Log: log}
+	ports := app.Ports{PublicURL: publicURL, Store: dynamo.New(client, table), Log: log}
 	if bucket != "" {
 		s3c, err := s3blob.Connect(ctx, s3Endpoint)
 		if err != nil {

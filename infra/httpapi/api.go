@@ -223,7 +223,7 @@ func New(cfg Config) *Server {
 		// handlers are never served.
 		return s.withAPI(http.NewServeMux(), true, s.groups...)
 	})
-	s.handler = s.observe(limitBody(s.authenticate(s.rateLimit(s.idempotent(s.preconditions(http.HandlerFunc(s.route)))))))
+	s.handler = s.observe(limitBody(s.limitUnsubscribe(s.authenticate(s.rateLimit(s.idempotent(s.preconditions(http.HandlerFunc(s.route))))))))
 	return s
 }
 

@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/ratelimit"
 )
 
@@ -56,6 +58,30 @@ func (s *Server) limitByAddress(l core.RateLimit, tenantOf func(*http.Request) s
 		if admit(w, d) {
 			next.ServeHTTP(w, r)
 		}
+	})
+}
+
+// UnsubscribeLimit is the budget of one client address on the public
+// one-click unsubscribe links of a tenant: a person clicks once, a mail
+// receiver posts once per message; a scanner of tokens gets 429s.
+var UnsubscribeLimit = core.RateLimit{Rate: 1, Burst: 20}
+
+// limitUnsubscribe spends UnsubscribeLimit on /u/ requests, by address in
+// the tenant the token names. A token that names none is answered 404
+// without touching the store, so there is nothing to protect and no
+// tenant's bucket to spend.
+func (s *Server) limitUnsubscribe(next http.Handler) http.Handler {
+	limited := s.limitByAddress(UnsubscribeLimit, func(r *http.Request) string {
+		tenant, _ := messaging.TokenTenant(strings.TrimPrefix(r.URL.Path, messaging.UnsubscribePath))
+		return tenant
+	}, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, public := strings.CutPrefix(r.URL.Path, messaging.UnsubscribePath)
+		if _, ok := messaging.TokenTenant(tok); public && ok {
+			limited.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

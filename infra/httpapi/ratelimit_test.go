@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/ratelimit"
+	"github.com/fedele-crm/fedele/infra/httpapi"
 )
 
 // limitedEnv is an env whose buckets are the real ones, shared through its
@@ -88,4 +91,44 @@ func TestRateLimits(t *testing.T) {
 			e.b.do("GET", "/v1/contacts", nil).want(t, 200, nil)
 		})
 	}
+}
+
+// The public unsubscribe links are budgeted per client address within the
+// tenant the token names: a scanner of tokens gets 429s after the burst,
+// while another tenant's links, and text that is no token at all (a 404
+// that reads nothing), are not held back.
+func TestUnsubscribeLinksAreRateLimited(t *testing.T) {
+	e := limitedEnv(t, "embedded")
+	link := func(c *client, email string) string {
+		t.Helper()
+		var ct core.Contact
+		c.do(http.MethodPost, "/v1/contacts", map[string]any{"first_name": "Ada", "emails": []map[string]any{{"address": email}},
+			"consent": map[string]any{"email": map[string]any{"status": "granted", "source": "signup form"}}}).want(t, http.StatusCreated, &ct)
+		var out outcomeBody
+		c.do(http.MethodPost, "/v1/messages", map[string]any{"contact_id": ct.ID, "channel": "email", "template": "t", "key": "k"}).
+			want(t, http.StatusCreated, &out)
+		u, err := url.Parse(out.Message.Unsubscribe.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Path
+	}
+	acme, globex := link(e.a, "ada@example.com"), link(e.b, "bo@example.com")
+	forged := acme[:len(acme)-2] + "AA"
+	if forged == acme {
+		forged = acme[:len(acme)-2] + "BB"
+	}
+	public := &client{t: t, url: e.url}
+	for range httpapi.UnsubscribeLimit.Burst {
+		public.do(http.MethodGet, forged, nil).want(t, http.StatusNotFound, nil)
+	}
+	r := public.do(http.MethodGet, acme, nil)
+	r.want(t, http.StatusTooManyRequests, nil)
+	if r.Header.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After %q, want 1", r.Header.Get("Retry-After"))
+	}
+	public.do(http.MethodGet, globex, nil).want(t, http.StatusOK, nil)
+	public.do(http.MethodGet, "/u/not-a-token", nil).want(t, http.StatusNotFound, nil)
+	e.advance(time.Second)
+	public.do(http.MethodGet, acme, nil).want(t, http.StatusOK, nil)
 }

@@ -50,11 +50,13 @@ type Params struct {
 	P, Q, V float64
 }
 
-// Defaults are a shop whose customers buy every two to three months while
-// they stay, and about a third of whom stop after each purchase.
+// Defaults are a shop whose customers buy about every two months while
+// they stay (E[λ] = R/Alpha = 1/67 a day), a quarter of whom stop after
+// each repeat purchase (E[p] = A/(A+B)), with baskets of two to three
+// items on average (E[ν] = Q/V), some customers far more than others.
 func Defaults(customers int, from, to time.Time) Params {
 	return Params{Customers: customers, From: from, To: to, Seed: 7,
-		R: 0.9, Alpha: 60, A: 1.2, B: 3.5, P: 6, Q: 4, V: 12}
+		R: 0.9, Alpha: 60, A: 1.2, B: 3.5, P: 6, Q: 4, V: 1.5}
 }
 
 // Orders generates the orders of p.Customers customers, oldest customer
@@ -72,10 +74,13 @@ func Orders(p Params) []commerce.OrderFields {
 		at := p.From.Add(time.Duration(rng.Float64() * float64(span) / 2))
 		for n := 1; at.Before(p.To); n++ {
 			out = append(out, order(rng, email, fmt.Sprintf("demo-%05d-%03d", c+1, n), at, p.P, nu))
-			if rng.Float64() < drop {
+			if n > 1 && rng.Float64() < drop { // BG/NBD: drop-out follows repeat purchases only
 				break
 			}
 			days := rng.ExpFloat64() / max(lambda, 1e-6)
+			if days*float64(24*time.Hour) >= float64(p.To.Sub(at)) {
+				break // the next purchase is beyond the year (and a slow buyer's gap overflows a Duration)
+			}
 			at = at.Add(time.Duration(days * float64(24*time.Hour)))
 		}
 	}
@@ -100,7 +105,24 @@ func order(rng *rand.Rand, email, id string, at time.Time, shape, nu float64) co
 			continue
 		}
 		seen[pr.SKU] = len(o.Lines)
-		o.Lines = append(o.Lines, commerce.Line{SKU: pr.SKU, Quantity: 1, UnitPrice: pr.Price, Tax: pr.Price * 22 / 122})
+		// Catalogue prices are what the customer pays, with 22 % VAT; a
+		// line has the price before tax and the tax beside it.
+		o.Lines = append(o.Lines, commerce.Line{SKU: pr.SKU, Quantity: 1, UnitPrice: (pr.Price*100 + 61) / 122})
+	}
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		l.Tax = (l.Quantity*l.UnitPrice*22 + 50) / 100
 	}
 	return o
+}
+
+// Products is the catalogue as the batch endpoint takes it, in EUR with
+// its costs, so the generated orders' margins are known.
+func Products() []commerce.ProductFields {
+	out := make([]commerce.ProductFields, len(Catalogue))
+	for i, p := range Catalogue {
+		out[i] = commerce.ProductFields{SKU: p.SKU, Name: p.Name, Category: p.Category, Brand: p.Brand,
+			Prices: []commerce.Price{{Currency: "EUR", Amount: p.Price, Cost: &p.Cost}}}
+	}
+	return out
 }

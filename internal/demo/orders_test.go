@@ -10,10 +10,10 @@ import (
 // ingest, and the shop has repeat buyers and one-off buyers both.
 func TestOrdersAreDeterministicAndBelievable(t *testing.T) {
 	from := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
-	p := Defaults(500, from, from.AddDate(1, 0, 0))
+	p := Defaults(2000, from, from.AddDate(1, 0, 0))
 	a, b := Orders(p), Orders(p)
-	if len(a) != len(b) || len(a) < 500 {
-		t.Fatalf("%d and %d orders for 500 customers", len(a), len(b))
+	if len(a) != len(b) || len(a) < 2000 {
+		t.Fatalf("%d and %d orders for 2000 customers", len(a), len(b))
 	}
 	buyers := map[string]int{}
 	ids := map[string]bool{}
@@ -36,7 +36,7 @@ func TestOrdersAreDeterministicAndBelievable(t *testing.T) {
 			repeat++
 		}
 	}
-	if repeat < 100 || repeat > 450 {
+	if repeat < 400 || repeat > 1800 {
 		t.Fatalf("%d repeat buyers of %d customers: the walk-through's RFM and CLV need both kinds", repeat, len(buyers))
 	}
 }
