@@ -1,10 +1,12 @@
 package campaigns
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -403,6 +405,10 @@ func (s *Service) Audit(ctx context.Context, tenant, id string, limit int, curso
 		out = append(out, CampaignAuditEntry{At: ev.Detail.Time, ActorType: ev.Detail.Actor.Type, ActorID: ev.Detail.Actor.ID,
 			Action: action, Changed: ev.Detail.Changed, Status: c.Status, Version: c.Version, EventID: ev.Detail.EventID})
 	}
+	// Events of one millisecond are ordered by their ids' random part:
+	// within a page the campaign's version, which every change raises,
+	// puts them in the order they happened.
+	slices.SortStableFunc(out, func(a, b CampaignAuditEntry) int { return cmp.Compare(b.Version, a.Version) })
 	next := ""
 	if page.Next != "" {
 		next = record.EncodeListCursor(page.Next, tenant, filter)
