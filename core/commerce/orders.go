@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
@@ -70,6 +72,11 @@ func (svc *Orders) Get(ctx context.Context, tenant, id string) (Order, error) {
 
 // ByExternalID returns the order with the tenant's external id.
 func (svc *Orders) ByExternalID(ctx context.Context, tenant, externalID string) (Order, error) {
+	if externalID == "" || strings.ContainsFunc(externalID, unicode.IsControl) {
+		// Ingest refuses such an id, so no order has it; and a NUL is no
+		// key the store takes (the contract test's %00 was a 500).
+		return Order{}, core.Errorf(core.CodeNotFound, "no order has external id %q", externalID)
+	}
 	id, err := svc.externalID(ctx, tenant, externalID)
 	if err != nil {
 		return Order{}, err
