@@ -238,6 +238,9 @@ func (s *Service) Pause(ctx context.Context, tenant, id string, ifVersion int64)
 	if err != nil {
 		return cur, err
 	}
+	if ifVersion > 0 && cur.Version != ifVersion {
+		return cur, record.Stale("campaign", id, ifVersion, cur.Version)
+	}
 	if cur.Status == Running && cur.JobID != "" {
 		// The job first: a step in flight then fails to commit and is
 		// dropped, and the job's state stays where resume continues.
@@ -302,6 +305,9 @@ func (s *Service) Cancel(ctx context.Context, tenant, id string, ifVersion int64
 	cur, err := s.Get(ctx, tenant, id)
 	if err != nil {
 		return cur, err
+	}
+	if ifVersion > 0 && cur.Version != ifVersion {
+		return cur, record.Stale("campaign", id, ifVersion, cur.Version)
 	}
 	if cur.Status == Running && cur.JobID != "" {
 		if _, err := s.jobs.Cancel(ctx, tenant, cur.JobID); err != nil && core.ErrorCode(err) != core.CodeNotFound {
