@@ -23,6 +23,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/journeys"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
@@ -85,6 +86,9 @@ type Services struct {
 	Messaging *messaging.Delivery
 	// Reports are the analytical reports and KPIs (core/reports).
 	Reports *reports.Service
+	// Journeys are triggered journeys, their enrolments and counts
+	// (core/journeys).
+	Journeys *journeys.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
