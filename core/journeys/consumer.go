@@ -234,7 +234,7 @@ func (s *Service) onEvent(ctx context.Context, tenant string, ev events.Envelope
 		return append(w, cw), err
 	}
 	e.Step, e.NextAction = c.Steps[next].ID, c.Steps[next].Type
-	w, err := r.schedule(r.now)
+	w, err := r.schedule(r.now, "event")
 	return append(w, cw), err
 }
 

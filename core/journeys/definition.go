@@ -76,7 +76,7 @@ type Trigger struct {
 // Step is one step of a journey. Next names the step that follows (the
 // next one in the list when empty); the journey ends after the last.
 type Step struct {
-	ID   string   `json:"id" minLength:"1" maxLength:"64" doc:"Unique within the version; names messages and counters."`
+	ID   string   `json:"id" minLength:"1" maxLength:"48" doc:"Unique within the version; names messages and counters."`
 	Type StepType `json:"type"` // StepTypes
 	Next string   `json:"next,omitempty" maxLength:"64" doc:"The step that follows; the next in the list when empty."`
 	// Wait: Delay counts from the previous step's time, or from the
@@ -160,7 +160,9 @@ type Definition struct {
 // MaxSteps bounds a version's steps.
 const MaxSteps = 50
 
-var stepID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+// stepID leaves room in messaging's 64-character step for a re-entry's
+// ~<entry>.
+var stepID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,47}$`)
 
 // Weekdays are the names wait_window accepts.
 var Weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
@@ -219,7 +221,7 @@ func compile(d Definition) (*compiled, error) {
 	for i, s := range d.Steps {
 		at := fmt.Sprintf("steps[%d]", i)
 		if !stepID.MatchString(s.ID) {
-			p = append(p, core.FieldError{Path: at + ".id", Message: "must be 1-64 of a-z, 0-9, _ and -", Value: s.ID})
+			p = append(p, core.FieldError{Path: at + ".id", Message: "must be 1-48 of a-z, 0-9, _ and -", Value: s.ID})
 		} else if _, dup := c.index[s.ID]; dup {
 			p = append(p, core.FieldError{Path: at + ".id", Message: "is used by another step", Value: s.ID})
 		}

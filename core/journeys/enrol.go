@@ -72,6 +72,10 @@ type Enrolment struct {
 	EnrolledAt    time.Time      `json:"enrolled_at"`
 	EndedAt       time.Time      `json:"ended_at,omitzero"`
 	StepsRun      int            `json:"steps_run"`
+	// Entry counts the contact's enrolments in the journey, this one
+	// included: a re-entry's messages are named apart (step~entry), since
+	// messaging sends one message per contact, journey and step.
+	Entry int `json:"entry"`
 	Version       int64          `json:"version"`
 }
 
@@ -200,11 +204,12 @@ func (s *Service) enrolWrites(ctx context.Context, tenant string, j Journey, c *
 	}
 	en.Entries++
 	en.LastEntry = tr.Time.UTC()
+	e.Entry = en.Entries
 	ew, err := entryDoc.Put(entryKey(tenant, j.ID, contactID), v, &en)
 	if err != nil {
 		return nil, nil, err
 	}
-	tm, tw, err := s.timers.ScheduleWrite(ctx, tenant, s.stepRequest(e, tr.Time))
+	tm, tw, err := s.timers.ScheduleWrite(ctx, tenant, s.stepRequest(e, tr.Time, "start"))
 	if err != nil {
 		return nil, nil, err
 	}

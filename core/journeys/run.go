@@ -38,12 +38,13 @@ type stepPayload struct {
 }
 
 // stepRequest is the timer of e's next action at due, keyed by the
-// enrolment, the steps it ran and the step: scheduling it again (a
-// retried transaction, a redelivered event) makes no second timer.
-func (s *Service) stepRequest(e *Enrolment, due time.Time) core.TimerRequest {
+// enrolment, the steps it ran, the step and why (start, wait, hold, more,
+// event): scheduling it again (a retried transaction, a redelivered
+// event) makes no second timer.
+func (s *Service) stepRequest(e *Enrolment, due time.Time, why string) core.TimerRequest {
 	p, _ := json.Marshal(stepPayload{JourneyID: e.JourneyID, ContactID: e.ContactID, EnrolmentID: e.ID})
 	return core.TimerRequest{Kind: StepTimer, Subject: e.ContactID, Due: due.UTC(), Payload: p,
-		Key: fmt.Sprintf("%s#%d#%s", e.ID, e.StepsRun, e.Step)}
+		Key: fmt.Sprintf("%s#%d#%s#%s", e.ID, e.StepsRun, e.Step, why)}
 }
 
 // run is one pass over an enrolment: the state it ends in and the writes
@@ -130,7 +131,7 @@ func (s *Service) stepTimer(ctx context.Context, t core.Timer) ([]store.Write, e
 	case StatusPaused:
 		// Held: the same action is tried again later.
 		e.StepsRun++
-		return r.hold(r.now.Add(PausedRetry))
+		return r.hold(r.now.Add(PausedRetry), "hold")
 	}
 	if r.c, err = s.definition(ctx, t.Tenant, e.JourneyID, e.Journey); err != nil {
 		return nil, err
@@ -202,7 +203,7 @@ func (r *run) steps(idx int) ([]store.Write, error) {
 		st := r.c.Steps[idx]
 		e.Step, e.NextAction = st.ID, st.Type
 		if n == MaxStepsPerRun {
-			return r.schedule(r.now) // continue in a new transaction
+			return r.schedule(r.now, "more") // continue in a new transaction
 		}
 		next := r.c.next(idx, st.Next)
 		outcome, msgID := "", ""
@@ -222,7 +223,7 @@ func (r *run) steps(idx int) ([]store.Write, error) {
 				if err := r.event(events.JourneyStepStarted, enrolmentEvent{Step: st.ID, StepType: st.Type, At: e.At, Until: &until}); err != nil {
 					return nil, err
 				}
-				return r.schedule(due)
+				return r.schedule(due, "wait")
 			}
 			// Already due (a trigger from the past): the wait is over at its
 			// own time, and the next step runs now.
@@ -378,8 +379,12 @@ func (r *run) send(st Step) (outcome, messageID string, err error) {
 		}
 		maps.Copy(merge, e.Fields)
 	}
+	name := st.ID
+	if e.Entry > 1 {
+		name = fmt.Sprintf("%s~%d", st.ID, e.Entry)
+	}
 	out, err := r.s.delivery.Request(r.ctx, r.tenant, messaging.Request{ContactID: e.ContactID, Channel: st.Channel,
-		Template: st.Template, Merge: merge, CampaignID: e.JourneyID, Step: st.ID, Variant: e.Variant})
+		Template: st.Template, Merge: merge, CampaignID: e.JourneyID, Step: name, Variant: e.Variant})
 	if core.ErrorCode(err) == core.CodeInvalid {
 		return "invalid", "", nil // a merge too large or the like: permanent, recorded, not retried
 	}
@@ -502,16 +507,16 @@ func (r *run) decide(st Step) (bool, error) {
 
 // schedule ends the run waiting for due: the enrolment's timer is a new
 // one keyed by (enrolment, steps run, step).
-func (r *run) schedule(due time.Time) ([]store.Write, error) {
+func (r *run) schedule(due time.Time, why string) ([]store.Write, error) {
 	r.e.NextAt = due.UTC()
-	return r.hold(due)
+	return r.hold(due, why)
 }
 
 // hold is schedule keeping the enrolment's next_at: a paused journey's
 // wait still ends at its own time when the journey resumes.
-func (r *run) hold(due time.Time) ([]store.Write, error) {
+func (r *run) hold(due time.Time, why string) ([]store.Write, error) {
 	e := r.e
-	tm, tw, err := r.s.timers.ScheduleWrite(r.ctx, r.tenant, r.s.stepRequest(e, due))
+	tm, tw, err := r.s.timers.ScheduleWrite(r.ctx, r.tenant, r.s.stepRequest(e, due, why))
 	if err != nil {
 		return nil, err
 	}

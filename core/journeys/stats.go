@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
@@ -124,8 +125,9 @@ func (s *Service) count(ctx context.Context, ev events.Envelope) ([]store.Write,
 			return nil, err
 		}
 		journeyID, contactID = m.CampaignID, m.ContactID
+		step, _, _ := strings.Cut(m.Step, "~") // a re-entry's message counts for its step
 		apply = func(c *counters) {
-			st := c.step(m.Step)
+			st := c.step(step)
 			switch ev.DetailType {
 			case events.MessageRequested:
 				st.Requested++
