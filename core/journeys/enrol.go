@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/store"
@@ -75,8 +76,8 @@ type Enrolment struct {
 	// Entry counts the contact's enrolments in the journey, this one
 	// included: a re-entry's messages are named apart (step~entry), since
 	// messaging sends one message per contact, journey and step.
-	Entry int `json:"entry"`
-	Version       int64          `json:"version"`
+	Entry   int   `json:"entry"`
+	Version int64 `json:"version"`
 }
 
 var enrolmentDoc = record.Doc[Enrolment]{Name: "enrolment", Version: func(e *Enrolment) *int64 { return &e.Version },
@@ -361,4 +362,91 @@ func (s *Service) active(ctx context.Context, tenant, contactID string) ([]Enrol
 		}
 		q.Cursor = page.Next
 	}
+}
+
+// EnrolChunk is how many enrolments EnrolMany commits in one transaction
+// (each is five writes: entry, trigger marker, enrolment, timer, event).
+const EnrolChunk = 19
+
+// EnrolMany enrols many contacts in one journey at once — a trigger that
+// matches a whole audience — committing EnrolChunk enrolments a
+// transaction instead of one; a chunk that loses a race is retried one by
+// one. It answers one error per request (nil when enrolled; a conflict
+// when the re-entry policy or a used key refused it; invalid for a contact
+// that does not exist).
+func (s *Service) EnrolMany(ctx context.Context, tenant, journeyID string, reqs []EnrolRequest) ([]error, error) {
+	j, err := s.Get(ctx, tenant, journeyID)
+	if err != nil {
+		return nil, err
+	}
+	if j.Status != StatusActive {
+		return nil, core.Errorf(core.CodeConflict, "journey %s is %s: it enrols nobody", journeyID, j.Status)
+	}
+	c, err := s.definition(ctx, tenant, j.ID, j.Published)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(reqs))
+	now := s.now()
+	for start := 0; start < len(reqs); start += EnrolChunk {
+		end := min(start+EnrolChunk, len(reqs))
+		keys := make([]store.Key, 0, end-start)
+		seen := map[string]bool{}
+		for _, r := range reqs[start:end] {
+			if core.ValidID(r.ContactID) && !seen[r.ContactID] {
+				seen[r.ContactID] = true
+				keys = append(keys, contacts.ContactKey(tenant, r.ContactID))
+			}
+		}
+		found, err := s.store.GetMany(ctx, keys)
+		if err != nil {
+			return errs, record.StoreError(err)
+		}
+		exists := map[store.Key]bool{}
+		for _, it := range found {
+			exists[it.Key] = true
+		}
+		var writes []store.Write
+		var in []int
+		for i := start; i < end; i++ {
+			r := reqs[i]
+			if !core.ValidID(r.ContactID) || !exists[contacts.ContactKey(tenant, r.ContactID)] {
+				errs[i] = core.Invalid(fmt.Sprintf("[%d].contact_id", i), "names no contact", r.ContactID)
+				continue
+			}
+			if r.At.IsZero() {
+				r.At = now
+			}
+			key := ""
+			if r.Key != "" {
+				key = "api:" + r.Key
+			}
+			w, _, err := s.enrolWrites(ctx, tenant, j, c, r.ContactID, trigger{Kind: TriggerAPI, Time: r.At, Key: key})
+			var no errNotEnrolled
+			if errors.As(err, &no) {
+				errs[i] = core.Errorf(core.CodeConflict, "contact %s is not enrolled: %s", r.ContactID, no.why)
+				continue
+			}
+			if err != nil {
+				return errs, err
+			}
+			writes = append(writes, w...)
+			in = append(in, i)
+		}
+		if len(writes) == 0 {
+			continue
+		}
+		err = s.store.Transact(ctx, writes)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrConditionFailed) && !errors.Is(err, store.ErrInvalid) {
+			return errs, fmt.Errorf("enrol: %w", record.StoreError(err))
+		}
+		// A race, or one contact twice in the chunk: one by one.
+		for _, i := range in {
+			_, errs[i] = s.Enrol(ctx, tenant, journeyID, reqs[i])
+		}
+	}
+	return errs, nil
 }
