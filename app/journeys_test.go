@@ -50,7 +50,7 @@ func (w journeyWorld) contact(tenant, email, birthday string) core.Contact {
 	return c
 }
 
-func (w journeyWorld) journey(tenant string, d journeys.Definition) journeys.Journey {
+func (w journeyWorld) journey(tenant string, d journeys.JourneyDefinition) journeys.Journey {
 	w.t.Helper()
 	j, err := w.a.Journeys.Create(w.ctx, tenant, journeys.JourneyFields{Name: "j"})
 	if err != nil {
@@ -59,7 +59,7 @@ func (w journeyWorld) journey(tenant string, d journeys.Definition) journeys.Jou
 	return w.publish(tenant, j.ID, d)
 }
 
-func (w journeyWorld) publish(tenant, id string, d journeys.Definition) journeys.Journey {
+func (w journeyWorld) publish(tenant, id string, d journeys.JourneyDefinition) journeys.Journey {
 	w.t.Helper()
 	v, err := w.a.Journeys.AddVersion(w.ctx, tenant, id, d)
 	if err != nil {
@@ -129,7 +129,7 @@ func (w journeyWorld) steps(tenant, contactID string) []string {
 	})
 }
 
-func (w journeyWorld) enrolments(tenant, contactID string) []journeys.Enrolment {
+func (w journeyWorld) enrolments(tenant, contactID string) []journeys.JourneyEnrolment {
 	w.t.Helper()
 	es, _, err := w.a.Journeys.ContactEnrolments(w.ctx, tenant, contactID, 100, "")
 	if err != nil {
@@ -145,10 +145,10 @@ func lensOrder(contactID, ext string, placed time.Time, category string, price i
 
 var lensFilter = `entity.lines.exists(l, l.category == "eyewear/contact-lenses")`
 
-func lensJourney() journeys.Definition {
-	return journeys.Definition{
-		Trigger: journeys.Trigger{Kind: journeys.TriggerEvent, Event: "order.placed", Filter: lensFilter},
-		Steps: []journeys.Step{
+func lensJourney() journeys.JourneyDefinition {
+	return journeys.JourneyDefinition{
+		Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerEvent, Event: "order.placed", Filter: lensFilter},
+		Steps: []journeys.JourneyStep{
 			{ID: "day", Type: journeys.StepWait, Delay: "1d", SinceTrigger: true},
 			{ID: "day-mail", Type: journeys.StepSend, Channel: messaging.Email, Template: "lens-day"},
 			{ID: "week", Type: journeys.StepWait, Delay: "1w", SinceTrigger: true},
@@ -241,10 +241,10 @@ func TestJourneyBirthdayAcrossALeapYear(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			w := newJourneyWorld(t, open(t), time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), "acme")
-			w.journey("acme", journeys.Definition{
-				Trigger: journeys.Trigger{Kind: journeys.TriggerDate, Property: "birthday", Offset: "9h", Yearly: true},
-				Steps:   []journeys.Step{{ID: "greet", Type: journeys.StepSend, Channel: messaging.Email, Template: "birthday"}},
-				Reentry: journeys.Reentry{Mode: journeys.ReentryCooldown, Cooldown: "300d"},
+			w.journey("acme", journeys.JourneyDefinition{
+				Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerDate, Property: "birthday", Offset: "9h", Yearly: true},
+				Steps:   []journeys.JourneyStep{{ID: "greet", Type: journeys.StepSend, Channel: messaging.Email, Template: "birthday"}},
+				Reentry: journeys.JourneyReentry{Mode: journeys.ReentryCooldown, Cooldown: "300d"},
 			})
 			leapling, march := w.contact("acme", "leap@example.com", "1992-02-29"), w.contact("acme", "march@example.com", "1990-03-01")
 			w.settle()
@@ -284,14 +284,14 @@ func TestJourneyGoalDuringALongWaitExitsAtOnce(t *testing.T) {
 			t.Parallel()
 			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			w := newJourneyWorld(t, open(t), start, "acme")
-			d := journeys.Definition{
-				Trigger: journeys.Trigger{Kind: journeys.TriggerEvent, Event: "order.placed", Filter: lensFilter},
-				Steps: []journeys.Step{
+			d := journeys.JourneyDefinition{
+				Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerEvent, Event: "order.placed", Filter: lensFilter},
+				Steps: []journeys.JourneyStep{
 					{ID: "thanks", Type: journeys.StepSend, Channel: messaging.Email, Template: "thanks"},
 					{ID: "quarter", Type: journeys.StepWait, Delay: "3mo"},
 					{ID: "reorder", Type: journeys.StepSend, Channel: messaging.Email, Template: "reorder"},
 				},
-				Goal: &journeys.Goal{Event: "order.placed", Filter: lensFilter},
+				Goal: &journeys.JourneyGoal{Event: "order.placed", Filter: lensFilter},
 			}
 			j := w.journey("acme", d)
 			ada := w.contact("acme", "ada@example.com", "")
@@ -345,14 +345,14 @@ func TestJourneyReentryAfterCooldown(t *testing.T) {
 			t.Parallel()
 			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			w := newJourneyWorld(t, open(t), start, "acme")
-			j := w.journey("acme", journeys.Definition{
-				Trigger: journeys.Trigger{Kind: journeys.TriggerAPI},
-				Steps:   []journeys.Step{{ID: "hello", Type: journeys.StepSend, Channel: messaging.Email, Template: "hello"}},
-				Reentry: journeys.Reentry{Mode: journeys.ReentryCooldown, Cooldown: "30d"},
+			j := w.journey("acme", journeys.JourneyDefinition{
+				Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerAPI},
+				Steps:   []journeys.JourneyStep{{ID: "hello", Type: journeys.StepSend, Channel: messaging.Email, Template: "hello"}},
+				Reentry: journeys.JourneyReentry{Mode: journeys.ReentryCooldown, Cooldown: "30d"},
 			})
 			ada := w.contact("acme", "ada@example.com", "")
 			enrol := func() error {
-				_, err := w.a.Journeys.Enrol(w.ctx, "acme", j.ID, journeys.EnrolRequest{ContactID: ada.ID})
+				_, err := w.a.Journeys.Enrol(w.ctx, "acme", j.ID, journeys.JourneyEnrolRequest{ContactID: ada.ID})
 				w.settle()
 				return err
 			}
@@ -374,14 +374,14 @@ func TestJourneyReentryAfterCooldown(t *testing.T) {
 				t.Fatalf("enrolments: %+v", es)
 			}
 			// Never: once is all.
-			once := w.journey("acme", journeys.Definition{Trigger: journeys.Trigger{Kind: journeys.TriggerAPI},
-				Steps: []journeys.Step{{ID: "x", Type: journeys.StepExit}}})
-			if _, err := w.a.Journeys.Enrol(w.ctx, "acme", once.ID, journeys.EnrolRequest{ContactID: ada.ID}); err != nil {
+			once := w.journey("acme", journeys.JourneyDefinition{Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerAPI},
+				Steps: []journeys.JourneyStep{{ID: "x", Type: journeys.StepExit}}})
+			if _, err := w.a.Journeys.Enrol(w.ctx, "acme", once.ID, journeys.JourneyEnrolRequest{ContactID: ada.ID}); err != nil {
 				t.Fatal(err)
 			}
 			w.settle()
 			w.clock.Set(start.AddDate(2, 0, 0))
-			if _, err := w.a.Journeys.Enrol(w.ctx, "acme", once.ID, journeys.EnrolRequest{ContactID: ada.ID}); core.ErrorCode(err) != core.CodeConflict {
+			if _, err := w.a.Journeys.Enrol(w.ctx, "acme", once.ID, journeys.JourneyEnrolRequest{ContactID: ada.ID}); core.ErrorCode(err) != core.CodeConflict {
 				t.Fatalf("re-entry never, two years later: %v", err)
 			}
 		})
@@ -397,15 +397,15 @@ func TestJourneyNewVersionWhileEnrolmentsWait(t *testing.T) {
 			t.Parallel()
 			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			w := newJourneyWorld(t, open(t), start, "acme")
-			v := func(wait, template string, migrate *journeys.Migration) journeys.Definition {
-				return journeys.Definition{Trigger: journeys.Trigger{Kind: journeys.TriggerAPI}, Migrate: migrate,
-					Steps: []journeys.Step{{ID: "wait", Type: journeys.StepWait, Delay: wait},
+			v := func(wait, template string, migrate *journeys.JourneyMigration) journeys.JourneyDefinition {
+				return journeys.JourneyDefinition{Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerAPI}, Migrate: migrate,
+					Steps: []journeys.JourneyStep{{ID: "wait", Type: journeys.StepWait, Delay: wait},
 						{ID: "mail-" + template, Type: journeys.StepSend, Channel: messaging.Email, Template: template}}}
 			}
 			j := w.journey("acme", v("2d", "v1", nil))
 			a, b, c := w.contact("acme", "a@example.com", ""), w.contact("acme", "b@example.com", ""), w.contact("acme", "c@example.com", "")
 			enrol := func(id string) {
-				if _, err := w.a.Journeys.Enrol(w.ctx, "acme", j.ID, journeys.EnrolRequest{ContactID: id}); err != nil {
+				if _, err := w.a.Journeys.Enrol(w.ctx, "acme", j.ID, journeys.JourneyEnrolRequest{ContactID: id}); err != nil {
 					t.Fatal(err)
 				}
 				w.settle()
@@ -415,7 +415,7 @@ func TestJourneyNewVersionWhileEnrolmentsWait(t *testing.T) {
 			enrol(b.ID)
 			enrol(c.ID)
 			// Version 3 moves version 2's waiting enrolments to its own mail.
-			w.publish("acme", j.ID, v("1d", "v3", &journeys.Migration{FromVersion: 2, Steps: map[string]string{"mail-v2": "mail-v3"}}))
+			w.publish("acme", j.ID, v("1d", "v3", &journeys.JourneyMigration{FromVersion: 2, Steps: map[string]string{"mail-v2": "mail-v3"}}))
 			w.advance(start.Add(24 * time.Hour))
 			if got := w.sends("acme", a.ID); len(got) != 0 {
 				t.Fatalf("version 1's enrolment after a day: %v", got)
@@ -493,8 +493,8 @@ func TestJourneyTenThousandWaitsInOneMinute(t *testing.T) {
 			t.Parallel()
 			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			w := newJourneyWorld(t, open(t), start, "acme")
-			j := w.journey("acme", journeys.Definition{Trigger: journeys.Trigger{Kind: journeys.TriggerAPI},
-				Steps: []journeys.Step{{ID: "wait", Type: journeys.StepWait, Delay: "1d"}, {ID: "tag", Type: journeys.StepExit}}})
+			j := w.journey("acme", journeys.JourneyDefinition{Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerAPI},
+				Steps: []journeys.JourneyStep{{ID: "wait", Type: journeys.StepWait, Delay: "1d"}, {ID: "tag", Type: journeys.StepExit}}})
 			fs := make([]core.ContactFields, n)
 			for i := range fs {
 				fs[i] = core.ContactFields{FirstName: fmt.Sprint("c", i)}
@@ -508,10 +508,10 @@ func TestJourneyTenThousandWaitsInOneMinute(t *testing.T) {
 					ids = append(ids, r.Record.ID)
 				}
 			}
-			reqs := make([]journeys.EnrolRequest, n)
+			reqs := make([]journeys.JourneyEnrolRequest, n)
 			for i, id := range ids {
 				// Spread over the minute: every wait ends within it.
-				reqs[i] = journeys.EnrolRequest{ContactID: id, At: start.Add(time.Duration(i%60) * time.Second)}
+				reqs[i] = journeys.JourneyEnrolRequest{ContactID: id, At: start.Add(time.Duration(i%60) * time.Second)}
 			}
 			errs, err := w.a.Journeys.EnrolMany(w.ctx, "acme", j.ID, reqs)
 			if err != nil {

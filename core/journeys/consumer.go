@@ -156,7 +156,7 @@ func (s *Service) handle(ctx context.Context, ev events.Envelope) ([]store.Write
 
 // onEvent is what ev does to one running enrolment: nothing, an exit,
 // a conversion, or the end of a wait for an event.
-func (s *Service) onEvent(ctx context.Context, tenant string, ev events.Envelope, e *Enrolment, c *compiled,
+func (s *Service) onEvent(ctx context.Context, tenant string, ev events.Envelope, e *JourneyEnrolment, c *compiled,
 	loadInput func() (*segments.Input, error)) ([]store.Write, error) {
 	r := &run{s: s, ctx: ctx, tenant: tenant, now: s.now(), e: e, prev: e.Version, c: c}
 	switch ev.DetailType {

@@ -57,7 +57,7 @@ const (
 var ReentryModes = []ReentryMode{ReentryNever, ReentryCooldown, ReentryAlways}
 
 // Trigger is what enrols a contact in a journey.
-type Trigger struct {
+type JourneyTrigger struct {
 	Kind TriggerKind `json:"kind"` // TriggerKinds
 	// Event and Filter: the detail type and a CEL condition over it
 	// (`entity` is the event's entity data, `event.type`, `event.time`).
@@ -75,7 +75,7 @@ type Trigger struct {
 
 // Step is one step of a journey. Next names the step that follows (the
 // next one in the list when empty); the journey ends after the last.
-type Step struct {
+type JourneyStep struct {
 	ID   string   `json:"id" minLength:"1" maxLength:"48" doc:"Unique within the version; names messages and counters."`
 	Type StepType `json:"type"` // StepTypes
 	Next string   `json:"next,omitempty" maxLength:"64" doc:"The step that follows; the next in the list when empty."`
@@ -115,21 +115,21 @@ type Step struct {
 
 // Goal ends an enrolment as a conversion: a CEL condition on the contact
 // view, or an event (type and filter) about the contact.
-type Goal struct {
+type JourneyGoal struct {
 	Condition string `json:"condition,omitempty" maxLength:"4096" doc:"A CEL condition on the contact view."`
 	Event     string `json:"event,omitempty" maxLength:"64" doc:"A detail type whose event about the contact meets the goal."`
 	Filter    string `json:"filter,omitempty" maxLength:"4096" doc:"A CEL condition on that event."`
 }
 
 // Reentry is a journey's re-entry policy.
-type Reentry struct {
+type JourneyReentry struct {
 	Mode     ReentryMode `json:"mode,omitempty" doc:"never (the default), cooldown or always."` // ReentryModes
 	Cooldown string      `json:"cooldown,omitempty" maxLength:"32" doc:"For cooldown: how long after the previous enrolment ended (90d)."`
 }
 
 // Exit is a journey's exit policy beyond its goal. A contact always exits
 // when deleted.
-type Exit struct {
+type JourneyExit struct {
 	// OnUnsubscribe exits a contact who unsubscribes from any channel the
 	// journey sends on (the default: true).
 	KeepOnUnsubscribe bool `json:"keep_on_unsubscribe,omitempty" doc:"Keep contacts who unsubscribe from the journey's channels (they exit by default)."`
@@ -139,19 +139,19 @@ type Exit struct {
 // enrolment of FromVersion whose next step is a key of Steps continues at
 // that value's step here when its current wait ends. Enrolments whose next
 // step is not named finish on their own version.
-type Migration struct {
+type JourneyMigration struct {
 	FromVersion int64             `json:"from_version" minimum:"1"`
 	Steps       map[string]string `json:"steps" doc:"Old step id → new step id."`
 }
 
 // Definition is one immutable version of a journey.
-type Definition struct {
-	Trigger Trigger    `json:"trigger"`
-	Steps   []Step     `json:"steps" minItems:"1" maxItems:"50"`
-	Goal    *Goal      `json:"goal,omitempty"`
-	Exit    Exit       `json:"exit,omitzero"`
-	Reentry Reentry    `json:"reentry,omitzero"`
-	Migrate *Migration `json:"migrate,omitempty"`
+type JourneyDefinition struct {
+	Trigger JourneyTrigger    `json:"trigger"`
+	Steps   []JourneyStep     `json:"steps" minItems:"1" maxItems:"50"`
+	Goal    *JourneyGoal      `json:"goal,omitempty"`
+	Exit    JourneyExit       `json:"exit,omitzero"`
+	Reentry JourneyReentry    `json:"reentry,omitzero"`
+	Migrate *JourneyMigration `json:"migrate,omitempty"`
 	// HoldoutPercent keeps that share of enrolments from every send (they
 	// still run, and their conversions are counted apart).
 	HoldoutPercent int `json:"holdout_percent,omitempty" minimum:"0" maximum:"50" doc:"The share of enrolments held out of every send, for the journey's uplift."`
@@ -169,7 +169,7 @@ var Weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 // compiled is a definition ready to run: its expressions compiled once.
 type compiled struct {
-	Definition
+	JourneyDefinition
 	filter   *eventFilter
 	goal     *segments.Program
 	goalEv   *eventFilter
@@ -182,9 +182,9 @@ type compiled struct {
 
 // compile validates d and compiles its expressions; a fault is a 422
 // naming the field (with the expression's position).
-func compile(d Definition) (*compiled, error) {
+func compile(d JourneyDefinition) (*compiled, error) {
 	var p core.Problems
-	c := &compiled{Definition: d, branches: map[string]*segments.Program{}, waits: map[string]*eventFilter{}, index: map[string]int{}}
+	c := &compiled{JourneyDefinition: d, branches: map[string]*segments.Program{}, waits: map[string]*eventFilter{}, index: map[string]int{}}
 	add := func(err error) {
 		if e, ok := err.(*core.Error); ok && len(e.Fields) > 0 {
 			p = append(p, e.Fields...)

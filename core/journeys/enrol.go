@@ -42,7 +42,7 @@ const (
 var ExitReasons = []string{ExitCompleted, ExitGoal, ExitUnsubscribed, ExitContactDeleted, ExitArchived, ExitStep, ExitPlugin}
 
 // Enrolment is one contact's run through one version of a journey.
-type Enrolment struct {
+type JourneyEnrolment struct {
 	ID        string         `json:"id"`
 	JourneyID string         `json:"journey_id"`
 	ContactID string         `json:"contact_id"`
@@ -80,9 +80,9 @@ type Enrolment struct {
 	Version int64 `json:"version"`
 }
 
-var enrolmentDoc = record.Doc[Enrolment]{Name: "enrolment", Version: func(e *Enrolment) *int64 { return &e.Version },
+var enrolmentDoc = record.Doc[JourneyEnrolment]{Name: "enrolment", Version: func(e *JourneyEnrolment) *int64 { return &e.Version },
 	// An ended enrolment is kept a year for the contact's history.
-	TTL: func(e *Enrolment) time.Time {
+	TTL: func(e *JourneyEnrolment) time.Time {
 		if e.EndedAt.IsZero() {
 			return time.Time{}
 		}
@@ -131,7 +131,7 @@ type enrolmentEvent struct {
 	Revenue     map[string]int64 `json:"revenue,omitempty"`
 }
 
-func journeyEvent(ctx context.Context, tenant string, typ events.Type, now time.Time, e *Enrolment, d enrolmentEvent) (store.Write, error) {
+func journeyEvent(ctx context.Context, tenant string, typ events.Type, now time.Time, e *JourneyEnrolment, d enrolmentEvent) (store.Write, error) {
 	d.JourneyID, d.Version, d.EnrolmentID, d.ContactID = e.JourneyID, e.Journey, e.ID, e.ContactID
 	if d.At.IsZero() {
 		d.At = now
@@ -167,7 +167,7 @@ func (e errNotEnrolled) Error() string { return "not enrolled: " + e.why }
 // event and its first timer (due at the trigger's time, so a trigger from
 // the past runs its due steps at once). errNotEnrolled when the
 // re-entry policy or an earlier identical trigger says no.
-func (s *Service) enrolWrites(ctx context.Context, tenant string, j Journey, c *compiled, contactID string, tr trigger) ([]store.Write, *Enrolment, error) {
+func (s *Service) enrolWrites(ctx context.Context, tenant string, j Journey, c *compiled, contactID string, tr trigger) ([]store.Write, *JourneyEnrolment, error) {
 	now := s.now()
 	var writes []store.Write
 	if tr.Key != "" {
@@ -197,7 +197,7 @@ func (s *Service) enrolWrites(ctx context.Context, tenant string, j Journey, c *
 			return nil, nil, errNotEnrolled{"within the cooldown"}
 		}
 	}
-	e := &Enrolment{ID: core.NewID(now), JourneyID: j.ID, ContactID: contactID, Journey: j.Published, State: EnrolmentActive,
+	e := &JourneyEnrolment{ID: core.NewID(now), JourneyID: j.ID, ContactID: contactID, Journey: j.Published, State: EnrolmentActive,
 		Step: c.Steps[0].ID, Trigger: tr.Kind, TriggerType: tr.Type, TriggerTime: tr.Time.UTC(), At: tr.Time.UTC(),
 		NextAction: c.Steps[0].Type, NextAt: maxTime(tr.Time, now), Holdout: held(j.ID, contactID, c.HoldoutPercent), EnrolledAt: now}
 	if c.Reentry.Mode != ReentryAlways {
@@ -234,8 +234,8 @@ func maxTime(a, b time.Time) time.Time {
 	return b.UTC()
 }
 
-// EnrolRequest is an enrolment asked for through the API.
-type EnrolRequest struct {
+// JourneyEnrolRequest is an enrolment asked for through the API.
+type JourneyEnrolRequest struct {
 	ContactID string    `json:"contact_id" minLength:"26" maxLength:"26"`
 	At        time.Time `json:"at,omitzero" doc:"The trigger's own time (RFC 3339); now when absent. Waits count from it."`
 	// Key makes the call idempotent: the same key enrols once.
@@ -245,7 +245,7 @@ type EnrolRequest struct {
 // Enrol enrols a contact through the API (any trigger kind: a journey of
 // kind api only takes these). A refusal by the re-entry policy or a key
 // used before is a conflict.
-func (s *Service) Enrol(ctx context.Context, tenant, journeyID string, r EnrolRequest) (Enrolment, error) {
+func (s *Service) Enrol(ctx context.Context, tenant, journeyID string, r JourneyEnrolRequest) (JourneyEnrolment, error) {
 	var p core.Problems
 	if !core.ValidID(r.ContactID) {
 		p = append(p, core.FieldError{Path: "contact_id", Message: "must be a contact id", Value: r.ContactID})
@@ -260,24 +260,24 @@ func (s *Service) Enrol(ctx context.Context, tenant, journeyID string, r EnrolRe
 		p.Add("key", "must be at most 200 characters")
 	}
 	if err := p.Err(); err != nil {
-		return Enrolment{}, err
+		return JourneyEnrolment{}, err
 	}
 	j, err := s.Get(ctx, tenant, journeyID)
 	if err != nil {
-		return Enrolment{}, err
+		return JourneyEnrolment{}, err
 	}
 	if j.Status != StatusActive {
-		return Enrolment{}, core.Errorf(core.CodeConflict, "journey %s is %s: it enrols nobody", journeyID, j.Status)
+		return JourneyEnrolment{}, core.Errorf(core.CodeConflict, "journey %s is %s: it enrols nobody", journeyID, j.Status)
 	}
 	if _, err := s.contacts.Get(ctx, tenant, r.ContactID); err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
-			return Enrolment{}, core.Invalid("contact_id", "names no contact", r.ContactID)
+			return JourneyEnrolment{}, core.Invalid("contact_id", "names no contact", r.ContactID)
 		}
-		return Enrolment{}, err
+		return JourneyEnrolment{}, err
 	}
 	c, err := s.definition(ctx, tenant, j.ID, j.Published)
 	if err != nil {
-		return Enrolment{}, err
+		return JourneyEnrolment{}, err
 	}
 	key := ""
 	if r.Key != "" {
@@ -287,24 +287,24 @@ func (s *Service) Enrol(ctx context.Context, tenant, journeyID string, r EnrolRe
 		writes, e, err := s.enrolWrites(ctx, tenant, j, c, r.ContactID, trigger{Kind: TriggerAPI, Time: r.At, Key: key})
 		var no errNotEnrolled
 		if errors.As(err, &no) {
-			return Enrolment{}, core.Errorf(core.CodeConflict, "contact %s is not enrolled: %s", r.ContactID, no.why)
+			return JourneyEnrolment{}, core.Errorf(core.CodeConflict, "contact %s is not enrolled: %s", r.ContactID, no.why)
 		}
 		if err != nil {
-			return Enrolment{}, err
+			return JourneyEnrolment{}, err
 		}
 		err = s.store.Transact(ctx, writes)
 		if err == nil {
 			return *e, nil
 		}
 		if !errors.Is(err, store.ErrConditionFailed) || attempt == record.MaxRetries {
-			return Enrolment{}, fmt.Errorf("enrol: %w", record.StoreError(err))
+			return JourneyEnrolment{}, fmt.Errorf("enrol: %w", record.StoreError(err))
 		}
 	}
 }
 
 // ContactEnrolments lists a contact's enrolments (every journey), newest
 // journey-and-enrolment id last.
-func (s *Service) ContactEnrolments(ctx context.Context, tenant, contactID string, limit int, cursor string) ([]Enrolment, string, error) {
+func (s *Service) ContactEnrolments(ctx context.Context, tenant, contactID string, limit int, cursor string) ([]JourneyEnrolment, string, error) {
 	if err := record.CheckLimit(limit); err != nil {
 		return nil, "", err
 	}
@@ -322,7 +322,7 @@ func (s *Service) ContactEnrolments(ctx context.Context, tenant, contactID strin
 	if err != nil {
 		return nil, "", fmt.Errorf("contact enrolments: %w", record.StoreError(err))
 	}
-	out := make([]Enrolment, 0, len(page.Items))
+	out := make([]JourneyEnrolment, 0, len(page.Items))
 	for _, it := range page.Items {
 		e, err := enrolmentDoc.Decode(it)
 		if err != nil {
@@ -339,8 +339,8 @@ func (s *Service) ContactEnrolments(ctx context.Context, tenant, contactID strin
 }
 
 // active are a contact's running enrolments, with the versions read.
-func (s *Service) active(ctx context.Context, tenant, contactID string) ([]Enrolment, error) {
-	var out []Enrolment
+func (s *Service) active(ctx context.Context, tenant, contactID string) ([]JourneyEnrolment, error) {
+	var out []JourneyEnrolment
 	q := store.Query{PK: enrolmentsPK(tenant, contactID), Limit: 1000}
 	for {
 		page, err := s.store.Query(ctx, q)
@@ -374,7 +374,7 @@ const EnrolChunk = 19
 // one. It answers one error per request (nil when enrolled; a conflict
 // when the re-entry policy or a used key refused it; invalid for a contact
 // that does not exist).
-func (s *Service) EnrolMany(ctx context.Context, tenant, journeyID string, reqs []EnrolRequest) ([]error, error) {
+func (s *Service) EnrolMany(ctx context.Context, tenant, journeyID string, reqs []JourneyEnrolRequest) ([]error, error) {
 	j, err := s.Get(ctx, tenant, journeyID)
 	if err != nil {
 		return nil, err

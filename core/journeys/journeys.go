@@ -43,7 +43,7 @@ type JourneyFields struct {
 type Journey struct {
 	core.Meta
 	JourneyFields
-	Status Status `json:"status" enum:"draft,active,paused,archived" readOnly:"true"` // Statuses
+	Status Status `json:"status" readOnly:"true"` // Statuses
 	// Published is the version new enrolments use (0 before the first).
 	Published int64 `json:"published_version" readOnly:"true" doc:"The version new enrolments use; 0 before the first is published."`
 	// Versions is how many versions were saved.
@@ -51,11 +51,11 @@ type Journey struct {
 }
 
 // Version is one saved, immutable definition of a journey.
-type Version struct {
-	JourneyID  string    `json:"journey_id"`
-	Number     int64     `json:"number"`
-	CreatedAt  time.Time `json:"created_at"`
-	Definition `json:"definition"`
+type JourneyVersion struct {
+	JourneyID         string    `json:"journey_id"`
+	Number            int64     `json:"number"`
+	CreatedAt         time.Time `json:"created_at"`
+	JourneyDefinition `json:"definition"`
 }
 
 var journeyKind = record.Type[Journey]{
@@ -71,7 +71,7 @@ var journeyKind = record.Type[Journey]{
 	},
 }
 
-var versionDoc = record.Doc[Version]{Name: "journey version"}
+var versionDoc = record.Doc[JourneyVersion]{Name: "journey version"}
 
 // Service keeps journeys, runs their enrolments, and counts their results.
 type Service struct {
@@ -164,17 +164,17 @@ func (s *Service) List(ctx context.Context, tenant string, limit int, cursor str
 // AddVersion saves a new immutable version of a journey's definition; it
 // is used once published. A definition that does not compile is a 422
 // naming the field.
-func (s *Service) AddVersion(ctx context.Context, tenant, id string, d Definition) (Version, error) {
+func (s *Service) AddVersion(ctx context.Context, tenant, id string, d JourneyDefinition) (JourneyVersion, error) {
 	c, err := compile(d)
 	if err != nil {
-		return Version{}, err
+		return JourneyVersion{}, err
 	}
 	if m := d.Migrate; m != nil {
 		if err := s.checkMigration(ctx, tenant, id, m); err != nil {
-			return Version{}, err
+			return JourneyVersion{}, err
 		}
 	}
-	var v Version
+	var v JourneyVersion
 	j, err := journeyKind.Update(ctx, s.store, tenant, id, 0, s.now, func(j Journey) (Journey, error) {
 		if j.Status == StatusArchived {
 			return j, core.Errorf(core.CodeConflict, "journey %s is archived", id)
@@ -185,14 +185,14 @@ func (s *Service) AddVersion(ctx context.Context, tenant, id string, d Definitio
 	if err != nil {
 		return v, err
 	}
-	v = Version{JourneyID: id, Number: j.Versions, CreatedAt: s.now(), Definition: c.Definition}
+	v = JourneyVersion{JourneyID: id, Number: j.Versions, CreatedAt: s.now(), JourneyDefinition: c.JourneyDefinition}
 	if err := versionDoc.Create(ctx, s.store, versionKey(tenant, id, v.Number), &v); err != nil {
 		return v, err
 	}
 	return v, nil
 }
 
-func (s *Service) checkMigration(ctx context.Context, tenant, id string, m *Migration) error {
+func (s *Service) checkMigration(ctx context.Context, tenant, id string, m *JourneyMigration) error {
 	old, err := s.Version(ctx, tenant, id, m.FromVersion)
 	if core.ErrorCode(err) == core.CodeNotFound {
 		return core.Invalid("migrate.from_version", "names no version of this journey", m.FromVersion)
@@ -201,7 +201,7 @@ func (s *Service) checkMigration(ctx context.Context, tenant, id string, m *Migr
 		return err
 	}
 	for from := range m.Steps {
-		if !slices.ContainsFunc(old.Steps, func(st Step) bool { return st.ID == from }) {
+		if !slices.ContainsFunc(old.Steps, func(st JourneyStep) bool { return st.ID == from }) {
 			return core.Invalid("migrate.steps", fmt.Sprintf("version %d has no step %s", m.FromVersion, from), from)
 		}
 	}
@@ -209,9 +209,9 @@ func (s *Service) checkMigration(ctx context.Context, tenant, id string, m *Migr
 }
 
 // Version returns one version of a journey.
-func (s *Service) Version(ctx context.Context, tenant, id string, n int64) (Version, error) {
+func (s *Service) Version(ctx context.Context, tenant, id string, n int64) (JourneyVersion, error) {
 	if !core.ValidID(id) || n < 1 {
-		return Version{}, core.Errorf(core.CodeNotFound, "journey %s version %d not found", id, n)
+		return JourneyVersion{}, core.Errorf(core.CodeNotFound, "journey %s version %d not found", id, n)
 	}
 	v, _, err := versionDoc.Get(ctx, s.store, versionKey(tenant, id, n))
 	if core.ErrorCode(err) == core.CodeNotFound {
@@ -221,7 +221,7 @@ func (s *Service) Version(ctx context.Context, tenant, id string, n int64) (Vers
 }
 
 // Versions lists a journey's versions, oldest first.
-func (s *Service) Versions(ctx context.Context, tenant, id string) ([]Version, error) {
+func (s *Service) Versions(ctx context.Context, tenant, id string) ([]JourneyVersion, error) {
 	if _, err := s.Get(ctx, tenant, id); err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (s *Service) Versions(ctx context.Context, tenant, id string) ([]Version, e
 	if err != nil {
 		return nil, fmt.Errorf("journey versions: %w", record.StoreError(err))
 	}
-	out := make([]Version, 0, len(page.Items))
+	out := make([]JourneyVersion, 0, len(page.Items))
 	for _, it := range page.Items {
 		v, err := versionDoc.Decode(it)
 		if err != nil {
@@ -303,7 +303,7 @@ func (s *Service) definition(ctx context.Context, tenant, id string, n int64) (*
 	if err != nil {
 		return nil, err
 	}
-	c, err := compile(v.Definition)
+	c, err := compile(v.JourneyDefinition)
 	if err != nil {
 		return nil, fmt.Errorf("journey %s version %d no longer compiles: %w", id, n, err)
 	}

@@ -41,7 +41,7 @@ type stepPayload struct {
 // enrolment, the steps it ran, the step and why (start, wait, hold, more,
 // event): scheduling it again (a retried transaction, a redelivered
 // event) makes no second timer.
-func (s *Service) stepRequest(e *Enrolment, due time.Time, why string) core.TimerRequest {
+func (s *Service) stepRequest(e *JourneyEnrolment, due time.Time, why string) core.TimerRequest {
 	p, _ := json.Marshal(stepPayload{JourneyID: e.JourneyID, ContactID: e.ContactID, EnrolmentID: e.ID})
 	return core.TimerRequest{Kind: StepTimer, Subject: e.ContactID, Due: due.UTC(), Payload: p,
 		Key: fmt.Sprintf("%s#%d#%s#%s", e.ID, e.StepsRun, e.Step, why)}
@@ -54,7 +54,7 @@ type run struct {
 	ctx     context.Context
 	tenant  string
 	now     time.Time
-	e       *Enrolment
+	e       *JourneyEnrolment
 	prev    int64
 	c       *compiled
 	writes  []store.Write
@@ -305,7 +305,7 @@ func (r *run) steps(idx int) ([]store.Write, error) {
 
 // due is when a wait step ends, counted from the journey's time (never
 // the firing time); skip is true for a wait on a date the contact lacks.
-func (r *run) due(st Step) (due time.Time, skip bool, err error) {
+func (r *run) due(st JourneyStep) (due time.Time, skip bool, err error) {
 	e := r.e
 	switch st.Type {
 	case StepWait, StepWaitEvent:
@@ -366,7 +366,7 @@ func (r *run) due(st Step) (due time.Time, skip bool, err error) {
 // send asks messaging for the step's message: the journey is the
 // "campaign", the step its step, so a retried timer never sends twice.
 // A holdout enrolment sends nothing.
-func (r *run) send(st Step) (outcome, messageID string, err error) {
+func (r *run) send(st JourneyStep) (outcome, messageID string, err error) {
 	e := r.e
 	e.LastSent = st.ID
 	if e.Holdout {
@@ -397,7 +397,7 @@ func (r *run) send(st Step) (outcome, messageID string, err error) {
 // update changes the contact's tags and custom fields through
 // core/contacts, so its events follow; setting a value is idempotent,
 // so a retried timer changes nothing more.
-func (r *run) update(st Step) (string, error) {
+func (r *run) update(st JourneyStep) (string, error) {
 	_, err := r.s.contacts.Update(r.ctx, r.tenant, r.e.ContactID, 0, func(f *core.ContactFields) error {
 		for _, t := range st.AddTags {
 			if !slices.Contains(f.Tags, t) {
@@ -467,7 +467,7 @@ func builtinDecision(in campaignInput, contactID string) campaignDecision {
 
 // decide asks the tenant's campaign plugin about the enrolment (the
 // built-in decides when there is none, or it fails).
-func (r *run) decide(st Step) (bool, error) {
+func (r *run) decide(st JourneyStep) (bool, error) {
 	e := r.e
 	in, ok, err := r.contact()
 	if err != nil {

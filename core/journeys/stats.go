@@ -296,7 +296,7 @@ func (s *Service) Stats(ctx context.Context, tenant, id string) (JourneyStats, e
 	if all.HoldoutEnrolled > 0 {
 		out.HoldoutRate = float64(all.HoldoutConverted) / float64(all.HoldoutEnrolled)
 	}
-	var order []Step
+	var order []JourneyStep
 	if j.Published > 0 {
 		if c, err := s.definition(ctx, tenant, id, j.Published); err == nil {
 			order = c.Steps
