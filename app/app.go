@@ -284,7 +284,18 @@ func (a *App) Publisher() events.Publisher { return events.Fanout(slices.Clone(a
 // Ports.Publishers, polling every interval when it is empty: the relay of
 // `fedele serve`, where no stream and no EventBridge rule do it.
 func (a *App) LocalRelay(interval time.Duration) *events.Relay {
-	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery}, a.publishers...), Log: a.log, Interval: interval, Now: a.clock.Now}
+	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery, timerKick{a.Timers}}, a.publishers...), Log: a.log, Interval: interval, Now: a.clock.Now}
+}
+
+// timerKick wakes the local timer loop once the consumers of a batch have
+// committed: a consumer's timer due now (a journey enrolled on a past
+// trigger) is announced by ScheduleWrite before its transaction commits,
+// and a loop that looked in between would otherwise sleep past it.
+type timerKick struct{ timers *timers.Service }
+
+func (k timerKick) Publish(_ context.Context, evs []events.Envelope) []error {
+	k.timers.Notify(time.Time{})
+	return make([]error, len(evs))
 }
 
 // Reconciler publishes to Ports.Publishers the events still pending after

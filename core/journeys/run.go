@@ -64,7 +64,14 @@ type run struct {
 }
 
 func (r *run) event(typ events.Type, d enrolmentEvent) error {
-	w, err := journeyEvent(r.ctx, r.tenant, typ, r.now, r.e, d)
+	// The clock read afresh for each event: a send between two events reads
+	// a later time, and an id made at an earlier one would sort before it,
+	// putting the run's steps out of order on the timeline.
+	at := r.s.now()
+	if d.At.IsZero() {
+		d.At = r.now
+	}
+	w, err := journeyEvent(r.ctx, r.tenant, typ, at, r.e, d)
 	if err == nil {
 		r.writes = append(r.writes, w)
 	}
