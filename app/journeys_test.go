@@ -3,6 +3,7 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/internal/testsupport/enginetest"
+	"github.com/fedele-crm/fedele/schemas"
 )
 
 // journeyWorld is a segmentWorld with the helpers the journey scenarios
@@ -93,6 +95,13 @@ func (w journeyWorld) timeline(tenant, contactID string, keep func(events.Envelo
 			var ev events.Envelope
 			if err := json.Unmarshal(it.Data, &ev); err != nil {
 				w.t.Fatal(err)
+			}
+			if strings.HasPrefix(string(ev.DetailType), "journey.") {
+				// Every journey event on a timeline is what its schema says.
+				detail, _ := json.Marshal(ev.Detail)
+				if err := schemas.ValidateEventDetail(string(ev.DetailType), detail); err != nil {
+					w.t.Fatalf("%s: %v\n%s", ev.DetailType, err, detail)
+				}
 			}
 			if s, ok := keep(ev); ok {
 				out = append(out, s)
@@ -522,10 +531,6 @@ func TestJourneyTenThousandWaitsInOneMinute(t *testing.T) {
 					t.Fatalf("enrolment %d: %v", i, err)
 				}
 			}
-			w.clock.Set(start.Add(time.Minute)) // the enrolment timers (due now) run their first step: the wait
-			if _, err := w.a.Timers.Drain(w.ctx, 0, w.a.Timers.FireAll); err != nil {
-				t.Fatal(err)
-			}
 			w.clock.Set(start.Add(24*time.Hour + time.Minute))
 			ds, err := w.a.Timers.Drain(w.ctx, 0, w.a.Timers.FireAll)
 			if err != nil {
@@ -540,6 +545,89 @@ func TestJourneyTenThousandWaitsInOneMinute(t *testing.T) {
 					!es[0].At.Equal(reqs[i].At.Add(24*time.Hour)) {
 					t.Fatalf("enrolment %d: %+v", i, es)
 				}
+			}
+		})
+	}
+}
+
+// The other steps and exits, on both engines: the campaign plugin's
+// built-in fallback picks a variant that later sends carry; a wait for a
+// click ends when the click comes (and the contact is tagged through
+// core/contacts), or after its timeout goes to a CEL branch on the
+// contact view; deleting a contact exits its enrolment at once and
+// cancels its timer.
+func TestJourneyStepsBranchesWaitsForEventsAndExits(t *testing.T) {
+	for name, open := range enginetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			w := newJourneyWorld(t, open(t), start, "acme")
+			j := w.journey("acme", journeys.JourneyDefinition{Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerAPI},
+				Steps: []journeys.JourneyStep{
+					{ID: "ask", Type: journeys.StepPlugin, Variants: []string{"a", "b"}},
+					{ID: "offer", Type: journeys.StepSend, Channel: messaging.Email, Template: "offer"},
+					{ID: "click", Type: journeys.StepWaitEvent, Event: "message.clicked", Filter: `entity.template == "offer"`, Delay: "3d", OnTimeout: "vip"},
+					{ID: "tag", Type: journeys.StepUpdate, AddTags: []string{"clicked"}, Next: "done"},
+					{ID: "vip", Type: journeys.StepBranch, Condition: `"vip" in contact.tags`, Then: "vip-mail", Else: "plain-mail"},
+					{ID: "vip-mail", Type: journeys.StepSend, Channel: messaging.Email, Template: "vip", Next: "done"},
+					{ID: "plain-mail", Type: journeys.StepSend, Channel: messaging.Email, Template: "plain"},
+					{ID: "done", Type: journeys.StepExit},
+				}})
+			ada, bob, cy := w.contact("acme", "ada@example.com", ""), w.contact("acme", "bob@example.com", ""), w.contact("acme", "cy@example.com", "")
+			if _, err := w.a.Contacts.Update(w.ctx, "acme", bob.ID, 0, func(f *core.ContactFields) error { f.Tags = []string{"vip"}; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []core.Contact{ada, bob, cy} {
+				if _, err := w.a.Journeys.Enrol(w.ctx, "acme", j.ID, journeys.JourneyEnrolRequest{ContactID: c.ID}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.settle()
+			es := w.enrolments("acme", ada.ID)
+			if len(es) != 1 || es[0].Variant == "" || es[0].Step != "click" || !es[0].Waiting {
+				t.Fatalf("after the offer: %+v", es)
+			}
+			// Ada clicks the offer a day later.
+			w.clock.Set(start.Add(24 * time.Hour))
+			msgs := w.timeline("acme", ada.ID, func(ev events.Envelope) (string, bool) {
+				return ev.Detail.Entity.ID, ev.DetailType == events.MessageRequested
+			})
+			if len(msgs) != 1 {
+				t.Fatalf("Ada's messages: %v", msgs)
+			}
+			m, err := w.a.Messaging.Get(w.ctx, "acme", msgs[0])
+			if err != nil || m.Variant != es[0].Variant {
+				t.Fatalf("the offer %+v (variant %q), %v", m, es[0].Variant, err)
+			}
+			if _, err := w.a.Messaging.Receive(w.ctx, "acme", m.ID, messaging.Receipt{Type: messaging.ReceiptClicked, URL: "https://shop.example/offer"}); err != nil {
+				t.Fatal(err)
+			}
+			// Cy is deleted while waiting.
+			cyTimer := w.enrolments("acme", cy.ID)[0].TimerID
+			if _, err := w.a.Contacts.Delete(w.ctx, "acme", cy.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			w.settle()
+			ada2, err := w.a.Contacts.Get(w.ctx, "acme", ada.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if es := w.enrolments("acme", ada.ID); es[0].ExitReason != journeys.ExitStep || !slices.Contains(ada2.Tags, "clicked") {
+				t.Fatalf("after the click: %+v, tags %v", es[0], ada2.Tags)
+			}
+			if es := w.enrolments("acme", cy.ID); es[0].ExitReason != journeys.ExitContactDeleted {
+				t.Fatalf("after deletion: %+v", es[0])
+			}
+			if tm, err := w.a.Timers.Get(w.ctx, "acme", cyTimer); err != nil || tm.State != core.TimerCancelled {
+				t.Fatalf("the deleted contact's timer: %+v, %v", tm, err)
+			}
+			// Bob never clicks: after three days, the branch sends the VIP mail.
+			w.advance(start.Add(3 * 24 * time.Hour))
+			if got := w.sends("acme", bob.ID); len(got) != 2 || !strings.HasPrefix(got[1], "vip@") {
+				t.Fatalf("Bob's messages: %v", got)
+			}
+			if got := w.steps("acme", bob.ID); !slices.Contains(got, "click:timeout") || !slices.Contains(got, "vip:then") {
+				t.Fatalf("Bob's steps: %v", got)
 			}
 		})
 	}

@@ -19,7 +19,7 @@ import (
 // BenchmarkEnrol is a trigger that matches 100 000 contacts at once, on
 // the embedded engine, side by side with its floor: enrolling them all
 // in a wait-then-send journey (EnrolMany: entry marker, trigger marker,
-// enrolment, timer and event per contact, 19 contacts a transaction),
+// enrolment, timer and events per contact, 16 contacts a transaction),
 // enrolling a sample one by one (Enrol: a transaction each), and the
 // baseline of scheduling as many bare timers (ScheduleMany, 100 a
 // transaction). Reported as contacts/s; the setup (100 000 contacts) runs

@@ -210,7 +210,22 @@ func (s *Service) enrolWrites(ctx context.Context, tenant string, j Journey, c *
 	if err != nil {
 		return nil, nil, err
 	}
-	tm, tw, err := s.timers.ScheduleWrite(ctx, tenant, s.stepRequest(e, tr.Time, "start"))
+	// A journey that opens with a wait still to come waits from here: its
+	// timer is that wait's end, not a hop through a timer due now.
+	due, why := tr.Time, "start"
+	first := c.Steps[0]
+	if first.Type == StepWait {
+		loc, _, err := s.location(ctx, tenant)
+		if err != nil {
+			return nil, nil, err
+		}
+		d, _ := parseDuration(first.Delay)
+		if end := d.after(e.TriggerTime, loc); end.After(now) {
+			due, why = end, "wait"
+			e.Waiting, e.NextAt = true, end
+		}
+	}
+	tm, tw, err := s.timers.ScheduleWrite(ctx, tenant, s.stepRequest(e, due, why))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -224,7 +239,17 @@ func (s *Service) enrolWrites(ctx context.Context, tenant string, j Journey, c *
 	if err != nil {
 		return nil, nil, err
 	}
-	return append(writes, ew, w, tw, evw), e, nil
+	writes = append(writes, ew, w, tw, evw)
+	if e.Waiting {
+		// Made after enrolled, so that its id sorts after it on the timeline.
+		until := e.NextAt
+		sw, err := journeyEvent(ctx, tenant, events.JourneyStepStarted, s.now(), e, enrolmentEvent{Step: first.ID, StepType: first.Type, At: e.At, Until: &until})
+		if err != nil {
+			return nil, nil, err
+		}
+		writes = append(writes, sw)
+	}
+	return writes, e, nil
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -365,8 +390,9 @@ func (s *Service) active(ctx context.Context, tenant, contactID string) ([]Journ
 }
 
 // EnrolChunk is how many enrolments EnrolMany commits in one transaction
-// (each is five writes: entry, trigger marker, enrolment, timer, event).
-const EnrolChunk = 19
+// (each is five or six writes: entry, trigger marker, enrolment, timer,
+// its events).
+const EnrolChunk = 16
 
 // EnrolMany enrols many contacts in one journey at once — a trigger that
 // matches a whole audience — committing EnrolChunk enrolments a

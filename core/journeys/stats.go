@@ -3,6 +3,7 @@ package journeys
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
 	"slices"
 	"sort"
@@ -182,10 +183,10 @@ func (s *Service) isJourney(ctx context.Context, tenant, id string) (bool, error
 		return true, nil
 	}
 	_, err := s.store.Get(ctx, journeyKey(tenant, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil // a campaign's message, not a journey's
+	}
 	if err != nil {
-		if core.ErrorCode(record.StoreError(err)) == core.CodeNotFound || err == store.ErrNotFound {
-			return false, nil
-		}
 		return false, record.StoreError(err)
 	}
 	s.journeyCache.Store(key, true)
