@@ -632,3 +632,59 @@ func TestJourneyStepsBranchesWaitsForEventsAndExits(t *testing.T) {
 		})
 	}
 }
+
+// A contact who unsubscribes from the journey's channel exits at once,
+// its wait's timer cancelled; a journey that keeps them does not let go.
+// On both engines.
+func TestJourneyUnsubscribeExits(t *testing.T) {
+	for name, open := range enginetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			w := newJourneyWorld(t, open(t), start, "acme")
+			d := func(keep bool) journeys.JourneyDefinition {
+				return journeys.JourneyDefinition{Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerAPI},
+					Exit: journeys.JourneyExit{KeepOnUnsubscribe: keep},
+					Steps: []journeys.JourneyStep{{ID: "hi", Type: journeys.StepSend, Channel: messaging.Email, Template: "hi"},
+						{ID: "month", Type: journeys.StepWait, Delay: "30d"}, {ID: "bye", Type: journeys.StepSend, Channel: messaging.Email, Template: "bye"}}}
+			}
+			leaves, keeps := w.journey("acme", d(false)), w.journey("acme", d(true))
+			ada := w.contact("acme", "ada@example.com", "")
+			for _, j := range []journeys.Journey{leaves, keeps} {
+				if _, err := w.a.Journeys.Enrol(w.ctx, "acme", j.ID, journeys.JourneyEnrolRequest{ContactID: ada.ID}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.settle()
+			es := w.enrolments("acme", ada.ID)
+			var leaving journeys.JourneyEnrolment
+			for _, e := range es {
+				if e.JourneyID == leaves.ID {
+					leaving = e
+				}
+			}
+			msgs := w.timeline("acme", ada.ID, func(ev events.Envelope) (string, bool) {
+				return ev.Detail.Entity.ID, ev.DetailType == events.MessageRequested
+			})
+			if len(msgs) != 2 || !leaving.Waiting {
+				t.Fatalf("messages %v, enrolment %+v", msgs, leaving)
+			}
+			w.clock.Set(start.Add(24 * time.Hour))
+			if _, err := w.a.Messaging.Receive(w.ctx, "acme", msgs[0], messaging.Receipt{Type: messaging.ReceiptUnsubscribed}); err != nil {
+				t.Fatal(err)
+			}
+			w.settle()
+			for _, e := range w.enrolments("acme", ada.ID) {
+				switch {
+				case e.JourneyID == leaves.ID && (e.ExitReason != journeys.ExitUnsubscribed || !e.EndedAt.Equal(start.Add(24*time.Hour))):
+					t.Errorf("the journey that lets go: %+v", e)
+				case e.JourneyID == keeps.ID && e.State != journeys.EnrolmentActive:
+					t.Errorf("the journey that keeps them: %+v", e)
+				}
+			}
+			if tm, err := w.a.Timers.Get(w.ctx, "acme", leaving.TimerID); err != nil || tm.State != core.TimerCancelled {
+				t.Fatalf("the wait's timer: %+v, %v", tm, err)
+			}
+		})
+	}
+}
