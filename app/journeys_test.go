@@ -536,8 +536,19 @@ func TestJourneyTenThousandWaitsInOneMinute(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ds.Fired != n {
+			// Other areas' timers may fire in the same drain: count ours by
+			// what is left pending of our kind (none) and by the enrolments.
+			if ds.Fired < n {
 				t.Fatalf("fired %d of %d waits in their minute: %+v", ds.Fired, n, ds)
+			}
+			ov, err := w.a.Timers.Stats(w.ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range ov.Kinds {
+				if k.Kind == journeys.StepTimer && k.Pending != 0 {
+					t.Fatalf("%d journey timers still pending after their minute", k.Pending)
+				}
 			}
 			for _, i := range []int{0, n / 2, n - 1} {
 				es := w.enrolments("acme", ids[i])
