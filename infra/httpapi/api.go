@@ -23,6 +23,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/journeys"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
@@ -85,6 +86,9 @@ type Services struct {
 	Messaging *messaging.Delivery
 	// Reports are the analytical reports and KPIs (core/reports).
 	Reports *reports.Service
+	// Journeys are triggered journeys, their enrolments and counts
+	// (core/journeys).
+	Journeys *journeys.Service
 }
 
 // Config is what the API needs from its host. Every service must be set to
@@ -138,6 +142,8 @@ type Server struct {
 	products                                   *commerce.Products
 	orders                                     *commerce.Orders
 	checkProduct, checkOrder, checkOrderChange documentCheck
+
+	journeys *journeys.Service
 }
 
 // New builds the API on cfg.Services.
@@ -176,6 +182,7 @@ func New(cfg Config) *Server {
 		messaging:   sv.Messaging,
 		reports:     sv.Reports,
 	}
+	s.journeys = sv.Journeys
 	s.products, s.orders = sv.Products, sv.Orders
 
 	// Each check makes its schema on the first document it checks.
@@ -210,6 +217,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/segments", "/v1/lists", "/v1/exports"}, register: (*Server).registerSegments},
 		{prefixes: []string{"/v1/messages", "/v1/messaging", "/v1/suppressions", "/u"}, register: (*Server).registerMessages},
 		{prefixes: []string{"/v1/reports", "/v1/kpis"}, register: (*Server).registerAnalytics},
+		{prefixes: []string{"/v1/journeys", "/v1/contacts"}, register: (*Server).registerJourneys},
 	}
 	s.docs = sync.OnceValue(func() huma.API {
 		// The document is that of every operation registered, in this order,

@@ -42,7 +42,9 @@ var coreLibraries = map[string][]string{
 	// Segment conditions are CEL, compiled, type-checked and cost-bounded
 	// in process (no sandbox, ~1 µs an evaluation): a pure interpreter
 	// with no I/O of its own (it brings antlr and protobuf for its types).
-	"github.com/google/cel-go": {module + "/core/segments"},
+	// Journeys' event filters are CEL too (the contact view's conditions
+	// they compile through core/segments).
+	"github.com/google/cel-go": {module + "/core/segments", module + "/core/journeys"},
 }
 
 // coreForbiddenStd are the parts of the standard library core may not use:
