@@ -29,6 +29,7 @@ import (
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/journeys"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
@@ -215,6 +216,8 @@ func New(p Ports) (*App, error) {
 	// lifecycle timers and its job kind.
 	a.Customers = customers.New(st, a.Tenants, a.Timers, a.Jobs, now)
 	a.Customers.Register()
+	// Journeys (core/journeys): their step and date timers register in New.
+	a.Journeys = journeys.New(st, a.Tenants, a.Contacts, a.Timers, a.Messaging, a.Segments, a.Runner, now, p.Log)
 	// One-off campaigns (core/campaigns): their launch job and timer, and
 	// messaging's gate that skips a cancelled campaign's held messages.
 	a.Campaigns = campaigns.New(st, a.Tenants, a.Segments, a.Messaging, a.Jobs, a.Timers, a.Runner, now, p.Log)
@@ -235,6 +238,10 @@ func New(p Ports) (*App, error) {
 		a.RFM.Consumer(),
 		a.Segments.Consumer(),
 		a.Reports.Consumer(),
+		// After segments and purchases: a goal condition reads the profile
+		// and membership those consumers just wrote.
+		a.Journeys.Consumer(),
+		a.Journeys.StatsConsumer(),
 		a.Campaigns.Consumer(),
 	}
 	a.delivery = events.NewConsumers(st, p.Log, clock.Now)
@@ -283,7 +290,18 @@ func (a *App) Publisher() events.Publisher { return events.Fanout(slices.Clone(a
 // Ports.Publishers, polling every interval when it is empty: the relay of
 // `fedele serve`, where no stream and no EventBridge rule do it.
 func (a *App) LocalRelay(interval time.Duration) *events.Relay {
-	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery}, a.publishers...), Log: a.log, Interval: interval, Now: a.clock.Now}
+	return &events.Relay{Store: a.store, Publisher: append(events.Fanout{a.delivery, timerKick{a.Timers}}, a.publishers...), Log: a.log, Interval: interval, Now: a.clock.Now}
+}
+
+// timerKick wakes the local timer loop once the consumers of a batch have
+// committed: a consumer's timer due now (a journey enrolled on a past
+// trigger) is announced by ScheduleWrite before its transaction commits,
+// and a loop that looked in between would otherwise sleep past it.
+type timerKick struct{ timers *timers.Service }
+
+func (k timerKick) Publish(_ context.Context, evs []events.Envelope) []error {
+	k.timers.Notify(time.Time{})
+	return make([]error, len(evs))
 }
 
 // Reconciler publishes to Ports.Publishers the events still pending after

@@ -68,7 +68,7 @@ func TestTheConsumerSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"daily-stats", "purchases", "scoring", "rescore", "routing", "timers", "jobs", "rfm", "segments", "reports", "campaigns"}
+	want := []string{"daily-stats", "purchases", "scoring", "rescore", "routing", "timers", "jobs", "rfm", "segments", "reports", "journeys", "journey-stats", "campaigns"}
 	// The names key the consumers' processed markers in the store: renaming
 	// one would deliver every event kept for 30 days to it again.
 	if diff := cmp.Diff(want, a.ConsumerNames()); diff != "" {

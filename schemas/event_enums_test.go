@@ -12,6 +12,7 @@ import (
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/customers"
+	"github.com/fedele-crm/fedele/core/journeys"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/segments"
@@ -56,6 +57,11 @@ func TestEventSchemaEnumsAreGoLists(t *testing.T) {
 		"messaging.ReceiptTypes": strs(messaging.ReceiptTypes),
 		"messaging.Bounces":      strs(messaging.Bounces),
 		"messaging.ZoneSources":  messaging.ZoneSources,
+
+		"journeys.Statuses":     strs(journeys.Statuses),
+		"journeys.TriggerKinds": strs(journeys.TriggerKinds),
+		"journeys.StepTypes":    strs(journeys.StepTypes),
+		"journeys.ExitReasons":  journeys.ExitReasons,
 	}
 	// Enums with no Go list yet: the values are literals in the code that
 	// sets them. Binding them is left to do; listed here so that the test

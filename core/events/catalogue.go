@@ -89,6 +89,16 @@ const (
 	MessageBounced      Type = "message.bounced"
 	MessageComplained   Type = "message.complained"
 	MessageUnsubscribed Type = "message.unsubscribed"
+	// Journeys (core/journeys): the journey record, and each enrolment's
+	// progress on the contact's timeline.
+	JourneyCreated       Type = "journey.created"
+	JourneyUpdated       Type = "journey.updated"
+	JourneyDeleted       Type = "journey.deleted"
+	JourneyEnrolled      Type = "journey.enrolled"
+	JourneyStepStarted   Type = "journey.step_started"
+	JourneyStepCompleted Type = "journey.step_completed"
+	JourneyExited        Type = "journey.exited"
+	JourneyConverted     Type = "journey.converted"
 	// Campaigns (core/campaigns): every change of a campaign, its status
 	// included, with its actor: the campaign's audit.
 	CampaignCreated Type = "campaign.created"
@@ -114,6 +124,8 @@ var catalogue = []Type{
 	SegmentCreated, SegmentUpdated, SegmentDeleted, SegmentEntered, SegmentExited,
 	MessageRequested, MessageDeferred, MessageSkipped,
 	MessageDelivered, MessageOpened, MessageClicked, MessageBounced, MessageComplained, MessageUnsubscribed,
+	JourneyCreated, JourneyUpdated, JourneyDeleted,
+	JourneyEnrolled, JourneyStepStarted, JourneyStepCompleted, JourneyExited, JourneyConverted,
 	CampaignCreated, CampaignUpdated, CampaignDeleted,
 }
 

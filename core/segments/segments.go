@@ -352,3 +352,15 @@ func (s *Service) Evaluate(ctx context.Context, tenant, segmentID, contactID str
 	}
 	return p.Match(ins[0].Input, s.now(), t.Location())
 }
+
+// Input reads what evaluating a contact needs (the contact, its company,
+// score, profile and history state) for another area's CEL conditions on
+// the same view — a journey's branches and goals. ok is false when the
+// contact is not found.
+func (s *Service) Input(ctx context.Context, tenant, contactID string) (Input, bool, error) {
+	ins, err := s.inputs(ctx, tenant, []string{contactID})
+	if err != nil || len(ins) == 0 {
+		return Input{}, false, err
+	}
+	return ins[0].Input, true, nil
+}

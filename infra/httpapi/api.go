@@ -24,6 +24,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/journeys"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/ratelimit"
@@ -86,6 +87,9 @@ type Services struct {
 	Messaging *messaging.Delivery
 	// Reports are the analytical reports and KPIs (core/reports).
 	Reports *reports.Service
+	// Journeys are triggered journeys, their enrolments and counts
+	// (core/journeys).
+	Journeys *journeys.Service
 	// Campaigns are one-off campaigns and their performance (core/campaigns).
 	Campaigns *campaigns.Service
 }
@@ -142,6 +146,8 @@ type Server struct {
 	products                                   *commerce.Products
 	orders                                     *commerce.Orders
 	checkProduct, checkOrder, checkOrderChange documentCheck
+
+	journeys *journeys.Service
 }
 
 // New builds the API on cfg.Services.
@@ -181,6 +187,7 @@ func New(cfg Config) *Server {
 		reports:     sv.Reports,
 		campaigns:   sv.Campaigns,
 	}
+	s.journeys = sv.Journeys
 	s.products, s.orders = sv.Products, sv.Orders
 
 	// Each check makes its schema on the first document it checks.
@@ -215,6 +222,7 @@ func New(cfg Config) *Server {
 		{prefixes: []string{"/v1/segments", "/v1/lists", "/v1/exports"}, register: (*Server).registerSegments},
 		{prefixes: []string{"/v1/messages", "/v1/messaging", "/v1/suppressions", "/u"}, register: (*Server).registerMessages},
 		{prefixes: []string{"/v1/reports", "/v1/kpis"}, register: (*Server).registerAnalytics},
+		{prefixes: []string{"/v1/journeys", "/v1/contacts"}, register: (*Server).registerJourneys},
 		{prefixes: []string{"/v1/campaigns", "/v1/campaign-settings"}, register: (*Server).registerCampaigns},
 	}
 	s.docs = sync.OnceValue(func() huma.API {

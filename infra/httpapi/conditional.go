@@ -11,7 +11,8 @@ import (
 )
 
 // Conditional requests (RFC 9110 §13). Every versioned record's ETag is its
-// version, strong, so If-Match compares strongly (a weak W/"4" never
+// version, strong (an answer that shows more than the record, such as a
+// contact with its customer profile, adds "+" and a digest of the rest), so If-Match compares strongly (a weak W/"4" never
 // matches: a weak validator cannot guard a write) and If-None-Match, which
 // compares weakly, can answer any GET with 304 once the handler has set the
 // ETag, whatever the resource.
@@ -45,12 +46,20 @@ func strongVersions(tags []string) []int64 {
 		if strings.HasPrefix(t, "W/") {
 			continue
 		}
-		v, err := strconv.ParseInt(strings.Trim(t, `"`), 10, 64)
+		v, err := tagVersion(t)
 		if err == nil && v > 0 && !slices.Contains(vs, v) {
 			vs = append(vs, v)
 		}
 	}
 	return vs
+}
+
+// tagVersion is the record version a strong ETag names: all of it, or
+// what comes before "+" in one that also digests what is shown beside the
+// record (derivedETag).
+func tagVersion(t string) (int64, error) {
+	v, _, _ := strings.Cut(strings.Trim(t, `"`), "+")
+	return strconv.ParseInt(v, 10, 64)
 }
 
 // ifMatch reads the If-Match of a conditional write: 0 when absent or "*"
@@ -123,7 +132,7 @@ func (s *Server) narrowIfMatch(r *http.Request, h string) string {
 	get.Header.Set("Accept", "application/json")
 	rec := &recorder{header: http.Header{}}
 	s.route(rec, get)
-	if cur, err := strconv.ParseInt(strings.Trim(rec.header.Get("ETag"), `"`), 10, 64); err == nil && rec.status == http.StatusOK && slices.Contains(vs, cur) {
+	if cur, err := tagVersion(rec.header.Get("ETag")); err == nil && rec.status == http.StatusOK && slices.Contains(vs, cur) {
 		return etag(cur)
 	}
 	return etag(vs[0])

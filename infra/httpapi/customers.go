@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -33,14 +34,31 @@ func (s *Server) getContact(ctx context.Context, id string) (*contactViewOutput,
 	if err != nil {
 		return nil, s.problem(ctx, err, "path")
 	}
-	out := &contactViewOutput{ETag: etag(c.Version), Body: ContactView{Contact: c}}
+	out := &contactViewOutput{Body: ContactView{Contact: c}}
+	var profileVersion int64
 	for _, it := range also {
 		if it.Key == pk {
 			// A profile that cannot be read is left out: the contact is what
 			// was asked for.
 			out.Body.Customer, _ = customers.DecodeView(it, s.now())
+			profileVersion = it.Version
 		}
 	}
+	// The answer is the contact and what is kept beside it: its ETag
+	// changes with either (a cached copy must not be called current after
+	// an order), and If-Match still guards the contact's own version.
+	var derived []string
+	if c.Score != nil {
+		derived = append(derived, "s"+strconv.FormatInt(c.Score.At.UnixNano(), 36))
+	}
+	if v := out.Body.Customer; v != nil {
+		days := -1
+		if v.Purchases.DaysSinceLastOrder != nil {
+			days = *v.Purchases.DaysSinceLastOrder
+		}
+		derived = append(derived, "p"+strconv.FormatInt(profileVersion, 36)+"."+strconv.Itoa(days))
+	}
+	out.ETag = derivedETag(c.Version, derived...)
 	return out, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/journeys"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/scoring"
@@ -49,6 +50,12 @@ var closedSets = []closedSet{
 	setOf(messaging.Priorities),
 	setOf(messaging.ReceiptTypes),
 	setOf(messaging.Bounces),
+	setOf(journeys.Statuses),
+	setOf(journeys.TriggerKinds),
+	setOf(journeys.StepTypes),
+	setOf(journeys.ReentryModes),
+	setOf(journeys.EnrolmentStates),
+	setOf(journeys.Actions),
 }
 
 // closedSet is one Go type and its values, in their order.

@@ -16,6 +16,7 @@ import (
 	"github.com/fedele-crm/fedele/core/contacts"
 	"github.com/fedele-crm/fedele/core/customers"
 	"github.com/fedele-crm/fedele/core/jobs"
+	"github.com/fedele-crm/fedele/core/journeys"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/reports"
@@ -130,6 +131,15 @@ func TestEveryEnumIsAGoList(t *testing.T) {
 		"paths//v1/reports/revenue/get/query:interval":           reports.Intervals,
 		"paths//v1/reports/retention/get/query:period":           reports.Periods,
 
+		"components/schemas/Journey/properties/status":               names(journeys.Statuses),
+		"components/schemas/JourneyEnrolment/properties/next_action": names(journeys.StepTypes),
+		"components/schemas/JourneyEnrolment/properties/state":       names(journeys.EnrolmentStates),
+		"components/schemas/JourneyEnrolment/properties/trigger":     names(journeys.TriggerKinds),
+		"components/schemas/JourneyReentry/properties/mode":          names(journeys.ReentryModes),
+		"components/schemas/JourneyStep/properties/channel":          names(messaging.Channels),
+		"components/schemas/JourneyStep/properties/type":             names(journeys.StepTypes),
+		"components/schemas/JourneyStepStats/properties/type":        names(journeys.StepTypes),
+		"components/schemas/JourneyTrigger/properties/kind":          names(journeys.TriggerKinds),
 		// campaigns
 		"components/schemas/Campaign/properties/channel":                 names(messaging.Channels),
 		"components/schemas/Campaign/properties/on_cap":                  names(messaging.OnCaps),

@@ -183,6 +183,11 @@ func numberCases(contact, company, user, dealID, activity, pipeline, deal string
 		{"PUT /v1/messaging/policy", "/v1/messaging/policy", `{"version":N}`, "body.version", true},
 		{"POST /v1/products/batch", "/v1/products/batch", `{"items":[{"prices":[{"amount":N}]}]}`, "body.items[0].prices[0].amount", true},
 		{"POST /v1/products/batch", "/v1/products/batch", `{"items":[{"prices":[{"cost":N}]}]}`, "body.items[0].prices[0].cost", true},
+		// Journeys.
+		{"POST /v1/journeys/{id}/versions", "/v1/journeys/01J0000000000000000000000Z/versions",
+			`{"trigger":{"kind":"api"},"steps":[{"id":"x","type":"exit"}],"holdout_percent":N}`, "body.holdout_percent", true},
+		{"POST /v1/journeys/{id}/versions", "/v1/journeys/01J0000000000000000000000Z/versions",
+			`{"trigger":{"kind":"api"},"steps":[{"id":"x","type":"exit"}],"migrate":{"from_version":N,"steps":{}}}`, "body.migrate.from_version", true},
 
 		// Campaigns.
 		{"POST /v1/campaigns", "/v1/campaigns", `{"holdout_percent":N}`, "body.holdout_percent", true},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -183,6 +184,22 @@ func tenantOf(ctx context.Context) string {
 
 // etag renders a version as a strong ETag.
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// derivedETag is the ETag of an answer that shows a record and what is
+// kept beside it (a contact's score and customer profile): the record's
+// version, then "+" and a digest of the rest, so that it changes when any
+// of it does while If-Match still reads the record's version from it.
+func derivedETag(version int64, derived ...string) string {
+	if len(derived) == 0 {
+		return etag(version)
+	}
+	h := fnv.New64a()
+	for _, d := range derived {
+		h.Write([]byte(d))
+		h.Write([]byte{0})
+	}
+	return `"` + strconv.FormatInt(version, 10) + "+" + strconv.FormatUint(h.Sum64(), 36) + `"`
+}
 
 // documentBody describes a RawBody operation's body as fields, which huma
 // cannot infer from []byte.

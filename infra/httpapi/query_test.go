@@ -27,6 +27,7 @@ var pathValues = map[string]string{
 	"key": "tier", "name": "myscore", "version": "1",
 	"sku": "RB-3025", "external_id": "shop-1001",
 	"address": "nobody@example.com", "token": "not-a-token", // messaging
+	"number": "1", // journeys
 }
 
 // documentedOperations lists every operation the API documents, so that a

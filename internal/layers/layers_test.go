@@ -42,8 +42,10 @@ var coreLibraries = map[string][]string{
 	// Segment conditions are CEL, compiled, type-checked and cost-bounded
 	// in process (no sandbox, ~1 µs an evaluation): a pure interpreter
 	// with no I/O of its own (it brings antlr and protobuf for its types).
+	// Journeys' event filters are CEL too (the contact view's conditions
+	// they compile through core/segments).
 	// Campaign goal filters are CEL too (core/campaigns), cost-limited.
-	"github.com/google/cel-go": {module + "/core/segments", module + "/core/campaigns"},
+	"github.com/google/cel-go": {module + "/core/segments", module + "/core/journeys", module + "/core/campaigns"},
 }
 
 // coreForbiddenStd are the parts of the standard library core may not use:
