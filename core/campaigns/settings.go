@@ -142,36 +142,12 @@ func compileGoal(expr string) (cel.Program, error) {
 	}
 	ast, iss := env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
-		errs := iss.Errors()
-		msg, line, col := iss.Err().Error(), 0, 0
-		if len(errs) > 0 {
-			msg, line, col = errs[0].Message, errs[0].Location.Line(), errs[0].Location.Column()
-		}
-		return nil, &core.Error{Code: core.CodeInvalid, Message: "the goal filter does not compile",
-			Fields: []core.FieldError{{Path: "goal_filter", Message: fmt.Sprintf("%d:%d (offset %d): %s", line, col+1, offsetOf(expr, line, col), msg),
-				Value: map[string]int{"line": line, "column": col + 1, "offset": offsetOf(expr, line, col)}}}}
+		return nil, segments.IssueProblem("goal_filter", expr, iss)
 	}
 	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
 		return nil, core.Invalid("goal_filter", fmt.Sprintf("must be a condition (bool), not %s", t), nil)
 	}
 	return env.Program(ast, cel.CostLimit(goalCost))
-}
-
-// offsetOf is the byte offset of a 1-based line and 0-based rune column.
-func offsetOf(s string, line, col int) int {
-	off := 0
-	for l := 1; l < line; l++ {
-		i := strings.IndexByte(s[off:], '\n')
-		if i < 0 {
-			return len(s)
-		}
-		off += i + 1
-	}
-	for c := 0; c < col && off < len(s); c++ {
-		_, n := utf8.DecodeRuneInString(s[off:])
-		off += n
-	}
-	return off
 }
 
 // goalPrograms caches compiled goal filters by tenant and version.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/events"
+	"github.com/fedele-crm/fedele/core/segments"
 )
 
 // MaxFilterCost bounds an event filter's evaluation (CEL cost units).
@@ -48,12 +49,7 @@ func compileFilter(path, expr string) (*eventFilter, error) {
 	}
 	ast, iss := env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
-		errs := iss.Errors()
-		line, col := errs[0].Location.Line(), errs[0].Location.Column()
-		off := offsetOf(expr, line, col)
-		return nil, &core.Error{Code: core.CodeInvalid, Message: "the expression does not compile",
-			Fields: []core.FieldError{{Path: path, Message: fmt.Sprintf("%d:%d (offset %d): %s", line, col+1, off, errs[0].Message),
-				Value: map[string]int{"line": line, "column": col + 1, "offset": off}}}}
+		return nil, segments.IssueProblem(path, expr, iss)
 	}
 	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
 		return nil, core.Invalid(path, fmt.Sprintf("must be a condition (bool), not %s", t), nil)
@@ -63,22 +59,6 @@ func compileFilter(path, expr string) (*eventFilter, error) {
 		return nil, core.Invalid(path, err.Error(), nil)
 	}
 	return &eventFilter{prg: prg}, nil
-}
-
-func offsetOf(s string, line, col int) int {
-	off := 0
-	for l := 1; l < line; l++ {
-		i := strings.IndexByte(s[off:], '\n')
-		if i < 0 {
-			return len(s)
-		}
-		off += i + 1
-	}
-	for c := 0; c < col && off < len(s); c++ {
-		_, n := utf8.DecodeRuneInString(s[off:])
-		off += n
-	}
-	return off
 }
 
 // match evaluates f on ev; a nil filter matches. An evaluation error (a
