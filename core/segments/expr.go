@@ -255,7 +255,9 @@ func Compile(field, expression string) (*Program, error) {
 // IssueProblem is a CEL compile failure as the problem every area that
 // takes an expression answers (segments, journey filters, campaign goals):
 // the first issue, at field, with its line, column and byte offset.
-func IssueProblem(field, expression string, iss *cel.Issues) error { return issueProblem(field, expression, iss) }
+func IssueProblem(field, expression string, iss *cel.Issues) error {
+	return issueProblem(field, expression, iss)
+}
 
 // issueProblem is the first issue as a field error naming where it is.
 func issueProblem(field, expression string, iss *cel.Issues) error {
