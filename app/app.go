@@ -221,7 +221,7 @@ func New(p Ports) (*App, error) {
 	// One-off campaigns (core/campaigns): their launch job and timer, and
 	// messaging's gate that skips a cancelled campaign's held messages.
 	a.Campaigns = campaigns.New(st, a.Tenants, a.Segments, a.Messaging, a.Jobs, a.Timers, a.Runner, now, p.Log)
-	a.Messaging.CampaignCancelled = a.Campaigns.Cancelled
+	a.Messaging.CampaignGate = a.Campaigns.Gate
 
 	// The one consumer set: the local relay of `fedele serve` delivers to
 	// it, and so does the worker function each event EventBridge routes.

@@ -392,6 +392,43 @@ func TestCampaignPauseResumeCancelAndAudit(t *testing.T) {
 		t.Errorf("resume a completed campaign: %v, want 409", err)
 	}
 
+	// Paused after its launch, with its messages held for 20:00 local: they
+	// wait past their time while it is paused, and go once it is resumed
+	// (within messaging.PausedRecheck).
+	held, err := w.a.Campaigns.Create(ctx, "acme", campaigns.CampaignFields{Name: "Held", ListID: list, Channel: messaging.Email, Template: "t",
+		Schedule: campaigns.CampaignSchedule{Kind: campaigns.SendLocalTime, Date: "2026-03-17", Time: "20:00"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err = w.a.Campaigns.Schedule(ctx, "acme", held.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	if held, err = w.a.Campaigns.Pause(ctx, "acme", held.ID, 0); err != nil || held.Status != campaigns.Paused {
+		t.Fatalf("pause after the launch: %s %v", held.Status, err)
+	}
+	w.clock.Set(time.Date(2026, 3, 17, 20, 30, 0, 0, time.UTC))
+	w.settle()
+	if rs := w.recipients("acme", held.ID); len(rs) != len(ids) {
+		t.Fatalf("%d recipients of the held campaign", len(rs))
+	} else {
+		for id, r := range rs {
+			if r.MessageStatus != messaging.StatusDeferred {
+				t.Errorf("%s past its time while paused: %s (%s)", id, r.MessageStatus, r.MessageReason)
+			}
+		}
+	}
+	if held, err = w.a.Campaigns.Resume(ctx, "acme", held.ID, 0); err != nil || held.Status != campaigns.Completed {
+		t.Fatalf("resume after the launch: %s %v, want completed", held.Status, err)
+	}
+	w.clock.Set(time.Date(2026, 3, 17, 20, 30, 0, 0, time.UTC).Add(messaging.PausedRecheck + time.Minute))
+	w.settle()
+	for id, r := range w.recipients("acme", held.ID) {
+		if r.MessageStatus != messaging.StatusRequested {
+			t.Errorf("%s after the resume: %s (%s)", id, r.MessageStatus, r.MessageReason)
+		}
+	}
+
 	// A campaign sending tomorrow at 09:00 local: its messages are held by
 	// the delivery policy; a cancel skips them when their time comes.
 	later, err := w.a.Campaigns.Create(ctx, "acme", campaigns.CampaignFields{Name: "Cancelled", ListID: list, Channel: messaging.Email, Template: "t",

@@ -230,9 +230,10 @@ func (s *Service) Schedule(ctx context.Context, tenant, id string, ifVersion int
 }
 
 // Pause stops launching: a scheduled campaign's timer is cancelled, a
-// running one's job stops before its next step. Messages already handed
-// to the delivery policy (deferred by quiet hours, caps or a local send
-// time) are not held back by a pause; a cancel skips them.
+// running one's job stops before its next step, and the messages the
+// delivery policy holds for it (a local send time, quiet hours, a cap)
+// wait while it is paused, rechecked hourly (messaging.PausedRecheck). A
+// completed campaign can be paused for those.
 func (s *Service) Pause(ctx context.Context, tenant, id string, ifVersion int64) (Campaign, error) {
 	cur, err := s.Get(ctx, tenant, id)
 	if err != nil {
@@ -257,7 +258,10 @@ func (s *Service) Pause(ctx context.Context, tenant, id string, ifVersion int64)
 				return nil, err
 			}
 			return []store.Write{w}, err
-		case Running:
+		case Running, Completed:
+			// A completed launch may still have messages held for a local
+			// send time, quiet hours or a cap: paused, they wait (messaging's
+			// gate) until the campaign is resumed.
 			c.Status = Paused
 			return nil, nil
 		}
@@ -275,16 +279,22 @@ func (s *Service) Resume(ctx context.Context, tenant, id string, ifVersion int64
 		return cur, err
 	}
 	var from json.RawMessage
+	launched := false
 	if cur.Status == Paused && cur.JobID != "" {
 		j, err := s.jobs.Get(ctx, tenant, cur.JobID)
 		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
 			return cur, err
 		}
-		from = j.State
+		from, launched = j.State, j.Status == jobs.Done
 	}
 	return s.transition(ctx, tenant, id, ifVersion, func(c *Campaign, now time.Time) ([]store.Write, error) {
 		if c.Status != Paused {
 			return nil, conflict(c, "resumed")
+		}
+		if launched {
+			// Paused after its launch was over: only held messages waited.
+			c.Status = Completed
+			return nil, nil
 		}
 		if c.JobID != "" {
 			// It had launched: continue at once, whatever its schedule.
@@ -331,17 +341,26 @@ func (s *Service) Cancel(ctx context.Context, tenant, id string, ifVersion int64
 	})
 }
 
-// Cancelled says whether a campaign of the tenant is cancelled (or gone):
-// messaging's gate, asked before a deferred campaign message is sent.
-func (s *Service) Cancelled(ctx context.Context, tenant, campaignID string) (bool, error) {
+// Gate says what a held message of one of the tenant's campaigns may do
+// now (messaging asks before sending one): go, wait while the campaign is
+// paused, or be skipped once it is cancelled. A campaign id that is not
+// one of ours (an integrator's own name for its messages) is open.
+func (s *Service) Gate(ctx context.Context, tenant, campaignID string) (messaging.Gate, error) {
 	if !core.ValidID(campaignID) {
-		return false, nil // not one of ours: an integrator's campaign name
+		return messaging.GateOpen, nil
 	}
 	c, err := s.Get(ctx, tenant, campaignID)
-	if core.ErrorCode(err) == core.CodeNotFound {
-		return false, nil
+	switch {
+	case core.ErrorCode(err) == core.CodeNotFound:
+		return messaging.GateOpen, nil
+	case err != nil:
+		return messaging.GateOpen, err
+	case c.Status == Cancelled:
+		return messaging.GateCancelled, nil
+	case c.Status == Paused:
+		return messaging.GatePaused, nil
 	}
-	return err == nil && c.Status == Cancelled, err
+	return messaging.GateOpen, nil
 }
 
 // launchTimer starts a scheduled campaign's launch job when its time comes.

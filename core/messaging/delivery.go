@@ -49,10 +49,11 @@ type Delivery struct {
 	// PublicURL is the base of the one-click unsubscribe links
 	// ("https://crm.example.com"): the address the public reaches the API at.
 	PublicURL string
-	// CampaignCancelled, when set, is asked before a deferred message of a
+	// CampaignGate, when set, is asked before a deferred message of a
 	// campaign is sent: a cancelled campaign's held messages are skipped
-	// (campaign_cancelled), never sent after the cancel.
-	CampaignCancelled func(ctx context.Context, tenant, campaignID string) (bool, error)
+	// (campaign_cancelled), never sent after the cancel; a paused one's
+	// wait (campaign_paused) until it is resumed.
+	CampaignGate func(ctx context.Context, tenant, campaignID string) (Gate, error)
 }
 
 // New returns the delivery service. timers may be nil only for a process
@@ -251,19 +252,65 @@ func (d *Delivery) TimerHandler() timers.Handler {
 		if m.Status != StatusDeferred {
 			return nil, nil // decided already (a duplicate firing)
 		}
-		if m.CampaignID != "" && d.CampaignCancelled != nil {
-			cancelled, err := d.CampaignCancelled(ctx, t.Tenant, m.CampaignID)
+		if m.CampaignID != "" && d.CampaignGate != nil {
+			gate, err := d.CampaignGate(ctx, t.Tenant, m.CampaignID)
 			if err != nil {
 				return nil, err
 			}
-			if cancelled {
+			switch gate {
+			case GateCancelled:
 				writes, _, err := d.skip(ctx, t.Tenant, &m, v, d.now(), ReasonCancelled)
 				return writes, err
+			case GatePaused:
+				return d.holdPaused(ctx, t.Tenant, &m, v, d.now())
 			}
 		}
 		writes, _, err := d.decide(ctx, t.Tenant, &m, v, d.now())
 		return writes, err
 	}}
+}
+
+// Gate is what a message's campaign says of sending it now.
+type Gate int
+
+const (
+	GateOpen      Gate = iota // send, through the whole policy
+	GatePaused                // hold until the campaign is resumed
+	GateCancelled             // skip: the campaign is cancelled
+)
+
+// PausedRecheck is how often a paused campaign's held message looks again:
+// after a resume it goes within this long.
+const PausedRecheck = time.Hour
+
+// holdPaused defers m while its campaign is paused. The hold does not
+// count against MaxDeferrals however long the pause lasts (a message past
+// its own expiry is still skipped), and only its first recheck is an event
+// (message.deferred by campaign_paused): the later ones move the timer.
+func (d *Delivery) holdPaused(ctx context.Context, tenant string, m *Message, prev int64, now time.Time) ([]store.Write, error) {
+	if d.timers == nil {
+		return nil, errors.New("messaging: no timer service to defer with")
+	}
+	again := m.DeferredBy == HoldPaused
+	at := now.Add(PausedRecheck)
+	if !m.Expires.IsZero() && at.After(m.Expires) {
+		writes, _, err := d.skip(ctx, tenant, m, prev, now, ReasonExpired)
+		return writes, err
+	}
+	m.Status, m.DeferredUntil, m.DeferredBy = StatusDeferred, at, HoldPaused
+	_, tw, err := d.timers.ScheduleWrite(ctx, tenant, core.TimerRequest{Kind: TimerKind, Subject: m.ID, Due: at,
+		Key: fmt.Sprintf("%s#paused#%d", m.ID, at.Unix())})
+	if err != nil {
+		return nil, err
+	}
+	if again {
+		m.UpdatedAt = now
+		m.tenant = tenant
+		w, err := messageDoc.Put(MessageKey(tenant, m.ID), prev, m)
+		return []store.Write{w, tw}, err
+	}
+	writes, err := d.record(ctx, tenant, m, prev, now, events.MessageDeferred)
+	return append(writes, tw), err
 }
 
 // decide applies the policy to m at now and returns the writes that record

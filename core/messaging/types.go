@@ -206,7 +206,7 @@ type Message struct {
 	TimeZone       string    `json:"time_zone,omitempty"`
 	TimeZoneSource string    `json:"time_zone_source,omitempty" enum:"contact,phone,country,tenant"` // ZoneSources
 	DeferredUntil  time.Time `json:"deferred_until,omitzero" doc:"While deferred: when the policy runs again."`
-	DeferredBy     string    `json:"deferred_by,omitempty" enum:"not_before,quiet_hours,cap" doc:"What held it last."` // Holds
+	DeferredBy     string    `json:"deferred_by,omitempty" enum:"not_before,quiet_hours,cap,campaign_paused" doc:"What held it last."` // Holds
 	Deferrals      int       `json:"deferrals,omitempty"`
 	RequestedAt    time.Time `json:"requested_at,omitzero"`
 	// Unsubscribe is the signed one-click unsubscribe of an e-mail (RFC 8058).
@@ -223,8 +223,14 @@ type Message struct {
 	tenant string // where it is stored, for its index keys
 }
 
-// Holds are what may defer a message: its own time, quiet hours, a cap.
-var Holds = []string{"not_before", "quiet_hours", "cap"}
+// Holds are what may defer a message: its own time, quiet hours, a cap,
+// its campaign being paused.
+var Holds = []string{"not_before", "quiet_hours", "cap", HoldPaused}
+
+// HoldPaused defers a held message of a paused campaign: it waits,
+// rechecked every PausedRecheck, and goes through the whole policy again
+// once the campaign is resumed.
+const HoldPaused = "campaign_paused"
 
 // Unsubscribe is what a provider puts in an e-mail's headers.
 type Unsubscribe struct {
