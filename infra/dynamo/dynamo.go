@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/fedele-crm/fedele/core/store"
@@ -270,7 +271,11 @@ func (s *Store) Transact(ctx context.Context, writes []store.Write) error {
 					Reason: fmt.Errorf("%s: %s", aws.ToString(r.Code), aws.ToString(r.Message))}
 			}
 		}
-		if !conflict || attempt == maxConflictRetries {
+		if conflict && attempt == maxConflictRetries {
+			// Other transactions kept holding these items: busy, retry.
+			return fmt.Errorf("transact %d writes: %w: %v", len(writes), store.ErrUnavailable, err)
+		}
+		if !conflict {
 			return fmt.Errorf("transact %d writes: %w", len(writes), classify(err))
 		}
 		if err := backoff(ctx, attempt); err != nil {
@@ -391,13 +396,20 @@ func classify(err error) error {
 		sendErr  *smithyhttp.RequestSendError
 		netErr   net.Error
 		notFound *types.ResourceNotFoundException
+		internal *types.InternalServerError
+		api      smithy.APIError
 	)
 	switch {
 	case errors.As(err, &ccf):
 		return fmt.Errorf("%w: %v", store.ErrConditionFailed, err)
 	case errors.As(err, &pte), errors.As(err, &rle), isCode(err, "ThrottlingException"):
 		return fmt.Errorf("%w: %v", store.ErrThrottled, err)
-	case errors.As(err, &sendErr), errors.As(err, &netErr), errors.As(err, &notFound):
+	case errors.As(err, &sendErr), errors.As(err, &netErr), errors.As(err, &notFound), errors.As(err, &internal):
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	case !errors.As(err, &api) && !errors.Is(err, context.Canceled):
+		// No answer from DynamoDB at all (a response cut short, a checksum
+		// that does not match, retries exhausted on a timeout): the store
+		// is away for now, not the request at fault.
 		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	return err

@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/record"
 )
 
 type contextT = context.Context
@@ -92,6 +93,9 @@ func (s *Server) problem(ctx context.Context, err error, in string) error {
 // is not a *core.Error is logged and answered as a bare 500, so internals
 // never leak.
 func (s *Server) problemModel(ctx context.Context, err error, in string) (*ErrorModel, http.Header) {
+	// A store that is busy or away is a 503 to retry, wherever a use case
+	// forgot to say so: never a 500.
+	err = record.StoreError(err)
 	var ce *core.Error
 	if !errors.As(err, &ce) {
 		s.log.ErrorContext(ctx, "internal error", slog.String("error", err.Error()))
