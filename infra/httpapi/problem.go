@@ -94,9 +94,14 @@ func (s *Server) problem(ctx context.Context, err error, in string) error {
 // never leak.
 func (s *Server) problemModel(ctx context.Context, err error, in string) (*ErrorModel, http.Header) {
 	// A store that is busy or away is a 503 to retry, wherever a use case
-	// forgot to say so: never a 500.
-	err = record.StoreError(err)
+	// forgot to say so: never a 500. The cause is logged, as a 500's is.
 	var ce *core.Error
+	if !errors.As(err, &ce) {
+		if mapped := record.StoreError(err); errors.As(mapped, &ce) {
+			s.log.WarnContext(ctx, "store error answered as a problem", slog.String("error", err.Error()))
+			err = mapped
+		}
+	}
 	if !errors.As(err, &ce) {
 		s.log.ErrorContext(ctx, "internal error", slog.String("error", err.Error()))
 		return newProblem(500, "internal error; the request id in the logs says more"), nil
