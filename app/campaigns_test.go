@@ -440,6 +440,9 @@ func TestCampaignPauseResumeCancelAndAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.settle()
+	// A second later, so the audit's newest entry is the cancel: entries of
+	// one millisecond have no order among them.
+	w.clock.Set(w.clock.Now().Add(time.Second))
 	if later, err = w.a.Campaigns.Cancel(events.WithCause(w.ctx, events.Cause{Actor: events.Actor{Type: "api_key", ID: "key-bo"}}), "acme", later.ID, 0); err != nil {
 		t.Fatal(err)
 	}
