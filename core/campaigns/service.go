@@ -235,19 +235,8 @@ func (s *Service) Schedule(ctx context.Context, tenant, id string, ifVersion int
 // wait while it is paused, rechecked hourly (messaging.PausedRecheck). A
 // completed campaign can be paused for those.
 func (s *Service) Pause(ctx context.Context, tenant, id string, ifVersion int64) (Campaign, error) {
-	cur, err := s.Get(ctx, tenant, id)
-	if err != nil {
+	if cur, err := s.stopLaunch(ctx, tenant, id, ifVersion); err != nil {
 		return cur, err
-	}
-	if ifVersion > 0 && cur.Version != ifVersion {
-		return cur, record.Stale("campaign", id, ifVersion, cur.Version)
-	}
-	if cur.Status == Running && cur.JobID != "" {
-		// The job first: a step in flight then fails to commit and is
-		// dropped, and the job's state stays where resume continues.
-		if _, err := s.jobs.Cancel(ctx, tenant, cur.JobID); err != nil && core.ErrorCode(err) != core.CodeNotFound {
-			return cur, err
-		}
 	}
 	return s.transition(ctx, tenant, id, ifVersion, func(c *Campaign, now time.Time) ([]store.Write, error) {
 		switch c.Status {
@@ -306,12 +295,11 @@ func (s *Service) Resume(ctx context.Context, tenant, id string, ifVersion int64
 	})
 }
 
-// Cancel stops a campaign for good: its timer and job stop, and the
-// messages the delivery policy still holds for it are skipped when their
-// timer comes (reason campaign_cancelled, through messaging's gate). A
-// completed campaign can be cancelled too: its launch is over, but a
-// local-time campaign's messages may be held for a day yet.
-func (s *Service) Cancel(ctx context.Context, tenant, id string, ifVersion int64) (Campaign, error) {
+// stopLaunch is what a pause and a cancel do before their transition:
+// check If-Match, then stop a running launch job first, so that a step in
+// flight fails to commit and is dropped, and the job's state stays where a
+// resume continues.
+func (s *Service) stopLaunch(ctx context.Context, tenant, id string, ifVersion int64) (Campaign, error) {
 	cur, err := s.Get(ctx, tenant, id)
 	if err != nil {
 		return cur, err
@@ -323,6 +311,18 @@ func (s *Service) Cancel(ctx context.Context, tenant, id string, ifVersion int64
 		if _, err := s.jobs.Cancel(ctx, tenant, cur.JobID); err != nil && core.ErrorCode(err) != core.CodeNotFound {
 			return cur, err
 		}
+	}
+	return cur, nil
+}
+
+// Cancel stops a campaign for good: its timer and job stop, and the
+// messages the delivery policy still holds for it are skipped when their
+// timer comes (reason campaign_cancelled, through messaging's gate). A
+// completed campaign can be cancelled too: its launch is over, but a
+// local-time campaign's messages may be held for a day yet.
+func (s *Service) Cancel(ctx context.Context, tenant, id string, ifVersion int64) (Campaign, error) {
+	if cur, err := s.stopLaunch(ctx, tenant, id, ifVersion); err != nil {
+		return cur, err
 	}
 	return s.transition(ctx, tenant, id, ifVersion, func(c *Campaign, now time.Time) ([]store.Write, error) {
 		switch c.Status {
