@@ -538,6 +538,20 @@ func TestNewIDMonotonicWithinOneMillisecond(t *testing.T) {
 	}
 }
 
+// A process dates ids by several clocks (the present, ingested history,
+// tests' injected clocks): ids of one millisecond stay in order however
+// ids of other milliseconds come between them.
+func TestNewIDMonotonicAcrossInterleavedClocks(t *testing.T) {
+	history := now.Add(-12 * 24 * time.Hour)
+	for i := range 200 {
+		first := core.NewID(now)
+		core.NewID(history.Add(time.Duration(i) * time.Millisecond))
+		if second := core.NewID(now); second <= first {
+			t.Fatalf("round %d: an id %q of the same millisecond sorts before the earlier %q, after an id of another time", i, second, first)
+		}
+	}
+}
+
 func TestValidID(t *testing.T) {
 	id := core.NewID(now)
 	tests := []struct {
