@@ -217,7 +217,7 @@ func New(p Ports) (*App, error) {
 	a.Customers = customers.New(st, a.Tenants, a.Timers, a.Jobs, now)
 	a.Customers.Register()
 	// Journeys (core/journeys): their step and date timers register in New.
-	a.Journeys = journeys.New(st, a.Tenants, a.Contacts, a.Timers, a.Messaging, a.Segments, a.Runner, now, p.Log)
+	a.Journeys = journeys.New(st, a.Tenants, a.Contacts, a.Timers, a.Messaging, a.Segments, a.Jobs, a.Runner, now, p.Log)
 	// One-off campaigns (core/campaigns): their launch job and timer, and
 	// messaging's gate that skips a cancelled campaign's held messages.
 	a.Campaigns = campaigns.New(st, a.Tenants, a.Segments, a.Messaging, a.Jobs, a.Timers, a.Runner, now, p.Log)

@@ -283,6 +283,86 @@ func TestJourneyBirthdayAcrossALeapYear(t *testing.T) {
 	}
 }
 
+// A birthday journey published after its contacts exist greets them: the
+// publish starts a job that schedules every existing contact's next
+// birthday (a contact without one, and another tenant's contacts, get
+// none). Publishing a version with the same date starts no second job;
+// one that moves the time does, and the greeting goes at the new time,
+// once. On both engines.
+func TestJourneyDatePublishedAfterItsContactsGreetsThem(t *testing.T) {
+	for name, open := range enginetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newJourneyWorld(t, open(t), time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), "acme", "other")
+			ada, bob := w.contact("acme", "ada@example.com", "1990-02-10"), w.contact("acme", "bob@example.com", "")
+			zed := w.contact("other", "zed@example.com", "1990-02-10")
+			w.settle()
+			birthday := func(offset, template string) journeys.JourneyDefinition {
+				return journeys.JourneyDefinition{
+					Trigger: journeys.JourneyTrigger{Kind: journeys.TriggerDate, Property: "birthday", Offset: offset, Yearly: true},
+					Steps:   []journeys.JourneyStep{{ID: "greet", Type: journeys.StepSend, Channel: messaging.Email, Template: template}},
+					Reentry: journeys.JourneyReentry{Mode: journeys.ReentryCooldown, Cooldown: "300d"},
+				}
+			}
+			j := w.journey("acme", birthday("9h", "birthday"))
+			if j.DatesJobID == "" {
+				t.Fatalf("publishing a date trigger started no job: %+v", j)
+			}
+			w.settle()
+			job, err := w.a.Jobs.Get(w.ctx, "acme", j.DatesJobID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res journeys.DatesResult
+			_ = json.Unmarshal(job.Result, &res)
+			if job.Status != "done" || res != (journeys.DatesResult{Contacts: 2, Scheduled: 1}) {
+				t.Fatalf("dates job: %+v, result %s", job, job.Result)
+			}
+			// The same date in a new version: nothing to schedule again.
+			same := w.publish("acme", j.ID, birthday("9h", "birthday-v2"))
+			if same.DatesJobID != j.DatesJobID {
+				t.Fatalf("a version with the same date started job %s", same.DatesJobID)
+			}
+			// An hour later: a new job, and the 09:00 timer finds it is not
+			// the occurrence any more.
+			later := w.publish("acme", j.ID, birthday("10h", "birthday-v3"))
+			if later.DatesJobID == j.DatesJobID || later.DatesJobID == "" {
+				t.Fatalf("moving the date's time started no new job: %+v", later)
+			}
+			w.settle()
+			w.advance(time.Date(2027, 2, 10, 8, 59, 0, 0, time.UTC))
+			if got := w.sends("acme", ada.ID); len(got) != 0 {
+				t.Fatalf("greeted before 10:00 in Rome: %v", got)
+			}
+			w.advance(time.Date(2027, 2, 10, 9, 0, 0, 0, time.UTC))
+			if diff := cmp.Diff([]string{"birthday-v3@2027-02-10T09:00:00Z"}, w.sends("acme", ada.ID)); diff != "" {
+				t.Fatalf("the existing contact's greeting (-want +got):\n%s", diff)
+			}
+			// A birthday changed and changed back finds next year's timer
+			// kept, and schedules no second one.
+			for _, b := range []string{"1990-03-05", "1990-02-10"} {
+				if _, err := w.a.Contacts.Update(w.ctx, "acme", ada.ID, 0, func(f *core.ContactFields) error { f.Birthday = b; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				w.settle()
+			}
+			w.advance(time.Date(2028, 2, 10, 9, 0, 0, 0, time.UTC))
+			if diff := cmp.Diff([]string{"birthday-v3@2027-02-10T09:00:00Z", "birthday-v3@2028-02-10T09:00:00Z"}, w.sends("acme", ada.ID)); diff != "" {
+				t.Fatalf("the next year's greeting (-want +got):\n%s", diff)
+			}
+			if got := w.enrolments("acme", bob.ID); len(got) != 0 {
+				t.Fatalf("a contact without a birthday enrolled: %+v", got)
+			}
+			if got := w.enrolments("other", zed.ID); len(got) != 0 {
+				t.Fatalf("another tenant's contact enrolled: %+v", got)
+			}
+			if _, err := w.a.Jobs.Get(w.ctx, "other", j.DatesJobID); core.ErrorCode(err) != core.CodeNotFound {
+				t.Fatalf("another tenant reads the dates job: %v", err)
+			}
+		})
+	}
+}
+
 // A contact who buys again three weeks into a three-month wait exits at
 // that moment: its pending timer is cancelled, the conversion is
 // attributed to the last message with the order's revenue, and nothing

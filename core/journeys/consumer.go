@@ -272,21 +272,35 @@ func (s *Service) dateWrites(ctx context.Context, tenant string, j Journey, c *c
 }
 
 // nextDate is the timer of the contact's first occurrence at or after
-// from; ok is false when there is none (no date, a one-off date past).
+// from; ok is false when there is none (no date, a one-off date past) or
+// it is scheduled already (by the back-fill, or a date changed and changed
+// back).
 func (s *Service) nextDate(ctx context.Context, tenant, journeyID string, c *compiled, ct core.Contact, loc *time.Location, from time.Time) (store.Write, bool, error) {
-	y, m, d, ok := dateOf(ct, c.Trigger.Property)
+	req, ok := dateRequest(journeyID, c, ct, loc, from)
 	if !ok {
 		return store.Write{}, false, nil
+	}
+	_, w, ok, err := s.timers.ScheduleWriteOnce(ctx, tenant, req)
+	return w, ok, err
+}
+
+// dateRequest is the timer of the contact's first occurrence at or after
+// from, keyed by (journey, contact, occurrence) so that every path that
+// schedules it — the consumer, the timer itself, a publish's back-fill —
+// makes one.
+func dateRequest(journeyID string, c *compiled, ct core.Contact, loc *time.Location, from time.Time) (core.TimerRequest, bool) {
+	y, m, d, ok := dateOf(ct, c.Trigger.Property)
+	if !ok {
+		return core.TimerRequest{}, false
 	}
 	off, _ := parseOffset(c.Trigger.Offset)
 	occ := nextOccurrence(y, m, d, c.Trigger.Yearly, off, loc, from)
 	if occ.Before(from) {
-		return store.Write{}, false, nil
+		return core.TimerRequest{}, false
 	}
 	p, _ := json.Marshal(datePayload{JourneyID: journeyID, ContactID: ct.ID, Occurrence: occ})
-	_, w, err := s.timers.ScheduleWrite(ctx, tenant, core.TimerRequest{Kind: DateTimer, Subject: ct.ID, Due: occ, Payload: p,
-		Key: journeyID + "#" + ct.ID + "#" + occ.Format(time.RFC3339)})
-	return w, err == nil, err
+	return core.TimerRequest{Kind: DateTimer, Subject: ct.ID, Due: occ, Payload: p,
+		Key: journeyID + "#" + ct.ID + "#" + occ.Format(time.RFC3339)}, true
 }
 
 // dateTimer enrols a contact on its date's occurrence — when the date is

@@ -2,6 +2,7 @@ package journeys
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/contacts"
+	"github.com/fedele-crm/fedele/core/jobs"
 	"github.com/fedele-crm/fedele/core/messaging"
 	"github.com/fedele-crm/fedele/core/plugins"
 	"github.com/fedele-crm/fedele/core/record"
@@ -48,6 +50,9 @@ type Journey struct {
 	Published int64 `json:"published_version" readOnly:"true" doc:"The version new enrolments use; 0 before the first is published."`
 	// Versions is how many versions were saved.
 	Versions int64 `json:"versions" readOnly:"true"`
+	// DatesJobID is the job that scheduled the contacts' dates when a date
+	// trigger was last published.
+	DatesJobID string `json:"dates_job_id,omitempty" readOnly:"true" doc:"The job (GET /v1/jobs/{id}) scheduling every existing contact's date when a date trigger was last published."`
 }
 
 // Version is one saved, immutable definition of a journey.
@@ -81,6 +86,7 @@ type Service struct {
 	timers   *timers.Service
 	delivery *messaging.Delivery
 	segments *segments.Service
+	jobs     *jobs.Service
 	runner   *plugins.Runner
 	now      func() time.Time
 	log      *slog.Logger
@@ -89,12 +95,13 @@ type Service struct {
 	journeyCache  sync.Map // tenant/journey → true: ids known to be journeys (for message counters)
 }
 
-// New returns the service and registers its timer kinds. runner may be nil
+// New returns the service and registers its timer and job kinds. runner may be nil
 // (no plugin host): the built-in decides every plugin step.
 func New(s store.Store, tenants *tenancy.Tenants, cs *contacts.Contacts, tm *timers.Service, d *messaging.Delivery,
-	sg *segments.Service, runner *plugins.Runner, now func() time.Time, log *slog.Logger) *Service {
-	sv := &Service{store: s, tenants: tenants, contacts: cs, timers: tm, delivery: d, segments: sg, runner: runner,
+	sg *segments.Service, js *jobs.Service, runner *plugins.Runner, now func() time.Time, log *slog.Logger) *Service {
+	sv := &Service{store: s, tenants: tenants, contacts: cs, timers: tm, delivery: d, segments: sg, jobs: js, runner: runner,
 		now: func() time.Time { return now().UTC() }, log: log}
+	js.Register(jobs.Kind{Name: DatesJob, Step: sv.datesStep})
 	tm.Register(timers.Handler{Kind: StepTimer, Handle: sv.stepTimer})
 	tm.Register(timers.Handler{Kind: DateTimer, Handle: sv.dateTimer})
 	return sv
@@ -242,21 +249,56 @@ func (s *Service) Versions(ctx context.Context, tenant, id string) ([]JourneyVer
 
 // Publish makes version n the one new enrolments use, and the journey
 // active when it was a draft. Running enrolments stay on their version
-// unless n's migration rule maps their next step.
+// unless n's migration rule maps their next step. A version that brings
+// in a date trigger (or moves its date) starts a DatesJob in the same
+// transaction, which schedules the contacts the tenant already has.
 func (s *Service) Publish(ctx context.Context, tenant, id string, n int64) (Journey, error) {
-	if _, err := s.Version(ctx, tenant, id, n); err != nil {
+	v, err := s.Version(ctx, tenant, id, n)
+	if err != nil {
 		return Journey{}, err
 	}
-	return journeyKind.Update(ctx, s.store, tenant, id, 0, s.now, func(j Journey) (Journey, error) {
-		if j.Status == StatusArchived {
-			return j, core.Errorf(core.CodeConflict, "journey %s is archived", id)
+	for attempt := 0; ; attempt++ {
+		var extra []store.Write
+		next, writes, err := journeyKind.Change(ctx, s.store, tenant, id, s.now, func(j Journey) (Journey, error) {
+			extra = nil
+			if j.Status == StatusArchived {
+				return j, core.Errorf(core.CodeConflict, "journey %s is archived", id)
+			}
+			if j.Published == n {
+				return j, nil
+			}
+			var prev *JourneyTrigger
+			if j.Published > 0 {
+				pv, err := s.Version(ctx, tenant, id, j.Published)
+				if err != nil {
+					return j, err
+				}
+				prev = &pv.Trigger
+			}
+			if datesChanged(prev, v.Trigger) {
+				ws, job, err := s.jobs.StartWrites(ctx, tenant, DatesJob, datesParams{JourneyID: id, Version: n})
+				if err != nil {
+					return j, err
+				}
+				extra, j.DatesJobID = ws, job.ID
+			}
+			j.Published = n
+			if j.Status == StatusDraft {
+				j.Status = StatusActive
+			}
+			return j, nil
+		})
+		if err != nil || len(writes) == 0 {
+			return next, err
 		}
-		j.Published = n
-		if j.Status == StatusDraft {
-			j.Status = StatusActive
+		err = s.store.Transact(ctx, append(writes, extra...))
+		if err == nil {
+			return next, nil
 		}
-		return j, nil
-	})
+		if !errors.Is(err, store.ErrConditionFailed) || attempt == record.MaxRetries {
+			return next, fmt.Errorf("publish journey %s: %w", id, record.StoreError(err))
+		}
+	}
 }
 
 // Action changes a journey's status.

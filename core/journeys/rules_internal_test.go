@@ -144,3 +144,30 @@ func TestCompileNamesTheFieldAtFault(t *testing.T) {
 		t.Errorf("a filter's fault has no position: %v", err)
 	}
 }
+
+// A back-fill is due when a publish brings in a date trigger or moves its
+// date, and only then (a scan of every contact is not free).
+func TestDatesChanged(t *testing.T) {
+	birthday := JourneyTrigger{Kind: TriggerDate, Property: "birthday", Offset: "9h", Yearly: true}
+	with := func(f func(*JourneyTrigger)) JourneyTrigger { tr := birthday; f(&tr); return tr }
+	tests := []struct {
+		name string
+		prev *JourneyTrigger
+		next JourneyTrigger
+		want bool
+	}{
+		{"first publish of a date", nil, birthday, true},
+		{"first publish of an event", nil, JourneyTrigger{Kind: TriggerEvent, Event: "order.placed"}, false},
+		{"from an event to a date", &JourneyTrigger{Kind: TriggerEvent, Event: "order.placed"}, birthday, true},
+		{"the same date", &birthday, birthday, false},
+		{"another offset", &birthday, with(func(t *JourneyTrigger) { t.Offset = "10h" }), true},
+		{"another property", &birthday, with(func(t *JourneyTrigger) { t.Property = "custom.renewal" }), true},
+		{"no longer yearly", &birthday, with(func(t *JourneyTrigger) { t.Yearly = false }), true},
+		{"from a date to an event", &birthday, JourneyTrigger{Kind: TriggerEvent, Event: "order.placed"}, false},
+	}
+	for _, tt := range tests {
+		if got := datesChanged(tt.prev, tt.next); got != tt.want {
+			t.Errorf("%s: datesChanged = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

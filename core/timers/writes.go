@@ -22,6 +22,25 @@ func (s *Service) ScheduleWrite(ctx context.Context, tenant string, req core.Tim
 	return t, w, err
 }
 
+// ScheduleWriteOnce is ScheduleWrite for a keyed timer that may be kept
+// already (an earlier path scheduled the same key): then ok is false and
+// there is nothing to write, where ScheduleWrite's write would fail the
+// caller's whole transaction, and with it every retry of it.
+func (s *Service) ScheduleWriteOnce(ctx context.Context, tenant string, req core.TimerRequest) (t core.Timer, w store.Write, ok bool, err error) {
+	if req.Key == "" {
+		return t, w, false, core.Invalid("key", "a timer scheduled once needs a key", "")
+	}
+	t, err = s.Get(ctx, tenant, keyedID(req.Kind, req.Key))
+	if err == nil {
+		return t, w, false, nil
+	}
+	if core.ErrorCode(err) != core.CodeNotFound {
+		return t, w, false, err
+	}
+	t, w, err = s.ScheduleWrite(ctx, tenant, req)
+	return t, w, err == nil, err
+}
+
 // CancelWrite is Cancel as a write for the caller's own transaction,
 // guarded by the version read; ok is false when there is nothing to cancel
 // (the timer fired, was cancelled, or is gone).
