@@ -35,6 +35,14 @@ type Handler struct {
 	// ever); they commit with the dead-letter record, or are dropped when
 	// they cannot (the dead letter must land whatever happens).
 	GaveUp func(ctx context.Context, ev Envelope, cause error) []store.Write
+	// WritesOnly says Handle's effect is only the writes it returns (what
+	// it commits itself is keyed, so doing it again is nothing new): a
+	// delivery that returns none then leaves no processed marker. Most
+	// events are nothing to most consumers (a segment.entered to a tenant
+	// without a segment journey), and the marker was their one write — on
+	// the embedded engine one sync to disk per event and consumer. A
+	// redelivery runs Handle again; it had no effect to repeat.
+	WritesOnly bool
 }
 
 // MaxRaces is how many lost races (a condition another writer's commit
@@ -123,6 +131,9 @@ func (c *Consumers) deliver(ctx context.Context, h Handler, ev Envelope) error {
 			}
 		}
 		writes, err := h.Handle(hctx, ev)
+		if err == nil && len(writes) == 0 && h.WritesOnly {
+			return nil
+		}
 		if err == nil {
 			writes = append(writes, store.Write{Op: store.OpPut, Cond: store.Cond{MustNotExist: true},
 				Item: store.Item{Key: marker, Version: 1, ExpiresAt: c.now().Add(ProcessedTTL)}})

@@ -163,3 +163,50 @@ func TestUndeliverableEventsAreDeadLetteredNotRetried(t *testing.T) {
 		t.Fatalf("dead letters: %+v %v", page.Items, err)
 	}
 }
+
+// A WritesOnly handler with nothing to do leaves no processed marker (its
+// one write saved), so a redelivery runs it again; one with writes is
+// marked and acts once. A handler without WritesOnly is marked either way.
+func TestWritesOnlyHandlersLeaveNoMarkerWhenIdle(t *testing.T) {
+	st, c := setup(t)
+	calls := map[string]int{}
+	idle := true
+	for _, h := range []struct {
+		name       string
+		writesOnly bool
+	}{{"writes-only", true}, {"marked", false}} {
+		c.Register(events.Handler{Name: h.name, Types: []events.Type{events.ContactCreated}, WritesOnly: h.writesOnly,
+			Handle: func(_ context.Context, ev events.Envelope) ([]store.Write, error) {
+				calls[h.name]++
+				if idle {
+					return nil, nil
+				}
+				return []store.Write{{Op: store.OpPut, Item: store.Item{Key: store.Key{PK: "T#acme#effect", SK: h.name + "#" + fmt.Sprint(calls[h.name])}, Version: 1}}}, nil
+			}})
+	}
+	ev := event(0)
+	markers := func() int {
+		n := 0
+		for _, name := range []string{"writes-only", "marked"} {
+			if _, err := st.Get(context.Background(), store.Tenant("acme").Marker("processed", name, ev.Detail.EventID)); err == nil {
+				n++
+			}
+		}
+		return n
+	}
+	c.Publish(context.Background(), []events.Envelope{ev})
+	if m := markers(); m != 1 {
+		t.Fatalf("%d processed markers after an idle delivery, want 1 (the handler without WritesOnly)", m)
+	}
+	idle = false
+	c.Publish(context.Background(), []events.Envelope{ev})
+	c.Publish(context.Background(), []events.Envelope{ev})
+	want := map[string]int{"writes-only": 2, "marked": 1}
+	if fmt.Sprint(calls) != fmt.Sprint(want) {
+		t.Fatalf("calls %v, want %v", calls, want)
+	}
+	page, err := st.Query(context.Background(), store.Query{PK: "T#acme#effect"})
+	if err != nil || len(page.Items) != 1 || page.Items[0].SK != "writes-only#2" {
+		t.Fatalf("effects: %+v %v", page.Items, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/fedele-crm/fedele/core/store"
@@ -85,6 +86,7 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 		if len(evs) == 0 {
 			continue
 		}
+		var published []store.Item
 		for i, perr := range r.Publisher.Publish(ctx, evs) {
 			if errors.Is(perr, ErrUndeliverable) {
 				// Retrying cannot help, and left pending it would hold its
@@ -99,14 +101,43 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 				errs = append(errs, fmt.Errorf("publish %s: %w", evs[i].Detail.EventID, perr))
 				continue
 			}
-			if err := MarkRelayed(ctx, r.Store, items[i]); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			delivered++
+			published = append(published, items[i])
+		}
+		n, err := markAll(ctx, r.Store, published)
+		delivered += n
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return delivered, errors.Join(errs...)
+}
+
+// markConcurrency is how many marks are in flight at once. One at a time,
+// the marks were a third of the local relay's time: each was its own
+// commit and, on the embedded engine, its own sync to disk; side by side
+// its committer makes them one, and DynamoDB takes them in parallel.
+const markConcurrency = 16
+
+// markAll marks items relayed, side by side, and returns how many were.
+func markAll(ctx context.Context, s store.Store, items []store.Item) (int, error) {
+	errs := make([]error, len(items))
+	sem := make(chan struct{}, markConcurrency)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = MarkRelayed(ctx, s, it)
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
 }
 
 // ErrUndeliverable marks a publishing failure that no retry can mend, such

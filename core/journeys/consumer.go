@@ -68,7 +68,7 @@ func eventKey(ev events.Envelope) string {
 // triggers (or schedules its date triggers). Everything commits with the
 // processed marker, so a redelivered event acts once.
 func (s *Service) Consumer() events.Handler {
-	return events.Handler{Name: "journeys", Types: Consumed, Handle: s.handle}
+	return events.Handler{Name: "journeys", Types: Consumed, Handle: s.handle, WritesOnly: true}
 }
 
 func (s *Service) handle(ctx context.Context, ev events.Envelope) ([]store.Write, error) {

@@ -64,7 +64,7 @@ var StatsConsumed = []events.Type{
 // one shard document per write, chosen by the event's contact, so that
 // concurrent deliveries rarely race.
 func (s *Service) StatsConsumer() events.Handler {
-	return events.Handler{Name: "journey-stats", Types: StatsConsumed, Handle: s.count}
+	return events.Handler{Name: "journey-stats", Types: StatsConsumed, Handle: s.count, WritesOnly: true}
 }
 
 func (s *Service) count(ctx context.Context, ev events.Envelope) ([]store.Write, error) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fedele-crm/fedele/core"
@@ -26,9 +27,12 @@ const (
 )
 
 // EvaluatePage is how many contacts one step of an evaluation job reads:
-// their inputs are 3–4 batch reads per 100, their changes one transaction
-// each, well within a step's minute on DynamoDB.
-const EvaluatePage = 250
+// their inputs are 3–4 batch reads per 100, their changes a transaction
+// per ~25 contacts, four at once, well within a step's minute on
+// DynamoDB. A step's own costs (its event, the job's progress, their
+// syncs to disk locally) are paid once per page: at 250 they were most of
+// a first build's time (7 357 contacts/s, against 27 626 at 1 000).
+const EvaluatePage = 1000
 
 type evaluateParams struct {
 	SegmentID string `json:"segment_id"`
@@ -117,31 +121,24 @@ func decodeContacts(items []store.Item) ([]core.Contact, error) {
 // several contacts to a transaction (on a file store each one is a sync
 // to disk), each contact's writes still guarded by its state's version;
 // a group that fails commits its contacts one by one, re-reading a
-// contact whose state moved. The flips go out in batches of 100.
+// contact whose state moved. The groups hold different contacts, so they
+// commit side by side (groupsInFlight at once): the embedded engine's
+// committer makes them one sync, DynamoDB takes them in parallel. The
+// flips go out in batches of 100.
 func (s *Service) evaluateMany(ctx context.Context, tenant string, cs []core.Contact, segs []Segment, loc *time.Location) error {
 	ls, err := s.inputsOf(ctx, tenant, cs)
 	if err != nil {
 		return err
 	}
-	var flips []flipPayload
-	var group []store.Write
-	var members []loaded
-	commit := func() error {
-		if len(group) == 0 {
-			return nil
-		}
-		if err := s.store.Transact(ctx, group); err != nil {
-			for _, l := range members {
-				fs, err := s.commitOne(ctx, tenant, l, segs, loc)
-				if err != nil {
-					return err
-				}
-				flips = append(flips, fs...)
-			}
-		}
-		group, members = group[:0], members[:0]
-		return nil
+	type group struct {
+		writes  []store.Write
+		members []loaded
+		flips   []flipPayload // of its fallback, one by one
+		err     error
 	}
+	var flips []flipPayload
+	var groups []*group
+	cur := &group{}
 	for _, l := range ls {
 		writes, fs, err := s.evaluate(ctx, tenant, l, segs, s.now(), loc, false)
 		if err != nil {
@@ -151,19 +148,47 @@ func (s *Service) evaluateMany(ctx context.Context, tenant string, cs []core.Con
 		if len(writes) == 0 {
 			continue
 		}
-		if len(group)+len(writes) > store.MaxTxItems {
-			if err := commit(); err != nil {
-				return err
-			}
+		if len(cur.writes)+len(writes) > store.MaxTxItems {
+			groups, cur = append(groups, cur), &group{}
 		}
-		group = append(group, writes...)
-		members = append(members, l)
+		cur.writes = append(cur.writes, writes...)
+		cur.members = append(cur.members, l)
 	}
-	if err := commit(); err != nil {
-		return err
+	if len(cur.writes) > 0 {
+		groups = append(groups, cur)
+	}
+	sem := make(chan struct{}, groupsInFlight)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if s.store.Transact(ctx, g.writes) == nil {
+				return
+			}
+			for _, l := range g.members {
+				fs, err := s.commitOne(ctx, tenant, l, segs, loc)
+				if err != nil {
+					g.err = err
+					return
+				}
+				g.flips = append(g.flips, fs...)
+			}
+		})
+	}
+	wg.Wait()
+	for _, g := range groups {
+		if g.err != nil {
+			return g.err
+		}
+		flips = append(flips, g.flips...)
 	}
 	return s.schedule(ctx, tenant, flips)
 }
+
+// groupsInFlight is how many of evaluateMany's transactions commit at
+// once.
+const groupsInFlight = 4
 
 // commitOne evaluates and commits one contact alone, re-reading it while
 // its state moves under it.
