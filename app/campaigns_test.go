@@ -243,6 +243,62 @@ func TestCampaignHoldoutReceivesNothingAndIsCounted(t *testing.T) {
 	}
 }
 
+// A campaign's revenue is what its converting orders bring in now: a
+// partial refund takes the refunded part off, a cancelled order takes its
+// whole net off (its conversion stands), and each recipient shows the
+// order and what it counts for. On both engines.
+func TestCampaignRevenueFollowsRefundsAndCancellations(t *testing.T) {
+	for name, open := range enginetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newCampaignWorld(t, open(t), app.Ports{})
+			list, ids := w.contacts("acme", 4, "")
+			c := w.campaign("acme", campaigns.CampaignFields{Name: "Autumn", ListID: list, Channel: messaging.Email, Template: "autumn"})
+			w.settle()
+			w.clock.Advance(24 * time.Hour)
+			order := func(contact, ext string, prices ...int64) commerce.Order {
+				var lines []commerce.Line
+				for _, p := range prices {
+					lines = append(lines, commerce.Line{Description: "frames", Quantity: 1, UnitPrice: p})
+				}
+				o, err := w.a.Orders.Create(w.ctx, "acme", commerce.OrderFields{ExternalID: ext, ContactID: contact, Currency: "EUR",
+					PlacedAt: w.clock.Now(), Lines: lines})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return o
+			}
+			kept, cancelled := order(ids[0], "o-kept", 3000, 2000), order(ids[1], "o-cancelled", 4000)
+			w.settle()
+			revenue := func() []campaigns.CampaignRevenue { return w.performance("acme", c.ID)["main"].Revenue }
+			if got := revenue(); !slices.Equal(got, []campaigns.CampaignRevenue{{Currency: "EUR", Amount: 9000}}) {
+				t.Fatalf("revenue after two orders: %+v", got)
+			}
+			if _, err := w.a.Orders.Refund(w.ctx, "acme", kept.ID, 0, []commerce.LineRefund{{Line: 1, Amount: 2000}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.a.Orders.Change(w.ctx, "acme", cancelled.ID, 0, func(ch *commerce.OrderChange) error {
+				ch.Status = commerce.OrderCancelled
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			w.settle()
+			g := w.performance("acme", c.ID)["main"]
+			if g.Converted != 2 || !slices.Equal(g.Revenue, []campaigns.CampaignRevenue{{Currency: "EUR", Amount: 3000}}) {
+				t.Fatalf("after a refund of 20.00 and a cancellation: %+v, want 2 conversions and 30.00 EUR", g)
+			}
+			rs := w.recipients("acme", c.ID)
+			if r := rs[ids[0]]; r.ConvertedOrder != kept.ID || r.Revenue != 3000 || r.Currency != "EUR" {
+				t.Errorf("the refunded order's recipient: %+v", r.Enrolment)
+			}
+			if r := rs[ids[1]]; r.ConvertedOrder != cancelled.ID || r.Revenue != 0 || r.ConvertedAt.IsZero() {
+				t.Errorf("the cancelled order's recipient: %+v", r.Enrolment)
+			}
+		})
+	}
+}
+
 // Another tenant's contacts are never in a campaign: its list is not an
 // audience here (422), its contacts get nothing from this tenant's
 // campaign, and the campaign, its recipients and performance are not

@@ -25,7 +25,15 @@ type Enrolment struct {
 	// ConvertedAt is the first goal event within the attribution window:
 	// a recipient converts once per campaign.
 	ConvertedAt time.Time `json:"converted_at,omitzero"`
-	Version     int64     `json:"-"`
+	// ConvertedOrder, Revenue and Currency: the order that converted the
+	// recipient and what it counts for now — its net, moved by its later
+	// refunds and cancellation (OrderVersion, the order's version last
+	// applied, keeps an older event from undoing a newer one).
+	ConvertedOrder string `json:"converted_order_id,omitempty" doc:"The order that converted the recipient, when the goal is an order."`
+	Revenue        int64  `json:"revenue,omitempty" doc:"Minor units: that order's net now (refunds off; 0 once cancelled or refunded in full)."`
+	Currency       string `json:"currency,omitempty"`
+	OrderVersion   int64  `json:"order_version,omitempty" doc:"The order's version the revenue reflects."`
+	Version        int64  `json:"-"`
 }
 
 // recipients indexes enrolments by campaign, spread over 8 partitions

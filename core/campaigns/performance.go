@@ -104,13 +104,16 @@ var MessageEvents = []events.Type{events.MessageRequested, events.MessageSkipped
 // Its effects commit with its processed marker: a redelivered event
 // counts once.
 func (s *Service) Consumer() events.Handler {
-	types := slices.Concat(MessageEvents, GoalEvents)
+	types := slices.Concat(MessageEvents, GoalEvents, RevenueEvents)
 	return events.Handler{Name: "campaigns", Types: types, Handle: func(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
-		if slices.Contains(MessageEvents, ev.DetailType) {
+		switch {
+		case slices.Contains(MessageEvents, ev.DetailType):
 			return s.onMessage(ctx, ev)
+		case slices.Contains(RevenueEvents, ev.DetailType):
+			return s.onOrderChange(ctx, ev)
 		}
 		return s.onGoal(ctx, ev)
-	}}
+	}, WritesOnly: true}
 }
 
 func (s *Service) onMessage(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
@@ -224,10 +227,10 @@ func (s *Service) onGoal(ctx context.Context, ev events.Envelope) ([]store.Write
 	window := set.window()
 	var revenue int64
 	var currency string
+	var order commerce.Order
 	if ev.Detail.Entity.Type == "order" {
-		var o commerce.Order
-		if err := json.Unmarshal(ev.Detail.Entity.Data, &o); err == nil && o.Counts() {
-			revenue, currency = o.Net(), o.Currency
+		if err := json.Unmarshal(ev.Detail.Entity.Data, &order); err == nil && order.Counts() {
+			revenue, currency = order.Net(), order.Currency
 		}
 	}
 	var writes []store.Write
@@ -242,6 +245,9 @@ func (s *Service) onGoal(ctx context.Context, ev events.Envelope) ([]store.Write
 			continue
 		}
 		e.ConvertedAt = at
+		if currency != "" && revenue != 0 {
+			e.ConvertedOrder, e.Revenue, e.Currency, e.OrderVersion = ev.Detail.Entity.ID, revenue, currency, order.Version
+		}
 		ew, err := enrolmentWrite(tenant, &e, e.Version)
 		if err != nil {
 			return nil, err
@@ -271,10 +277,70 @@ func (s *Service) onGoal(ctx context.Context, ev events.Envelope) ([]store.Write
 	return writes, nil
 }
 
+// RevenueEvents are the events after an order's placing that move what it
+// brought in: a refund, a cancellation or an edit changes the revenue of
+// every campaign it converted.
+var RevenueEvents = []events.Type{events.OrderUpdated, events.OrderCancelled, events.OrderRefunded}
+
+// onOrderChange moves the revenue of the campaigns an order converted to
+// the order's net now (nothing once it is cancelled or refunded in full);
+// the conversion itself stands. An event older than the one last applied
+// (by the order's version) changes nothing.
+func (s *Service) onOrderChange(ctx context.Context, ev events.Envelope) ([]store.Write, error) {
+	var o commerce.Order
+	if err := json.Unmarshal(ev.Detail.Entity.Data, &o); err != nil || !core.ValidID(o.ContactID) {
+		return nil, nil
+	}
+	tenant := ev.Detail.Tenant
+	page, err := s.store.Query(ctx, store.Query{PK: enrolmentsPK(tenant, o.ContactID), Desc: true, Limit: 200, Consistent: true})
+	if err != nil {
+		return nil, fmt.Errorf("enrolments of %s: %w", o.ContactID, record.StoreError(err))
+	}
+	var net int64
+	if o.Counts() {
+		net = o.Net()
+	}
+	var writes []store.Write
+	for _, it := range page.Items {
+		e, err := enrolmentDoc.Decode(it)
+		if err != nil {
+			return nil, err
+		}
+		e.Version = it.Version
+		if e.ConvertedOrder != o.ID || o.Version <= e.OrderVersion || o.Currency != e.Currency || net == e.Revenue {
+			continue
+		}
+		delta := net - e.Revenue
+		e.Revenue, e.OrderVersion = net, o.Version
+		ew, err := enrolmentWrite(tenant, &e, e.Version)
+		if err != nil {
+			return nil, err
+		}
+		cw, err := s.count(ctx, tenant, e, func(c *counters) {
+			if c.Revenue == nil {
+				c.Revenue = map[string]int64{}
+			}
+			if sum, ok := money.Add(c.Revenue[o.Currency], delta); ok {
+				c.Revenue[o.Currency] = sum
+			} else {
+				s.log.WarnContext(ctx, "campaign revenue overflows int64: not changed", "tenant", tenant, "campaign", e.CampaignID)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		writes = append(writes, ew, cw)
+		if len(writes) >= 2*MaxCampaignsPerConversion {
+			break
+		}
+	}
+	return writes, nil
+}
+
 // CampaignRevenue is revenue in one currency.
 type CampaignRevenue struct {
 	Currency string `json:"currency"`
-	Amount   int64  `json:"amount" doc:"Minor units: the converting orders' net (total less refunds at the time of the order event)."`
+	Amount   int64  `json:"amount" doc:"Minor units: the converting orders' net now (total less refunds; a cancelled order brings nothing)."`
 }
 
 // CampaignVariantStats is one variant's (or the holdout's, or all treated
