@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/fedele-crm/fedele/core"
 	"github.com/fedele-crm/fedele/core/commerce"
@@ -395,7 +396,8 @@ func TestJourneyGoalDuringALongWaitExitsAtOnce(t *testing.T) {
 			timerID := es[0].TimerID
 			buy := start.Add(21 * 24 * time.Hour)
 			w.clock.Set(buy)
-			if _, err := w.a.Orders.Create(w.ctx, "acme", lensOrder(ada.ID, "o-2", buy, "eyewear/contact-lenses", 5500)); err != nil {
+			converting, err := w.a.Orders.Create(w.ctx, "acme", lensOrder(ada.ID, "o-2", buy, "eyewear/contact-lenses", 5500))
+			if err != nil {
 				t.Fatal(err)
 			}
 			w.settle()
@@ -420,6 +422,31 @@ func TestJourneyGoalDuringALongWaitExitsAtOnce(t *testing.T) {
 			if st.Converted != 1 || st.Exited[journeys.ExitGoal] != 1 || st.Steps[0].Converted != 1 || st.Steps[1].Waiting != 0 ||
 				!cmp.Equal(st.Revenue, wantRev) || !cmp.Equal(st.Steps[0].Revenue, wantRev) || st.ConversionRate != 1 {
 				t.Fatalf("stats: %+v", st)
+			}
+			// The converting order refunded in two parts: the journey's
+			// revenue (and its step's) follows it down to nothing; the
+			// conversion stands.
+			for _, r := range []struct {
+				amount, left int64
+			}{{2000, 3500}, {3500, 0}} {
+				if _, err := w.a.Orders.Refund(w.ctx, "acme", converting.ID, 0, []commerce.LineRefund{{Line: 0, Amount: r.amount}}); err != nil {
+					t.Fatal(err)
+				}
+				w.settle()
+				st, err := w.a.Journeys.Stats(w.ctx, "acme", j.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want []journeys.JourneyRevenueAmount
+				if r.left > 0 {
+					want = []journeys.JourneyRevenueAmount{{Currency: "EUR", Minor: r.left}}
+				}
+				if st.Converted != 1 || !cmp.Equal(st.Revenue, want, cmpopts.EquateEmpty()) {
+					t.Fatalf("after a refund of %d: converted %d, revenue %+v, want %+v", r.amount, st.Converted, st.Revenue, want)
+				}
+				if es := w.enrolments("acme", ada.ID); es[0].ConvertedOrder != converting.ID || es[0].Revenue != r.left {
+					t.Fatalf("the enrolment after a refund of %d: %+v", r.amount, es[0])
+				}
 			}
 		})
 	}

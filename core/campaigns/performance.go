@@ -400,6 +400,8 @@ func (v *CampaignVariantStats) finish() {
 	if v.Enrolled > 0 {
 		v.ConversionRate = float64(v.Converted) / float64(v.Enrolled)
 	}
+	// A currency whose converting orders were all refunded brings nothing.
+	v.Revenue = slices.DeleteFunc(v.Revenue, func(r CampaignRevenue) bool { return r.Amount == 0 })
 	slices.SortFunc(v.Revenue, func(a, b CampaignRevenue) int {
 		if a.Currency < b.Currency {
 			return -1

@@ -111,6 +111,13 @@ func (s *Service) handle(ctx context.Context, ev events.Envelope) ([]store.Write
 	if ev.DetailType == events.ContactDeleted {
 		return writes, nil
 	}
+	if slices.Contains(orderChanges, ev.DetailType) {
+		w, err := s.onOrderChange(ctx, tenant, contactID, ev)
+		if err != nil {
+			return nil, err
+		}
+		writes = append(writes, w...)
+	}
 	js, cs, err := s.live(ctx, tenant)
 	if err != nil {
 		return nil, err
@@ -179,8 +186,11 @@ func (s *Service) onEvent(ctx context.Context, tenant string, ev events.Envelope
 			met = string(ev.DetailType) == g.Event && c.goalEv.match(ev)
 			if met && strings.HasPrefix(string(ev.DetailType), "order.") {
 				var o commerce.Order
-				if json.Unmarshal(ev.Detail.Entity.Data, &o) == nil && o.Net() > 0 && o.Currency != "" {
+				if json.Unmarshal(ev.Detail.Entity.Data, &o) == nil && o.Counts() && o.Currency != "" {
 					revenue = map[string]int64{o.Currency: o.Net()}
+					if !e.Holdout {
+						e.ConvertedOrder, e.Revenue, e.Currency, e.OrderVersion = o.ID, o.Net(), o.Currency, o.Version
+					}
 				}
 			}
 		case c.goal != nil:

@@ -69,10 +69,18 @@ type JourneyEnrolment struct {
 	Holdout       bool           `json:"holdout,omitempty" doc:"Held out of every send, for the uplift."`
 	LastSent      string         `json:"last_sent_step,omitempty" doc:"The last send step: where a conversion is attributed."`
 	Converted     bool           `json:"converted,omitempty"`
-	ExitReason    string         `json:"exit_reason,omitempty"` // ExitReasons
-	EnrolledAt    time.Time      `json:"enrolled_at"`
-	EndedAt       time.Time      `json:"ended_at,omitzero"`
-	StepsRun      int            `json:"steps_run"`
+	// ConvertedOrder, Revenue and Currency: the order that met an order
+	// goal and what it counts for now (its net, moved by later refunds and
+	// its cancellation; OrderVersion keeps an older event from undoing a
+	// newer one).
+	ConvertedOrder string    `json:"converted_order_id,omitempty" doc:"The order that met the goal, when the goal is an order event."`
+	Revenue        int64     `json:"revenue,omitempty" doc:"Minor units: that order's net now (refunds off; 0 once cancelled or refunded in full)."`
+	Currency       string    `json:"currency,omitempty"`
+	OrderVersion   int64     `json:"order_version,omitempty" doc:"The order's version the revenue reflects."`
+	ExitReason     string    `json:"exit_reason,omitempty"` // ExitReasons
+	EnrolledAt     time.Time `json:"enrolled_at"`
+	EndedAt        time.Time `json:"ended_at,omitzero"`
+	StepsRun       int       `json:"steps_run"`
 	// Entry counts the contact's enrolments in the journey, this one
 	// included: a re-entry's messages are named apart (step~entry), since
 	// messaging sends one message per contact, journey and step.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"slices"
 	"sort"
 	"strings"
@@ -109,11 +108,15 @@ func (s *Service) count(ctx context.Context, ev events.Envelope) ([]store.Write,
 					return
 				}
 				c.Converted++
-				addRevenue(&c.Revenue, d.Revenue)
+				if !addRevenue(&c.Revenue, d.Revenue) {
+					s.log.WarnContext(ctx, "journey revenue overflows int64: not added", "tenant", tenant, "journey", d.JourneyID)
+				}
 				if d.Step != "" {
 					st := c.step(d.Step)
 					st.Converted++
-					addRevenue(&st.Revenue, d.Revenue)
+					if !addRevenue(&st.Revenue, d.Revenue) {
+						s.log.WarnContext(ctx, "journey step revenue overflows int64: not added", "tenant", tenant, "journey", d.JourneyID)
+					}
 				}
 			}
 		}
@@ -148,9 +151,7 @@ func (s *Service) count(ctx context.Context, ev events.Envelope) ([]store.Write,
 	if !core.ValidID(journeyID) {
 		return nil, nil
 	}
-	h := fnv.New32a()
-	h.Write([]byte(contactID))
-	k := statsKey(tenant, journeyID, int(h.Sum32()%StatShards))
+	k := statsShard(tenant, journeyID, contactID)
 	c, v, err := countersDoc.Get(ctx, s.store, k)
 	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
 		return nil, err
@@ -161,15 +162,6 @@ func (s *Service) count(ctx context.Context, ev events.Envelope) ([]store.Write,
 		return nil, err
 	}
 	return []store.Write{w}, nil
-}
-
-func addRevenue(to *map[string]int64, add map[string]int64) {
-	for cur, n := range add {
-		if *to == nil {
-			*to = map[string]int64{}
-		}
-		(*to)[cur] += n
-	}
 }
 
 // isJourney says whether a message's campaign id is one of the tenant's
@@ -335,7 +327,9 @@ func stepStats(id string, t StepType, c *stepCounters) JourneyStepStats {
 func amounts(m map[string]int64) []JourneyRevenueAmount {
 	out := make([]JourneyRevenueAmount, 0, len(m))
 	for cur, n := range m {
-		out = append(out, JourneyRevenueAmount{Currency: cur, Minor: n})
+		if n != 0 { // a currency whose orders were all refunded brings nothing
+			out = append(out, JourneyRevenueAmount{Currency: cur, Minor: n})
+		}
 	}
 	slices.SortFunc(out, func(a, b JourneyRevenueAmount) int {
 		if a.Currency < b.Currency {
