@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +27,7 @@ import (
 	"github.com/fedele-crm/fedele/core/segments"
 	"github.com/fedele-crm/fedele/core/store"
 	"github.com/fedele-crm/fedele/infra/blobfs"
+	"github.com/fedele-crm/fedele/infra/wasm"
 	"github.com/fedele-crm/fedele/internal/testsupport/enginetest"
 	"github.com/fedele-crm/fedele/plugins/examples/winback"
 	"github.com/fedele-crm/fedele/plugins/pdk"
@@ -568,23 +571,12 @@ func (h *fakeHost) Run(_ context.Context, r plugins.Request) (plugins.Response, 
 	return plugins.Response{Output: out}, err
 }
 
-// The tenant's campaign plugin decides per recipient — the win-back
-// example enrols lapsed customers only, in variant b those who spent over
-// 1000.00, personalised with their first name — and the holdout stays
-// the hash's; a plugin that fails falls back to the built-in rules
-// (everyone enrolled, the hashed variant).
-func TestCampaignPluginDecidesWithFallback(t *testing.T) {
-	t.Parallel()
-	blobs, err := blobfs.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blobs.Close()
-	h := &fakeHost{}
-	w := newCampaignWorld(t, enginetest.Engines["embedded"](t), app.Ports{Plugins: h, Blobs: blobs})
-	list, ids := w.contacts("acme", 12, "")
-	// Half lapsed customers (last order 200 days ago), of whom every other
-	// one spent 1500.00; half never ordered.
+// lapsedAudience is 12 contacts on a list: half lapsed customers (last
+// order 200 days ago), of whom every other one spent 1500.00; half never
+// ordered.
+func (w *campaignWorld) lapsedAudience() (list string, ids []string) {
+	w.t.Helper()
+	list, ids = w.contacts("acme", 12, "")
 	for i, id := range ids[:6] {
 		amount := int64(20000)
 		if i%2 == 0 {
@@ -594,21 +586,32 @@ func TestCampaignPluginDecidesWithFallback(t *testing.T) {
 			Revenue: []customers.Revenue{{Currency: "EUR", Amount: amount, Orders: 2}}}}
 		wr, err := customers.ProfileDoc.Put(customers.ProfileKey("acme", id), 0, &p)
 		if err != nil {
-			t.Fatal(err)
+			w.t.Fatal(err)
 		}
 		if err := w.st.Put(w.ctx, wr.Item, wr.Cond); err != nil {
-			t.Fatal(err)
+			w.t.Fatal(err)
 		}
 	}
-	activate := func(name, code string) {
-		if _, err := w.a.Plugins.Upload(w.ctx, "acme", name, plugins.KindCampaign, nil, []byte(code)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.a.Plugins.Activate(w.ctx, "acme", name, 1); err != nil {
-			t.Fatal(err)
-		}
+	return list, ids
+}
+
+func (w *campaignWorld) activate(name string, code []byte) {
+	w.t.Helper()
+	if _, err := w.a.Plugins.Upload(w.ctx, "acme", name, plugins.KindCampaign, nil, code); err != nil {
+		w.t.Fatal(err)
 	}
-	activate("winback", "winback")
+	if _, err := w.a.Plugins.Activate(w.ctx, "acme", name, 1); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// winbackCampaign sends a campaign to the lapsed audience with the
+// win-back plugin active, and checks what it decided: lapsed customers
+// only, in variant b those who spent over 1000.00, personalised with their
+// first name — and the holdout stays the hash's.
+func (w *campaignWorld) winbackCampaign(list string, ids []string) {
+	t := w.t
+	t.Helper()
 	variants := []campaigns.CampaignVariant{{Name: "a", Share: 50}, {Name: "b", Share: 50}}
 	c := w.campaign("acme", campaigns.CampaignFields{Name: "Win back", ListID: list, Channel: messaging.Email, Template: "wb", Variants: variants, HoldoutPercent: 20})
 	w.settle()
@@ -641,12 +644,58 @@ func TestCampaignPluginDecidesWithFallback(t *testing.T) {
 	if g := w.performance("acme", c.ID); g["treated"].Declined+g[campaigns.Holdout].Declined != 6 {
 		t.Errorf("declined: %+v", g)
 	}
+}
+
+// The win-back example's module (testdata/plugins/winback.wasm, built from
+// plugins/examples/winback) decides a campaign in the real runtime, wazero
+// with the extism ABI, on both engines.
+func TestCampaignWinbackModuleInTheRealRuntime(t *testing.T) {
+	host, err := wasm.New(wasm.Config{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.Close(context.Background()) })
+	module, err := os.ReadFile(filepath.Join("..", "testdata", "plugins", "winback.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, open := range enginetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			blobs, err := blobfs.New(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer blobs.Close()
+			w := newCampaignWorld(t, open(t), app.Ports{Plugins: host, Blobs: blobs})
+			list, ids := w.lapsedAudience()
+			w.activate("winback", module)
+			w.winbackCampaign(list, ids)
+		})
+	}
+}
+
+// The same decisions through the fake host (the example's Go logic behind
+// the PDK's codec), then a plugin that fails: the built-in rules decide
+// every recipient (everyone enrolled, the hashed variant).
+func TestCampaignPluginDecidesWithFallback(t *testing.T) {
+	t.Parallel()
+	blobs, err := blobfs.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blobs.Close()
+	h := &fakeHost{}
+	w := newCampaignWorld(t, enginetest.Engines["embedded"](t), app.Ports{Plugins: h, Blobs: blobs})
+	list, ids := w.lapsedAudience()
+	w.activate("winback", []byte("winback"))
+	w.winbackCampaign(list, ids)
+	variants := []campaigns.CampaignVariant{{Name: "a", Share: 50}, {Name: "b", Share: 50}}
 
 	// A plugin that traps: the built-in decides every recipient.
-	activate("broken", "trap")
+	w.activate("broken", []byte("trap"))
 	c2 := w.campaign("acme", campaigns.CampaignFields{Name: "Fallback", ListID: list, Channel: messaging.Email, Template: "fb", Variants: variants})
 	w.settle()
-	rs = w.recipients("acme", c2.ID)
+	rs := w.recipients("acme", c2.ID)
 	if len(rs) != len(ids) {
 		t.Fatalf("fallback enrolled %d of %d", len(rs), len(ids))
 	}

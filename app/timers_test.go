@@ -22,12 +22,14 @@ import (
 	"github.com/fedele-crm/fedele/core/timers/timerstest"
 	"github.com/fedele-crm/fedele/infra/dynamo"
 	"github.com/fedele-crm/fedele/infra/embedded"
+	"github.com/fedele-crm/fedele/infra/wasm"
 	"github.com/fedele-crm/fedele/internal/testsupport/dynamolocal"
 	"github.com/fedele-crm/fedele/internal/testsupport/dynamotest"
 	"github.com/fedele-crm/fedele/internal/testsupport/enginetest"
 )
 
 func TestMain(m *testing.M) {
+	wasm.RunCompilerIfChild() // a plugin upload compiles in a child: this binary
 	code := m.Run()
 	dynamolocal.StopShared()
 	os.Exit(code)
