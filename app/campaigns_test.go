@@ -416,123 +416,127 @@ func TestCampaignConsentRevokedBeforeSending(t *testing.T) {
 
 // Pause before the first step stops the launch; resume continues it; a
 // cancel skips the messages the delivery policy still holds; the audit
-// names who did each.
+// names who did each. On both engines.
 func TestCampaignPauseResumeCancelAndAudit(t *testing.T) {
-	t.Parallel()
-	w := newCampaignWorld(t, enginetest.Engines["embedded"](t), app.Ports{})
-	w.a.Campaigns.StepRecipients = 4
-	list, ids := w.contacts("acme", 10, "")
-	ctx := events.WithCause(w.ctx, events.Cause{Actor: events.Actor{Type: "api_key", ID: "key-ana"}})
-	c, err := w.a.Campaigns.Create(ctx, "acme", campaigns.CampaignFields{Name: "Later", ListID: list, Channel: messaging.Email, Template: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, err = w.a.Campaigns.Schedule(ctx, "acme", c.ID, c.Version); err != nil || c.Status != campaigns.Running {
-		t.Fatalf("schedule: %s %v", c.Status, err)
-	}
-	if c, err = w.a.Campaigns.Pause(ctx, "acme", c.ID, 0); err != nil || c.Status != campaigns.Paused {
-		t.Fatalf("pause: %s %v", c.Status, err)
-	}
-	w.settle()
-	if n := len(w.recipients("acme", c.ID)); n != 0 {
-		t.Fatalf("%d recipients while paused", n)
-	}
-	if _, err := w.a.Campaigns.Update(ctx, "acme", c.ID, 0, c.CampaignFields); core.ErrorCode(err) != core.CodeConflict {
-		t.Errorf("edit a paused campaign: %v, want 409", err)
-	}
-	if c, err = w.a.Campaigns.Resume(ctx, "acme", c.ID, 0); err != nil || c.Status != campaigns.Running {
-		t.Fatalf("resume: %s %v", c.Status, err)
-	}
-	w.settle()
-	if n := len(w.recipients("acme", c.ID)); n != len(ids) || w.campaignStatus("acme", c.ID) != campaigns.Completed {
-		t.Fatalf("after resume: %d recipients, %s", n, w.campaignStatus("acme", c.ID))
-	}
-	if _, err := w.a.Campaigns.Resume(ctx, "acme", c.ID, 0); core.ErrorCode(err) != core.CodeConflict {
-		t.Errorf("resume a completed campaign: %v, want 409", err)
-	}
-
-	// Paused after its launch, with its messages held for 20:00 local: they
-	// wait past their time while it is paused, and go once it is resumed
-	// (within messaging.PausedRecheck).
-	held, err := w.a.Campaigns.Create(ctx, "acme", campaigns.CampaignFields{Name: "Held", ListID: list, Channel: messaging.Email, Template: "t",
-		Schedule: campaigns.CampaignSchedule{Kind: campaigns.SendLocalTime, Date: "2026-03-17", Time: "20:00"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if held, err = w.a.Campaigns.Schedule(ctx, "acme", held.ID, 0); err != nil {
-		t.Fatal(err)
-	}
-	w.settle()
-	if held, err = w.a.Campaigns.Pause(ctx, "acme", held.ID, 0); err != nil || held.Status != campaigns.Paused {
-		t.Fatalf("pause after the launch: %s %v", held.Status, err)
-	}
-	w.clock.Set(time.Date(2026, 3, 17, 20, 30, 0, 0, time.UTC))
-	w.settle()
-	if rs := w.recipients("acme", held.ID); len(rs) != len(ids) {
-		t.Fatalf("%d recipients of the held campaign", len(rs))
-	} else {
-		for id, r := range rs {
-			if r.MessageStatus != messaging.StatusDeferred {
-				t.Errorf("%s past its time while paused: %s (%s)", id, r.MessageStatus, r.MessageReason)
+	for name, open := range enginetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newCampaignWorld(t, open(t), app.Ports{})
+			w.a.Campaigns.StepRecipients = 4
+			list, ids := w.contacts("acme", 10, "")
+			ctx := events.WithCause(w.ctx, events.Cause{Actor: events.Actor{Type: "api_key", ID: "key-ana"}})
+			c, err := w.a.Campaigns.Create(ctx, "acme", campaigns.CampaignFields{Name: "Later", ListID: list, Channel: messaging.Email, Template: "t"})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	if held, err = w.a.Campaigns.Resume(ctx, "acme", held.ID, 0); err != nil || held.Status != campaigns.Completed {
-		t.Fatalf("resume after the launch: %s %v, want completed", held.Status, err)
-	}
-	w.clock.Set(time.Date(2026, 3, 17, 20, 30, 0, 0, time.UTC).Add(messaging.PausedRecheck + time.Minute))
-	w.settle()
-	for id, r := range w.recipients("acme", held.ID) {
-		if r.MessageStatus != messaging.StatusRequested {
-			t.Errorf("%s after the resume: %s (%s)", id, r.MessageStatus, r.MessageReason)
-		}
-	}
+			if c, err = w.a.Campaigns.Schedule(ctx, "acme", c.ID, c.Version); err != nil || c.Status != campaigns.Running {
+				t.Fatalf("schedule: %s %v", c.Status, err)
+			}
+			if c, err = w.a.Campaigns.Pause(ctx, "acme", c.ID, 0); err != nil || c.Status != campaigns.Paused {
+				t.Fatalf("pause: %s %v", c.Status, err)
+			}
+			w.settle()
+			if n := len(w.recipients("acme", c.ID)); n != 0 {
+				t.Fatalf("%d recipients while paused", n)
+			}
+			if _, err := w.a.Campaigns.Update(ctx, "acme", c.ID, 0, c.CampaignFields); core.ErrorCode(err) != core.CodeConflict {
+				t.Errorf("edit a paused campaign: %v, want 409", err)
+			}
+			if c, err = w.a.Campaigns.Resume(ctx, "acme", c.ID, 0); err != nil || c.Status != campaigns.Running {
+				t.Fatalf("resume: %s %v", c.Status, err)
+			}
+			w.settle()
+			if n := len(w.recipients("acme", c.ID)); n != len(ids) || w.campaignStatus("acme", c.ID) != campaigns.Completed {
+				t.Fatalf("after resume: %d recipients, %s", n, w.campaignStatus("acme", c.ID))
+			}
+			if _, err := w.a.Campaigns.Resume(ctx, "acme", c.ID, 0); core.ErrorCode(err) != core.CodeConflict {
+				t.Errorf("resume a completed campaign: %v, want 409", err)
+			}
 
-	// A campaign sending tomorrow at 09:00 local: its messages are held by
-	// the delivery policy; a cancel skips them when their time comes.
-	later, err := w.a.Campaigns.Create(ctx, "acme", campaigns.CampaignFields{Name: "Cancelled", ListID: list, Channel: messaging.Email, Template: "t",
-		Schedule: campaigns.CampaignSchedule{Kind: campaigns.SendLocalTime, Date: "2026-03-17", Time: "23:30"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if later, err = w.a.Campaigns.Schedule(ctx, "acme", later.ID, 0); err != nil {
-		t.Fatal(err)
-	}
-	w.settle()
-	// A second later, so the audit's newest entry is the cancel: entries of
-	// one millisecond have no order among them.
-	w.clock.Set(w.clock.Now().Add(time.Second))
-	if later, err = w.a.Campaigns.Cancel(events.WithCause(w.ctx, events.Cause{Actor: events.Actor{Type: "api_key", ID: "key-bo"}}), "acme", later.ID, 0); err != nil {
-		t.Fatal(err)
-	}
-	w.clock.Set(time.Date(2026, 3, 18, 0, 0, 0, 0, time.UTC))
-	w.settle()
-	for id, r := range w.recipients("acme", later.ID) {
-		if r.MessageStatus != messaging.StatusSkipped || r.MessageReason != messaging.ReasonCancelled {
-			t.Errorf("%s after the cancel: %s (%s)", id, r.MessageStatus, r.MessageReason)
-		}
-	}
+			// Paused after its launch, with its messages held for 20:00 local: they
+			// wait past their time while it is paused, and go once it is resumed
+			// (within messaging.PausedRecheck).
+			held, err := w.a.Campaigns.Create(ctx, "acme", campaigns.CampaignFields{Name: "Held", ListID: list, Channel: messaging.Email, Template: "t",
+				Schedule: campaigns.CampaignSchedule{Kind: campaigns.SendLocalTime, Date: "2026-03-17", Time: "20:00"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if held, err = w.a.Campaigns.Schedule(ctx, "acme", held.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			w.settle()
+			if held, err = w.a.Campaigns.Pause(ctx, "acme", held.ID, 0); err != nil || held.Status != campaigns.Paused {
+				t.Fatalf("pause after the launch: %s %v", held.Status, err)
+			}
+			w.clock.Set(time.Date(2026, 3, 17, 20, 30, 0, 0, time.UTC))
+			w.settle()
+			if rs := w.recipients("acme", held.ID); len(rs) != len(ids) {
+				t.Fatalf("%d recipients of the held campaign", len(rs))
+			} else {
+				for id, r := range rs {
+					if r.MessageStatus != messaging.StatusDeferred {
+						t.Errorf("%s past its time while paused: %s (%s)", id, r.MessageStatus, r.MessageReason)
+					}
+				}
+			}
+			if held, err = w.a.Campaigns.Resume(ctx, "acme", held.ID, 0); err != nil || held.Status != campaigns.Completed {
+				t.Fatalf("resume after the launch: %s %v, want completed", held.Status, err)
+			}
+			w.clock.Set(time.Date(2026, 3, 17, 20, 30, 0, 0, time.UTC).Add(messaging.PausedRecheck + time.Minute))
+			w.settle()
+			for id, r := range w.recipients("acme", held.ID) {
+				if r.MessageStatus != messaging.StatusRequested {
+					t.Errorf("%s after the resume: %s (%s)", id, r.MessageStatus, r.MessageReason)
+				}
+			}
 
-	audit, _, err := w.a.Campaigns.Audit(w.ctx, "acme", c.ID, 50, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range audit {
-		got = append(got, fmt.Sprintf("%s %s %s:%s", e.Action, e.Status, e.ActorType, e.ActorID))
-	}
-	slices.Reverse(got)
-	want := []string{"created draft api_key:key-ana", "updated running api_key:key-ana", "updated paused api_key:key-ana",
-		"updated running api_key:key-ana", "updated completed automation:jobs"}
-	if !slices.Equal(got, want) {
-		t.Errorf("audit:\n got %q\nwant %q", got, want)
-	}
-	if _, err := w.a.Campaigns.Cancel(ctx, "acme", later.ID, 0); core.ErrorCode(err) != core.CodeConflict {
-		t.Errorf("cancel a cancelled campaign: %v, want 409", err)
-	}
-	la, _, err := w.a.Campaigns.Audit(w.ctx, "acme", later.ID, 1, "")
-	if err != nil || len(la) != 1 || la[0].Status != campaigns.Cancelled || la[0].ActorID != "key-bo" {
-		t.Errorf("the cancel's audit: %+v %v", la, err)
+			// A campaign sending tomorrow at 09:00 local: its messages are held by
+			// the delivery policy; a cancel skips them when their time comes.
+			later, err := w.a.Campaigns.Create(ctx, "acme", campaigns.CampaignFields{Name: "Cancelled", ListID: list, Channel: messaging.Email, Template: "t",
+				Schedule: campaigns.CampaignSchedule{Kind: campaigns.SendLocalTime, Date: "2026-03-17", Time: "23:30"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if later, err = w.a.Campaigns.Schedule(ctx, "acme", later.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			w.settle()
+			// A second later, so the audit's newest entry is the cancel: entries of
+			// one millisecond have no order among them.
+			w.clock.Set(w.clock.Now().Add(time.Second))
+			if later, err = w.a.Campaigns.Cancel(events.WithCause(w.ctx, events.Cause{Actor: events.Actor{Type: "api_key", ID: "key-bo"}}), "acme", later.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			w.clock.Set(time.Date(2026, 3, 18, 0, 0, 0, 0, time.UTC))
+			w.settle()
+			for id, r := range w.recipients("acme", later.ID) {
+				if r.MessageStatus != messaging.StatusSkipped || r.MessageReason != messaging.ReasonCancelled {
+					t.Errorf("%s after the cancel: %s (%s)", id, r.MessageStatus, r.MessageReason)
+				}
+			}
+
+			audit, _, err := w.a.Campaigns.Audit(w.ctx, "acme", c.ID, 50, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range audit {
+				got = append(got, fmt.Sprintf("%s %s %s:%s", e.Action, e.Status, e.ActorType, e.ActorID))
+			}
+			slices.Reverse(got)
+			want := []string{"created draft api_key:key-ana", "updated running api_key:key-ana", "updated paused api_key:key-ana",
+				"updated running api_key:key-ana", "updated completed automation:jobs"}
+			if !slices.Equal(got, want) {
+				t.Errorf("audit:\n got %q\nwant %q", got, want)
+			}
+			if _, err := w.a.Campaigns.Cancel(ctx, "acme", later.ID, 0); core.ErrorCode(err) != core.CodeConflict {
+				t.Errorf("cancel a cancelled campaign: %v, want 409", err)
+			}
+			la, _, err := w.a.Campaigns.Audit(w.ctx, "acme", later.ID, 1, "")
+			if err != nil || len(la) != 1 || la[0].Status != campaigns.Cancelled || la[0].ActorID != "key-bo" {
+				t.Errorf("the cancel's audit: %+v %v", la, err)
+			}
+		})
 	}
 }
 
