@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -688,8 +689,8 @@ func TestJourneyTenThousandWaitsInOneMinute(t *testing.T) {
 // built-in fallback picks a variant that later sends carry; a wait for a
 // click ends when the click comes (and the contact is tagged through
 // core/contacts), or after its timeout goes to a CEL branch on the
-// contact view; deleting a contact exits its enrolment at once and
-// cancels its timer.
+// contact view; deleting a contact exits its enrolment at once, cancels
+// its timer, and forgets the enrolment.
 func TestJourneyStepsBranchesWaitsForEventsAndExits(t *testing.T) {
 	for name, open := range enginetest.Engines {
 		t.Run(name, func(t *testing.T) {
@@ -749,8 +750,16 @@ func TestJourneyStepsBranchesWaitsForEventsAndExits(t *testing.T) {
 			if es := w.enrolments("acme", ada.ID); es[0].ExitReason != journeys.ExitStep || !slices.Contains(ada2.Tags, "clicked") {
 				t.Fatalf("after the click: %+v, tags %v", es[0], ada2.Tags)
 			}
-			if es := w.enrolments("acme", cy.ID); es[0].ExitReason != journeys.ExitContactDeleted {
-				t.Fatalf("after deletion: %+v", es[0])
+			// The deleted contact's enrolment is gone (its exit counted: the
+			// counters are aggregates, not the person), and so is its entry.
+			if es := w.enrolments("acme", cy.ID); len(es) != 0 {
+				t.Fatalf("a deleted contact's enrolments are kept: %+v", es)
+			}
+			if st, err := w.a.Journeys.Stats(w.ctx, "acme", j.ID); err != nil || st.Exited[journeys.ExitContactDeleted] != 1 {
+				t.Fatalf("stats after the deletion: %+v, %v", st, err)
+			}
+			if _, err := w.st.Get(w.ctx, store.Tenant("acme").Marker("journey-entry", j.ID, cy.ID)); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("the deleted contact's entry marker: %v", err)
 			}
 			if tm, err := w.a.Timers.Get(w.ctx, "acme", cyTimer); err != nil || tm.State != core.TimerCancelled {
 				t.Fatalf("the deleted contact's timer: %+v, %v", tm, err)
@@ -762,6 +771,14 @@ func TestJourneyStepsBranchesWaitsForEventsAndExits(t *testing.T) {
 			}
 			if got := w.steps("acme", bob.ID); !slices.Contains(got, "click:timeout") || !slices.Contains(got, "vip:then") {
 				t.Fatalf("Bob's steps: %v", got)
+			}
+			// Ada's enrolment had ended: deleting her forgets it too.
+			if _, err := w.a.Contacts.Delete(w.ctx, "acme", ada.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			w.settle()
+			if es := w.enrolments("acme", ada.ID); len(es) != 0 {
+				t.Fatalf("a deleted contact's ended enrolments are kept: %+v", es)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/fedele-crm/fedele/core/commerce"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/messaging"
+	"github.com/fedele-crm/fedele/core/record"
 	"github.com/fedele-crm/fedele/core/segments"
 	"github.com/fedele-crm/fedele/core/store"
 )
@@ -109,7 +111,7 @@ func (s *Service) handle(ctx context.Context, ev events.Envelope) ([]store.Write
 		}
 	}
 	if ev.DetailType == events.ContactDeleted {
-		return writes, nil
+		return s.forget(ctx, tenant, contactID, writes)
 	}
 	if slices.Contains(orderChanges, ev.DetailType) {
 		w, err := s.onOrderChange(ctx, tenant, contactID, ev)
@@ -386,4 +388,66 @@ func (s *Service) dateTimer(ctx context.Context, t core.Timer) ([]store.Write, e
 		return nil, err
 	}
 	return append(writes, w...), nil
+}
+
+// forget deletes what the journeys keep of a deleted contact — its
+// enrolments, running or ended, and its entry markers — in the transaction
+// that exits its running ones: their exit's writes of those documents
+// become deletes, while the journey.exited events (and so the counters,
+// which are aggregates, not the person) stay. Beyond one transaction, the
+// ended enrolments' deletes commit first, on their own: a delete done
+// twice is still one.
+func (s *Service) forget(ctx context.Context, tenant, contactID string, writes []store.Write) ([]store.Write, error) {
+	at := map[store.Key]int{}
+	for i, w := range writes {
+		if w.Op == store.OpPut {
+			at[w.Item.Key] = i
+		}
+	}
+	var extra []store.Write
+	del := func(k store.Key, version int64) {
+		if i, ok := at[k]; ok {
+			cond := writes[i].Cond
+			if cond.MustNotExist {
+				cond = store.Cond{}
+			}
+			writes[i] = store.Write{Op: store.OpDelete, Key: k, Cond: cond}
+			return
+		}
+		extra = append(extra, store.Write{Op: store.OpDelete, Key: k, Cond: store.Cond{Version: version}})
+	}
+	journeys := map[string]bool{}
+	q := store.Query{PK: enrolmentsPK(tenant, contactID), Consistent: true}
+	for {
+		page, err := s.store.Query(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("enrolments of %s: %w", contactID, record.StoreError(err))
+		}
+		for _, it := range page.Items {
+			e, err := enrolmentDoc.Decode(it)
+			if err != nil {
+				return nil, err
+			}
+			del(it.Key, it.Version)
+			journeys[e.JourneyID] = true
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	for id := range journeys {
+		del(entryKey(tenant, id, contactID), 0)
+	}
+	for len(writes)+len(extra) > store.MaxTxItems-1 { // the processed marker joins them
+		n := min(len(extra), store.MaxTxItems, len(writes)+len(extra)-(store.MaxTxItems-1))
+		if n == 0 {
+			break
+		}
+		if err := s.store.Transact(ctx, extra[:n]); err != nil {
+			return nil, fmt.Errorf("forget enrolments of %s: %w", contactID, record.StoreError(err))
+		}
+		extra = extra[n:]
+	}
+	return append(writes, extra...), nil
 }
