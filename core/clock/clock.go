@@ -68,6 +68,16 @@ type fast struct {
 	origin, real time.Time
 }
 
+// Rate is how many times faster than real time c runs: FastForward's
+// factor, 1 for every other clock. What must last a real duration —
+// how long a slow writer may lag — is that duration times Rate on c.
+func Rate(c Clock) float64 {
+	if f, ok := c.(*fast); ok {
+		return f.factor
+	}
+	return 1
+}
+
 func (f *fast) Now() time.Time {
 	return f.origin.Add(time.Duration(float64(time.Since(f.real)) * f.factor))
 }

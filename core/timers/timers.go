@@ -58,10 +58,14 @@ type Service struct {
 	// Concurrency bounds the timers acted on at once by a drain.
 	Concurrency int
 	// Lease is how long a timer handed to the worker stays out of the due
-	// index before it is handed out again.
+	// index before it is handed out again (real time, as Grace).
 	Lease time.Duration
 	// Grace is how long after its minute an emptied minute is kept in the
-	// directory: a writer whose clock is that far behind may still add to it.
+	// directory: a writer whose clock is that far behind, or whose commit
+	// is that slow, may still add to it. It is real time: on a
+	// fast-forwarded clock it is that many times longer, or a timer
+	// committed a millisecond after its minute was dropped (months of
+	// server time at 129 600×) is in a minute nobody looks at again.
 	Grace time.Duration
 
 	buckets sync.Map     // minutes this process has put in the directory
@@ -73,7 +77,13 @@ type Service struct {
 func New(s store.Store, c clock.Clock, log *slog.Logger) *Service {
 	return &Service{store: s, clock: c, log: log, handlers: map[string]Handler{},
 		MaxAttempts: 5, Backoff: time.Second, MaxBackoff: time.Hour, Concurrency: 8,
-		Lease: 5 * time.Minute, Grace: 2 * time.Minute, kick: make(chan struct{}, 1)}
+		Lease: realOn(c, 5*time.Minute), Grace: realOn(c, 2*time.Minute), kick: make(chan struct{}, 1)}
+}
+
+// realOn is d of real time on c: Lease and Grace bound how long work and
+// writes take, which a fast-forwarded clock does not speed up.
+func realOn(c clock.Clock, d time.Duration) time.Duration {
+	return time.Duration(float64(d) * clock.Rate(c))
 }
 
 // Register adds the handler of a kind; only registered kinds are scheduled.

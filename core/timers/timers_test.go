@@ -11,8 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fedele-crm/fedele/core"
+	"github.com/fedele-crm/fedele/core/clock"
 	"github.com/fedele-crm/fedele/core/events"
 	"github.com/fedele-crm/fedele/core/store/memstore"
+	"github.com/fedele-crm/fedele/core/timers"
 	"github.com/fedele-crm/fedele/core/timers/timerstest"
 	"github.com/fedele-crm/fedele/schemas"
 )
@@ -186,5 +188,26 @@ func TestCancelALeasedTimer(t *testing.T) {
 	writes, err := r.Svc.Act(ctx, "acme", tm.ID)
 	if err != nil || len(writes) != 0 || r.Calls.Load() != 0 {
 		t.Fatalf("the worker acted on a cancelled timer: %d writes, %d calls, %v", len(writes), r.Calls.Load(), err)
+	}
+}
+
+// Lease and Grace are real time: on a clock 129 600 times faster they are
+// that many times longer, or a commit a millisecond late would land in a
+// minute already dropped from the directory (a journey's first step never
+// fired in `fedele serve --fast-forward 129600`).
+func TestLeaseAndGraceAreRealTime(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		c            clock.Clock
+		lease, grace time.Duration
+	}{
+		{"system", clock.System, 5 * time.Minute, 2 * time.Minute},
+		{"fake", clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), 5 * time.Minute, 2 * time.Minute},
+		{"fast-forward", clock.FastForward(129600), 129600 * 5 * time.Minute, 129600 * 2 * time.Minute},
+	} {
+		s := timers.New(memstore.New(), tc.c, slog.New(slog.DiscardHandler))
+		if s.Lease != tc.lease || s.Grace != tc.grace {
+			t.Errorf("%s: lease %s, grace %s; want %s, %s", tc.name, s.Lease, s.Grace, tc.lease, tc.grace)
+		}
 	}
 }
