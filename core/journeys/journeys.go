@@ -295,8 +295,11 @@ func (s *Service) Publish(ctx context.Context, tenant, id string, n int64) (Jour
 		if err == nil {
 			return next, nil
 		}
-		if !errors.Is(err, store.ErrConditionFailed) || attempt == record.MaxRetries {
+		if !errors.Is(err, store.ErrConditionFailed) {
 			return next, fmt.Errorf("publish journey %s: %w", id, record.StoreError(err))
+		}
+		if attempt == record.MaxRetries {
+			return next, record.Stale("journey", id, 0, -1) // a 409: it kept changing
 		}
 	}
 }
