@@ -77,6 +77,20 @@ type counters struct {
 	Version      int64            `json:"-"`
 }
 
+// addRevenue adds n minor units of currency, checked: false, and nothing
+// added, when the sum would overflow.
+func (c *counters) addRevenue(currency string, n int64) bool {
+	sum, ok := money.Add(c.Revenue[currency], n)
+	if !ok {
+		return false
+	}
+	if c.Revenue == nil {
+		c.Revenue = map[string]int64{}
+	}
+	c.Revenue[currency] = sum
+	return true
+}
+
 var countersDoc = record.Doc[counters]{Name: "campaign counters", Version: func(c *counters) *int64 { return &c.Version }}
 
 func countersKey(tenant, campaignID, variant string, shard int) store.Key {
@@ -254,15 +268,7 @@ func (s *Service) onGoal(ctx context.Context, ev events.Envelope) ([]store.Write
 		}
 		cw, err := s.count(ctx, tenant, e, func(c *counters) {
 			c.Converted++
-			if currency == "" || revenue == 0 {
-				return
-			}
-			if c.Revenue == nil {
-				c.Revenue = map[string]int64{}
-			}
-			if sum, ok := money.Add(c.Revenue[currency], revenue); ok {
-				c.Revenue[currency] = sum
-			} else {
+			if currency != "" && revenue != 0 && !c.addRevenue(currency, revenue) {
 				s.log.WarnContext(ctx, "campaign revenue overflows int64: not added", "tenant", tenant, "campaign", e.CampaignID)
 			}
 		})
@@ -317,12 +323,7 @@ func (s *Service) onOrderChange(ctx context.Context, ev events.Envelope) ([]stor
 			return nil, err
 		}
 		cw, err := s.count(ctx, tenant, e, func(c *counters) {
-			if c.Revenue == nil {
-				c.Revenue = map[string]int64{}
-			}
-			if sum, ok := money.Add(c.Revenue[o.Currency], delta); ok {
-				c.Revenue[o.Currency] = sum
-			} else {
+			if !c.addRevenue(o.Currency, delta) {
 				s.log.WarnContext(ctx, "campaign revenue overflows int64: not changed", "tenant", tenant, "campaign", e.CampaignID)
 			}
 		})

@@ -417,24 +417,12 @@ func (s *Service) forget(ctx context.Context, tenant, contactID string, writes [
 		extra = append(extra, store.Write{Op: store.OpDelete, Key: k, Cond: store.Cond{Version: version}})
 	}
 	journeys := map[string]bool{}
-	q := store.Query{PK: enrolmentsPK(tenant, contactID), Consistent: true}
-	for {
-		page, err := s.store.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("enrolments of %s: %w", contactID, record.StoreError(err))
-		}
-		for _, it := range page.Items {
-			e, err := enrolmentDoc.Decode(it)
-			if err != nil {
-				return nil, err
-			}
-			del(it.Key, it.Version)
-			journeys[e.JourneyID] = true
-		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
+	if err := s.eachEnrolment(ctx, tenant, contactID, func(it store.Item, e JourneyEnrolment) error {
+		del(it.Key, it.Version)
+		journeys[e.JourneyID] = true
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	for id := range journeys {
 		del(entryKey(tenant, id, contactID), 0)

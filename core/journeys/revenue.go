@@ -40,48 +40,58 @@ func (s *Service) onOrderChange(ctx context.Context, tenant, contactID string, e
 		net = o.Net()
 	}
 	var writes []store.Write
+	err := s.eachEnrolment(ctx, tenant, contactID, func(_ store.Item, e JourneyEnrolment) error {
+		if e.ConvertedOrder != o.ID || o.Version <= e.OrderVersion || o.Currency != e.Currency || net == e.Revenue ||
+			len(writes) > store.MaxTxItems-20 { // the rest at the order's next change; one order converts few journeys
+			return nil
+		}
+		delta := net - e.Revenue
+		prev := e.Version
+		e.Revenue, e.OrderVersion = net, o.Version
+		ew, err := enrolmentDoc.Put(EnrolmentKey(tenant, contactID, e.JourneyID, e.ID), prev, &e)
+		if err != nil {
+			return err
+		}
+		k := statsShard(tenant, e.JourneyID, contactID)
+		c, v, err := countersDoc.Get(ctx, s.store, k)
+		if err != nil && core.ErrorCode(err) != core.CodeNotFound {
+			return err
+		}
+		change := map[string]int64{o.Currency: delta}
+		if !addRevenue(&c.Revenue, change) || e.LastSent != "" && !addRevenue(&c.step(e.LastSent).Revenue, change) {
+			s.log.WarnContext(ctx, "journey revenue overflows int64: not changed", "tenant", tenant, "journey", e.JourneyID)
+			return nil
+		}
+		cw, err := countersDoc.Put(k, v, &c)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, ew, cw)
+		return nil
+	})
+	return writes, err
+}
+
+// eachEnrolment calls f with every enrolment of the contact, running or
+// ended, in the order of their keys.
+func (s *Service) eachEnrolment(ctx context.Context, tenant, contactID string, f func(store.Item, JourneyEnrolment) error) error {
 	q := store.Query{PK: enrolmentsPK(tenant, contactID), Consistent: true}
 	for {
 		page, err := s.store.Query(ctx, q)
 		if err != nil {
-			return nil, fmt.Errorf("enrolments of %s: %w", contactID, record.StoreError(err))
+			return fmt.Errorf("enrolments of %s: %w", contactID, record.StoreError(err))
 		}
 		for _, it := range page.Items {
 			e, err := enrolmentDoc.Decode(it)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if e.ConvertedOrder != o.ID || o.Version <= e.OrderVersion || o.Currency != e.Currency || net == e.Revenue {
-				continue
-			}
-			delta := net - e.Revenue
-			prev := e.Version
-			e.Revenue, e.OrderVersion = net, o.Version
-			ew, err := enrolmentDoc.Put(EnrolmentKey(tenant, contactID, e.JourneyID, e.ID), prev, &e)
-			if err != nil {
-				return nil, err
-			}
-			k := statsShard(tenant, e.JourneyID, contactID)
-			c, v, err := countersDoc.Get(ctx, s.store, k)
-			if err != nil && core.ErrorCode(err) != core.CodeNotFound {
-				return nil, err
-			}
-			change := map[string]int64{o.Currency: delta}
-			if !addRevenue(&c.Revenue, change) || e.LastSent != "" && !addRevenue(&c.step(e.LastSent).Revenue, change) {
-				s.log.WarnContext(ctx, "journey revenue overflows int64: not changed", "tenant", tenant, "journey", e.JourneyID)
-				continue
-			}
-			cw, err := countersDoc.Put(k, v, &c)
-			if err != nil {
-				return nil, err
-			}
-			writes = append(writes, ew, cw)
-			if len(writes) > store.MaxTxItems-20 {
-				return writes, nil // the rest at the order's next change; one order converts few journeys
+			if err := f(it, e); err != nil {
+				return err
 			}
 		}
 		if page.Next == "" {
-			return writes, nil
+			return nil
 		}
 		q.Cursor = page.Next
 	}
