@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -84,3 +85,15 @@ func (p *routerProblems) Write(b []byte) (int, error) {
 }
 
 func (p *routerProblems) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
+// SetReadDeadline keeps huma's body-read deadline (BodyReadTimeout, 5 s by
+// default) off the connection. net/http does not expect a handler to move
+// the read deadline once its background read has started — which it does
+// as soon as the body is consumed, before huma's call when the body is
+// empty or the idempotency middleware read it. That read then times out
+// while the handler still runs, and net/http cancels the context of the
+// connection: this request and every later one on the keep-alive
+// connection fail with "context canceled" (golang/go#70834). The server's
+// own ReadTimeout, which net/http clears at the right moment, bounds a slow
+// body instead.
+func (p *routerProblems) SetReadDeadline(time.Time) error { return nil }
