@@ -646,13 +646,13 @@ func TestJourneyTenThousandWaitsInOneMinute(t *testing.T) {
 				// Spread over the minute: every wait ends within it.
 				reqs[i] = journeys.JourneyEnrolRequest{ContactID: id, At: start.Add(time.Duration(i%60) * time.Second)}
 			}
-			errs, err := w.a.Journeys.EnrolMany(w.ctx, "acme", j.ID, reqs)
+			results, err := w.a.Journeys.EnrolMany(w.ctx, "acme", j.ID, reqs)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, err := range errs {
-				if err != nil {
-					t.Fatalf("enrolment %d: %v", i, err)
+			for i, r := range results {
+				if r.Err != nil {
+					t.Fatalf("enrolment %d: %v", i, r.Err)
 				}
 			}
 			w.clock.Set(start.Add(24*time.Hour + time.Minute))

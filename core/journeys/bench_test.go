@@ -81,14 +81,14 @@ func BenchmarkEnrol(b *testing.B) {
 				reqs[i] = journeys.JourneyEnrolRequest{ContactID: ids[i]}
 			}
 			b.ResetTimer()
-			errs, err := a.Journeys.EnrolMany(ctx, "acme", id, reqs)
+			results, err := a.Journeys.EnrolMany(ctx, "acme", id, reqs)
 			b.StopTimer()
 			if err != nil {
 				b.Fatal(err)
 			}
-			for i, err := range errs {
-				if err != nil {
-					b.Fatalf("%d: %v", i, err)
+			for i, r := range results {
+				if r.Err != nil {
+					b.Fatalf("%d: %v", i, r.Err)
 				}
 			}
 		}

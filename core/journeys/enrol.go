@@ -275,15 +275,13 @@ type JourneyEnrolRequest struct {
 	Key string `json:"key,omitempty" maxLength:"200" doc:"Enrols once per journey and key, whatever retries happen."`
 }
 
-// Enrol enrols a contact through the API (any trigger kind: a journey of
-// kind api only takes these). A refusal by the re-entry policy or a key
-// used before is a conflict.
-func (s *Service) Enrol(ctx context.Context, tenant, journeyID string, r JourneyEnrolRequest) (JourneyEnrolment, error) {
+// check refuses a request the API would not take, and sets its time to
+// now when it has none.
+func (r JourneyEnrolRequest) check(now time.Time) (JourneyEnrolRequest, error) {
 	var p core.Problems
 	if !core.ValidID(r.ContactID) {
 		p = append(p, core.FieldError{Path: "contact_id", Message: "must be a contact id", Value: r.ContactID})
 	}
-	now := s.now()
 	if r.At.IsZero() {
 		r.At = now
 	} else if r.At.After(now.Add(366 * 24 * time.Hour)) {
@@ -292,7 +290,15 @@ func (s *Service) Enrol(ctx context.Context, tenant, journeyID string, r Journey
 	if len(r.Key) > 200 {
 		p.Add("key", "must be at most 200 characters")
 	}
-	if err := p.Err(); err != nil {
+	return r, p.Err()
+}
+
+// Enrol enrols a contact through the API (any trigger kind: a journey of
+// kind api only takes these). A refusal by the re-entry policy or a key
+// used before is a conflict.
+func (s *Service) Enrol(ctx context.Context, tenant, journeyID string, r JourneyEnrolRequest) (JourneyEnrolment, error) {
+	r, err := r.check(s.now())
+	if err != nil {
 		return JourneyEnrolment{}, err
 	}
 	j, err := s.Get(ctx, tenant, journeyID)
@@ -403,12 +409,15 @@ func (s *Service) active(ctx context.Context, tenant, contactID string) ([]Journ
 const EnrolChunk = 16
 
 // EnrolMany enrols many contacts in one journey at once — a trigger that
-// matches a whole audience — committing EnrolChunk enrolments a
-// transaction instead of one; a chunk that loses a race is retried one by
-// one. It answers one error per request (nil when enrolled; a conflict
-// when the re-entry policy or a used key refused it; invalid for a contact
-// that does not exist).
-func (s *Service) EnrolMany(ctx context.Context, tenant, journeyID string, reqs []JourneyEnrolRequest) ([]error, error) {
+// matches a whole audience, POST /v1/journeys/{id}/enrolments/batch —
+// committing EnrolChunk enrolments a transaction instead of one; a chunk
+// that loses a race (or names one contact twice) is retried one by one.
+// It answers one result per request, each as Enrol would have: the
+// enrolment, a conflict when the re-entry policy or a used key refused it,
+// invalid for a request Enrol refuses or a contact that does not exist in
+// the tenant. The error is for the whole call: no such journey, one that
+// enrols nobody, the store.
+func (s *Service) EnrolMany(ctx context.Context, tenant, journeyID string, reqs []JourneyEnrolRequest) ([]record.BatchResult[JourneyEnrolment], error) {
 	j, err := s.Get(ctx, tenant, journeyID)
 	if err != nil {
 		return nil, err
@@ -420,21 +429,24 @@ func (s *Service) EnrolMany(ctx context.Context, tenant, journeyID string, reqs 
 	if err != nil {
 		return nil, err
 	}
-	errs := make([]error, len(reqs))
+	out := make([]record.BatchResult[JourneyEnrolment], len(reqs))
 	now := s.now()
 	for start := 0; start < len(reqs); start += EnrolChunk {
 		end := min(start+EnrolChunk, len(reqs))
+		chunk := make([]JourneyEnrolRequest, end-start)
 		keys := make([]store.Key, 0, end-start)
 		seen := map[string]bool{}
-		for _, r := range reqs[start:end] {
-			if core.ValidID(r.ContactID) && !seen[r.ContactID] {
+		for i := start; i < end; i++ {
+			r, err := reqs[i].check(now)
+			chunk[i-start], out[i].Err = r, err
+			if err == nil && !seen[r.ContactID] {
 				seen[r.ContactID] = true
 				keys = append(keys, contacts.ContactKey(tenant, r.ContactID))
 			}
 		}
 		found, err := s.store.GetMany(ctx, keys)
 		if err != nil {
-			return errs, record.StoreError(err)
+			return out, record.StoreError(err)
 		}
 		exists := map[store.Key]bool{}
 		for _, it := range found {
@@ -443,28 +455,29 @@ func (s *Service) EnrolMany(ctx context.Context, tenant, journeyID string, reqs 
 		var writes []store.Write
 		var in []int
 		for i := start; i < end; i++ {
-			r := reqs[i]
-			if !core.ValidID(r.ContactID) || !exists[contacts.ContactKey(tenant, r.ContactID)] {
-				errs[i] = core.Invalid(fmt.Sprintf("[%d].contact_id", i), "names no contact", r.ContactID)
+			r := chunk[i-start]
+			if out[i].Err != nil {
 				continue
 			}
-			if r.At.IsZero() {
-				r.At = now
+			if !exists[contacts.ContactKey(tenant, r.ContactID)] {
+				out[i].Err = core.Invalid("contact_id", "names no contact", r.ContactID)
+				continue
 			}
 			key := ""
 			if r.Key != "" {
 				key = "api:" + r.Key
 			}
-			w, _, err := s.enrolWrites(ctx, tenant, j, c, r.ContactID, trigger{Kind: TriggerAPI, Time: r.At, Key: key})
+			w, e, err := s.enrolWrites(ctx, tenant, j, c, r.ContactID, trigger{Kind: TriggerAPI, Time: r.At, Key: key})
 			var no errNotEnrolled
 			if errors.As(err, &no) {
-				errs[i] = core.Errorf(core.CodeConflict, "contact %s is not enrolled: %s", r.ContactID, no.why)
+				out[i].Err = core.Errorf(core.CodeConflict, "contact %s is not enrolled: %s", r.ContactID, no.why)
 				continue
 			}
 			if err != nil {
-				return errs, err
+				return out, err
 			}
 			writes = append(writes, w...)
+			out[i].Record = *e
 			in = append(in, i)
 		}
 		if len(writes) == 0 {
@@ -475,12 +488,12 @@ func (s *Service) EnrolMany(ctx context.Context, tenant, journeyID string, reqs 
 			continue
 		}
 		if !errors.Is(err, store.ErrConditionFailed) && !errors.Is(err, store.ErrInvalid) {
-			return errs, fmt.Errorf("enrol: %w", record.StoreError(err))
+			return out, fmt.Errorf("enrol: %w", record.StoreError(err))
 		}
 		// A race, or one contact twice in the chunk: one by one.
 		for _, i := range in {
-			_, errs[i] = s.Enrol(ctx, tenant, journeyID, reqs[i])
+			out[i].Record, out[i].Err = s.Enrol(ctx, tenant, journeyID, chunk[i-start])
 		}
 	}
-	return errs, nil
+	return out, nil
 }

@@ -221,6 +221,27 @@ func (s *Server) registerJourneys() {
 			return &struct{ Body journeys.JourneyEnrolment }{e}, nil
 		})
 
+	huma.Register(s.api, operation("batch-enrol-in-journey", http.MethodPost, "/v1/journeys/{id}/enrolments/batch",
+		"Enrol up to 500 contacts at once (the API trigger for a whole audience), each answered as a single enrolment would be", core.ScopeWrite, tag),
+		func(ctx context.Context, in *struct {
+			JourneyPath
+			IdempotencyHeader
+			Body struct {
+				Items []journeys.JourneyEnrolRequest `json:"items" minItems:"1" maxItems:"500" doc:"The enrolments, each as POST /v1/journeys/{id}/enrolments takes it."`
+			}
+		}) (*batchOutput[journeys.JourneyEnrolment], error) {
+			results, err := s.journeys.EnrolMany(ctx, tenantOf(ctx), in.ID, in.Body.Items)
+			if err != nil {
+				return nil, s.problem(ctx, err, "body")
+			}
+			out := &batchOutput[journeys.JourneyEnrolment]{}
+			out.Body.Results = make([]BatchResult[journeys.JourneyEnrolment], len(results))
+			for i, r := range results {
+				out.Body.Results[i] = batchResult(s, ctx, i, r.Record, r.Err)
+			}
+			return out, nil
+		})
+
 	huma.Register(s.api, operation("journey-stats", http.MethodGet, "/v1/journeys/{id}/stats",
 		"A journey's counts: enrolled, active, completed, exits by reason, conversions, and per step reached, waiting and drop-off", core.ScopeRead, tag),
 		func(ctx context.Context, in *JourneyPath) (*struct{ Body journeys.JourneyStats }, error) {
